@@ -1,0 +1,308 @@
+"""Accounting rules on plain values: the chart of accounts, a journal draft and its balance check,
+the posting rule of each event, entry numbers, and the trial balance arithmetic.
+
+No database here; `service.py` turns a draft into rows, numbers it and stores it. Accounting
+never computes a cost: a posting rule moves the value the event carries (DESIGN §3), so the
+inventory sub-ledger and the general ledger agree by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from shared.events.catalogue import MaterialReceived
+
+AMOUNT_QUANTUM = Decimal("0.0001")  # the scale of Numeric(18, 4) (shared.types)
+ENTRY_NUMBER_DIGITS = 5
+
+
+class AccountType(StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    REVENUE = "revenue"
+    EXPENSE = "expense"
+
+
+class NormalSide(StrEnum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+
+def normal_side(account_type: AccountType) -> NormalSide:
+    """Assets and expenses grow with debits; liabilities, equity and revenue with credits."""
+    if account_type in (AccountType.ASSET, AccountType.EXPENSE):
+        return NormalSide.DEBIT
+    return NormalSide.CREDIT
+
+
+class AccountCode(StrEnum):
+    CASH = "1000"
+    ACCOUNTS_RECEIVABLE = "1100"
+    RAW_MATERIALS = "1200"
+    WORK_IN_PROGRESS = "1210"
+    FINISHED_GOODS = "1220"
+    ACCOUNTS_PAYABLE = "2000"
+    OWNERS_EQUITY = "3000"
+    RETAINED_EARNINGS = "3100"
+    REVENUE = "4000"
+    COST_OF_GOODS_SOLD = "5000"
+    SCRAP = "5400"
+    INVENTORY_ADJUSTMENTS = "5500"
+
+
+@dataclass(frozen=True)
+class ChartAccount:
+    code: str
+    name: str
+    account_type: AccountType
+    subtype: str
+
+    @property
+    def normal_side(self) -> NormalSide:
+        return normal_side(self.account_type)
+
+
+# DESIGN §3: the accounts the posting rules of the business events use.
+CHART_OF_ACCOUNTS: tuple[ChartAccount, ...] = (
+    ChartAccount(AccountCode.CASH, "Cash", AccountType.ASSET, "cash"),
+    ChartAccount(
+        AccountCode.ACCOUNTS_RECEIVABLE, "Accounts receivable", AccountType.ASSET, "receivable"
+    ),
+    ChartAccount(
+        AccountCode.RAW_MATERIALS, "Raw materials inventory", AccountType.ASSET, "inventory"
+    ),
+    ChartAccount(AccountCode.WORK_IN_PROGRESS, "Work in progress", AccountType.ASSET, "inventory"),
+    ChartAccount(AccountCode.FINISHED_GOODS, "Finished goods", AccountType.ASSET, "inventory"),
+    ChartAccount(
+        AccountCode.ACCOUNTS_PAYABLE, "Accounts payable", AccountType.LIABILITY, "payable"
+    ),
+    ChartAccount(AccountCode.OWNERS_EQUITY, "Owner's equity", AccountType.EQUITY, "capital"),
+    ChartAccount(
+        AccountCode.RETAINED_EARNINGS, "Retained earnings", AccountType.EQUITY, "retained_earnings"
+    ),
+    ChartAccount(AccountCode.REVENUE, "Revenue", AccountType.REVENUE, "sales"),
+    ChartAccount(
+        AccountCode.COST_OF_GOODS_SOLD, "Cost of goods sold", AccountType.EXPENSE, "cost_of_sales"
+    ),
+    ChartAccount(AccountCode.SCRAP, "Scrap", AccountType.EXPENSE, "production_loss"),
+    ChartAccount(
+        AccountCode.INVENTORY_ADJUSTMENTS,
+        "Inventory adjustments",
+        AccountType.EXPENSE,
+        "inventory_adjustment",
+    ),
+)
+
+
+class EntryType(StrEnum):
+    MATERIAL_RECEIPT = "material_receipt"
+
+
+class DocumentType(StrEnum):
+    PURCHASE_ORDER = "purchase_order"
+
+
+class UnbalancedEntry(ValueError):
+    """A journal draft that must not be posted: unequal sides, or a line that moves nothing."""
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """What a line is about, for reports: the item, place and orders behind the amount."""
+
+    item_sku: str | None = None
+    location: str | None = None
+    production_order: str | None = None
+    sales_order: str | None = None
+    purchase_order: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        """The dimensions that are set, by name (the JournalPosted line's `dimensions`)."""
+        values = {
+            "item_sku": self.item_sku,
+            "location": self.location,
+            "production_order": self.production_order,
+            "sales_order": self.sales_order,
+            "purchase_order": self.purchase_order,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    account_code: str
+    debit: Decimal = Decimal(0)
+    credit: Decimal = Decimal(0)
+    dimensions: Dimensions = field(default_factory=Dimensions)
+    memo: str | None = None
+
+
+@dataclass(frozen=True)
+class JournalDraft:
+    """An entry before it has a number: what a posting rule proposes and the service stores."""
+
+    entry_date: date
+    entry_type: str
+    lines: tuple[DraftLine, ...]
+    memo: str = ""
+    document_type: str | None = None
+    document_ref: str | None = None
+
+    @property
+    def total_debit(self) -> Decimal:
+        return sum((line.debit for line in self.lines), Decimal(0))
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((line.credit for line in self.lines), Decimal(0))
+
+    def check_balanced(self) -> None:
+        """Raise `UnbalancedEntry` unless every line moves a positive amount on exactly one side,
+        at most four decimals, and debits equal credits."""
+        if len(self.lines) < 2:
+            raise UnbalancedEntry("a journal entry needs at least two lines")
+        for number, line in enumerate(self.lines, start=1):
+            _check_line(number, line)
+        if self.total_debit != self.total_credit:
+            raise UnbalancedEntry(
+                f"entry does not balance: debits {self.total_debit} != credits {self.total_credit}"
+            )
+
+
+def _check_line(number: int, line: DraftLine) -> None:
+    where = f"line {number} ({line.account_code})"
+    if line.debit < 0 or line.credit < 0:
+        raise UnbalancedEntry(f"{where} has a negative amount")
+    if (line.debit > 0) == (line.credit > 0):
+        raise UnbalancedEntry(f"{where} must have exactly one of debit or credit above zero")
+    amount = line.debit or line.credit
+    if amount.quantize(AMOUNT_QUANTUM) != amount:
+        # The producer rounds its values; the ledger stores them as sent or not at all.
+        raise UnbalancedEntry(f"{where} amount {amount} has more than 4 decimals")
+
+
+def format_entry_number(year: int, number: int) -> str:
+    """JE-2026-00001: the year of the entry date and its gapless number within that year."""
+    if not 1 <= year <= 9999:
+        raise ValueError(f"year {year} is out of range")
+    if number < 1:
+        raise ValueError("entry numbers start at 1")
+    return f"JE-{year:04d}-{number:0{ENTRY_NUMBER_DIGITS}d}"
+
+
+# --------------------------------------------------------------------------------------------
+# Posting rules: one per event that moves value
+# --------------------------------------------------------------------------------------------
+
+
+def material_received_entry(receipt: MaterialReceived) -> JournalDraft | None:
+    """Dr 1200 Raw materials / Cr 2000 Accounts payable for the receipt's `value`.
+
+    A receipt of zero value (customer-supplied or free material) moves no money and posts
+    nothing. The entry date is the UTC day of `received_at`.
+    """
+    if receipt.value == 0:
+        return None
+    dimensions = Dimensions(item_sku=receipt.sku, purchase_order=receipt.po_number)
+    memo = receipt_memo(receipt)
+    return JournalDraft(
+        entry_date=receipt.received_at.date(),
+        entry_type=EntryType.MATERIAL_RECEIPT,
+        document_type=DocumentType.PURCHASE_ORDER,
+        document_ref=receipt.po_number,
+        memo=memo,
+        lines=(
+            DraftLine(AccountCode.RAW_MATERIALS, debit=receipt.value, dimensions=dimensions),
+            DraftLine(AccountCode.ACCOUNTS_PAYABLE, credit=receipt.value, dimensions=dimensions),
+        ),
+    )
+
+
+def receipt_memo(receipt: MaterialReceived, uom: str | None = None) -> str:
+    """'Receipt PO-2026-00001 line 2: 100 ea SKU-1 @ 2.5000' (the unit only when known)."""
+    qty = plain_number(receipt.qty)
+    quantity = f"{qty} {uom}" if uom else qty
+    unit_cost = format(receipt.unit_cost.quantize(AMOUNT_QUANTUM), "f")
+    return (
+        f"Receipt {receipt.po_number} line {receipt.line_no}: "
+        f"{quantity} {receipt.sku} @ {unit_cost}"
+    )
+
+
+def plain_number(value: Decimal) -> str:
+    """A quantity as people write it: 100, 2.5 (no exponent, no trailing zeros)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# --------------------------------------------------------------------------------------------
+# Trial balance
+# --------------------------------------------------------------------------------------------
+
+
+def account_balance(account_type: AccountType, debit: Decimal, credit: Decimal) -> Decimal:
+    """The balance on the account's normal side (negative when it sits on the other side)."""
+    if normal_side(account_type) is NormalSide.DEBIT:
+        return debit - credit
+    return credit - debit
+
+
+@dataclass(frozen=True)
+class TrialBalanceRow:
+    code: str
+    name: str
+    account_type: AccountType
+    normal_side: NormalSide
+    total_debit: Decimal
+    total_credit: Decimal
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class TrialBalance:
+    rows: tuple[TrialBalanceRow, ...]
+    total_debit: Decimal
+    total_credit: Decimal
+
+    @property
+    def balanced(self) -> bool:
+        return self.total_debit == self.total_credit
+
+
+def trial_balance(
+    accounts: Iterable[ChartAccount], activity: Mapping[str, tuple[Decimal, Decimal]]
+) -> TrialBalance:
+    """One row per account (in code order) from its (total debits, total credits).
+
+    An amount posted to an account missing from `accounts` is an error, never left out: a
+    trial balance that silently drops a line would hide exactly what it exists to show.
+    """
+    by_code = {account.code: account for account in accounts}
+    unknown = sorted(set(activity) - set(by_code))
+    if unknown:
+        raise ValueError(f"activity on accounts missing from the chart: {', '.join(unknown)}")
+    rows = []
+    for code in sorted(by_code):
+        account = by_code[code]
+        debit, credit = activity.get(code, (Decimal(0), Decimal(0)))
+        rows.append(
+            TrialBalanceRow(
+                code=code,
+                name=account.name,
+                account_type=account.account_type,
+                normal_side=account.normal_side,
+                total_debit=debit,
+                total_credit=credit,
+                balance=account_balance(account.account_type, debit, credit),
+            )
+        )
+    return TrialBalance(
+        rows=tuple(rows),
+        total_debit=sum((row.total_debit for row in rows), Decimal(0)),
+        total_credit=sum((row.total_credit for row in rows), Decimal(0)),
+    )

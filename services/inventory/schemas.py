@@ -1,0 +1,105 @@
+"""Request and response bodies of inventory's API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Sku = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$",
+    ),
+]
+NonNegative = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
+
+
+class ItemType(StrEnum):
+    RAW = "raw"
+    COMPONENT = "component"
+    FINISHED = "finished"
+    PACKAGING = "packaging"
+
+
+class MakeOrBuy(StrEnum):
+    MAKE = "make"
+    BUY = "buy"
+
+
+class ItemCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    uom: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)] = (
+        "ea"
+    )
+    item_type: ItemType = ItemType.RAW
+    make_or_buy: MakeOrBuy = MakeOrBuy.BUY
+    customer_supplied: bool = False
+    reorder_point: NonNegative = Decimal(0)
+    reorder_qty: NonNegative = Decimal(0)
+
+
+class ItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    sku: str
+    name: str
+    uom: str
+    item_type: ItemType
+    make_or_buy: MakeOrBuy
+    customer_supplied: bool
+    reorder_point: Decimal
+    reorder_qty: Decimal
+    average_cost: Decimal
+    active: bool
+
+
+class LocationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+
+
+class BalanceOut(BaseModel):
+    location: str
+    lot: str
+    status: str
+    qty: Decimal
+    value: Decimal
+
+
+class ItemStockOut(BaseModel):
+    sku: str
+    uom: str
+    average_cost: Decimal
+    on_hand: Decimal
+    available: Decimal
+    allocated: Decimal
+    pending_qc: Decimal
+    wip: Decimal
+    value: Decimal
+    balances: list[BalanceOut]
+
+
+class StockTransactionOut(BaseModel):
+    id: int
+    txn_type: str
+    sku: str
+    location: str
+    lot: str
+    status: str
+    qty: Decimal
+    unit_cost: Decimal
+    value: Decimal
+    reference_type: str
+    reference: str
+    created_at: str

@@ -1,0 +1,22 @@
+"""Wires the mrp service: its tables, routes, event handlers, migrations and seed data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.mrp import api
+from services.mrp.handlers import HANDLERS
+from services.mrp.models import messaging, metadata
+from shared.service import ServiceDefinition
+
+
+def definition() -> ServiceDefinition:
+    return ServiceDefinition(
+        name="mrp",
+        metadata=metadata,
+        tables=messaging,
+        migrations=Path(__file__).parent / "migrations",
+        routers=[api.router],
+        handlers=HANDLERS,
+        seed=None,
+    )

@@ -1,0 +1,96 @@
+"""Purchasing's HTTP API under /api/v1: parse, call one use case, answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from services.purchasing import service
+from services.purchasing.domain import PoStatus
+from services.purchasing.schemas import (
+    PurchaseOrderCreate,
+    PurchaseOrderOut,
+    ReceiptCreate,
+    ReceiptOut,
+    VendorCreate,
+    VendorOut,
+)
+from shared.auth.tokens import TokenClaims
+from shared.web.commands import new_uow, run_command
+from shared.web.pagination import Page, PageParams, page_params
+from shared.web.security import authenticated, require_roles
+
+router = APIRouter(prefix="/api/v1", tags=["purchasing"])
+
+Reader = Annotated[TokenClaims, Depends(authenticated)]
+Buyer = Annotated[TokenClaims, Depends(require_roles("buyer"))]
+Receiver = Annotated[TokenClaims, Depends(require_roles("store", "buyer"))]
+Pages = Annotated[PageParams, Depends(page_params)]
+
+
+@router.post("/vendors", status_code=201, response_model=VendorOut)
+def create_vendor(body: VendorCreate, request: Request, _: Buyer) -> JSONResponse:
+    return run_command(request, lambda uow: service.create_vendor(uow, body), status_code=201)
+
+
+@router.get("/vendors", response_model=Page[VendorOut])
+def list_vendors(
+    request: Request, _: Reader, page: Pages, q: Annotated[str | None, Query(max_length=100)] = None
+) -> Page[VendorOut]:
+    with new_uow(request) as uow:
+        return service.list_vendors(uow, page, q)
+
+
+@router.get("/vendors/{code}", response_model=VendorOut)
+def get_vendor(code: str, request: Request, _: Reader) -> VendorOut:
+    with new_uow(request) as uow:
+        return service.get_vendor(uow, code)
+
+
+@router.post("/purchase-orders", status_code=201, response_model=PurchaseOrderOut)
+def create_purchase_order(body: PurchaseOrderCreate, request: Request, _: Buyer) -> JSONResponse:
+    return run_command(
+        request, lambda uow: service.create_purchase_order(uow, body), status_code=201
+    )
+
+
+@router.get("/purchase-orders", response_model=Page[PurchaseOrderOut])
+def list_purchase_orders(
+    request: Request,
+    _: Reader,
+    page: Pages,
+    status: PoStatus | None = None,
+    vendor_code: str | None = None,
+) -> Page[PurchaseOrderOut]:
+    with new_uow(request) as uow:
+        return service.list_purchase_orders(uow, page, status, vendor_code)
+
+
+@router.get("/purchase-orders/{number}", response_model=PurchaseOrderOut)
+def get_purchase_order(number: str, request: Request, _: Reader) -> PurchaseOrderOut:
+    with new_uow(request) as uow:
+        return service.get_purchase_order(uow, number)
+
+
+@router.post("/purchase-orders/{number}/submit", response_model=PurchaseOrderOut)
+def submit_purchase_order(number: str, request: Request, _: Buyer) -> JSONResponse:
+    return run_command(request, lambda uow: service.submit_purchase_order(uow, number))
+
+
+@router.post("/purchase-orders/{number}/receipts", status_code=201, response_model=ReceiptOut)
+def receive_purchase_order(
+    number: str, body: ReceiptCreate, request: Request, user: Receiver
+) -> JSONResponse:
+    return run_command(
+        request,
+        lambda uow: service.receive_purchase_order(uow, number, body, user.user),
+        status_code=201,
+    )
+
+
+@router.get("/purchase-orders/{number}/receipts", response_model=list[ReceiptOut])
+def list_receipts(number: str, request: Request, _: Reader) -> list[ReceiptOut]:
+    with new_uow(request) as uow:
+        return service.list_receipts(uow, number)

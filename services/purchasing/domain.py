@@ -1,0 +1,106 @@
+"""Purchasing rules on plain values: the life of a purchase order and what a receipt may take.
+
+A PO moves draft → submitted → partial → received (or cancelled before any receipt). A receipt
+is refused as a whole when any line of it breaks a rule, so a dock clerk never half-receives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+MONEY = Decimal("0.01")
+
+
+class PoStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PARTIAL = "partial"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+RECEIVABLE = (PoStatus.SUBMITTED, PoStatus.PARTIAL)
+
+
+class PurchasingRuleBroken(Exception):
+    """A business rule refused the command; `field` names the input that broke it."""
+
+    def __init__(self, detail: str, *, field: str, conflict: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.conflict = conflict
+
+
+@dataclass(frozen=True)
+class LineState:
+    line_no: int
+    qty_ordered: Decimal
+    qty_received: Decimal
+
+    @property
+    def open_qty(self) -> Decimal:
+        return self.qty_ordered - self.qty_received
+
+
+def extended_value(qty: Decimal, unit_cost: Decimal) -> Decimal:
+    """The receipt's value in money: qty times unit cost, to the cent, half up."""
+    return (qty * unit_cost).quantize(MONEY, ROUND_HALF_UP)
+
+
+def check_can_submit(status: PoStatus, line_count: int) -> None:
+    if status is not PoStatus.DRAFT:
+        raise PurchasingRuleBroken(
+            f"only a draft can be submitted; this PO is {status}", field="status", conflict=True
+        )
+    if line_count == 0:
+        raise PurchasingRuleBroken("a purchase order needs at least one line", field="lines")
+
+
+def check_receipt(
+    status: PoStatus, lines: dict[int, LineState], receipt: list[tuple[int, Decimal]]
+) -> None:
+    """Refuse a receipt on a PO not yet submitted or closed, an unknown line, or over-receipt."""
+    if status not in RECEIVABLE:
+        raise PurchasingRuleBroken(
+            f"a {status} purchase order cannot be received against; submit it first"
+            if status is PoStatus.DRAFT
+            else f"a {status} purchase order takes no more receipts",
+            field="status",
+            conflict=True,
+        )
+    if not receipt:
+        raise PurchasingRuleBroken("a receipt needs at least one line", field="lines")
+    receiving: dict[int, Decimal] = {}
+    for index, (line_no, qty) in enumerate(receipt):
+        if line_no not in lines:
+            raise PurchasingRuleBroken(
+                f"the PO has no line {line_no}", field=f"lines.{index}.line_no"
+            )
+        if qty <= 0:
+            raise PurchasingRuleBroken(
+                "quantity must be greater than zero", field=f"lines.{index}.qty"
+            )
+        receiving[line_no] = receiving.get(line_no, Decimal(0)) + qty
+        if receiving[line_no] > lines[line_no].open_qty:
+            raise PurchasingRuleBroken(
+                f"line {line_no} has {lines[line_no].open_qty} open; receiving "
+                f"{receiving[line_no]} would exceed the ordered {lines[line_no].qty_ordered}",
+                field=f"lines.{index}.qty",
+            )
+
+
+def status_after_receipt(lines: list[LineState]) -> PoStatus:
+    if all(line.qty_received >= line.qty_ordered for line in lines):
+        return PoStatus.RECEIVED
+    return PoStatus.PARTIAL
+
+
+def format_po_number(year: int, number: int) -> str:
+    return f"PO-{year}-{number:05d}"
+
+
+def format_receipt_number(year: int, number: int) -> str:
+    return f"RCV-{year}-{number:05d}"

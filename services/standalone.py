@@ -1,0 +1,47 @@
+"""One service in its own process (`portal serve`): PostgreSQL or SQLite from PORTAL_DB_URL,
+RabbitMQ from PORTAL_AMQP_URL (the in-process bus without it, for a single-service trial)."""
+
+from __future__ import annotations
+
+import httpx
+
+from services import registry
+from services.token_secret import token_secret
+from shared.bus.base import Bus
+from shared.bus.inprocess import InProcessBus
+from shared.messaging.inbox import InboxConsumer
+from shared.runtime import ServiceRuntime
+from shared.settings import SERVICES, Settings
+
+
+def make_bus(settings: Settings) -> Bus:
+    if settings.amqp_url:
+        from shared.bus.rabbitmq import RabbitMQBus
+
+        return RabbitMQBus(settings.amqp_url, prefix=settings.bus_prefix)
+    return InProcessBus()
+
+
+def standalone_runtime(service: str, settings: Settings) -> ServiceRuntime:
+    runtime = ServiceRuntime(
+        registry.definition(service),
+        settings,
+        make_bus(settings),
+        token_secret=token_secret(settings, create=False),
+    )
+    runtime.app.router.lifespan_context = lambda _app: runtime.serving()
+    if service == "gateway":
+        runtime.app.state.upstreams = {
+            name: httpx.AsyncClient(base_url=url, timeout=30)
+            for name in SERVICES
+            if name != "gateway" and (url := settings.service_url(name))
+        }
+    return runtime
+
+
+def offline_consumer(service: str, settings: Settings) -> InboxConsumer:
+    """The service's consumer against its database, with no bus: for dead-letter commands."""
+    runtime = ServiceRuntime(
+        registry.definition(service), settings, InProcessBus(), token_secret="offline"
+    )
+    return runtime.consumer

@@ -1,0 +1,158 @@
+"""The outbox relay: publishes committed outbox rows, in order, and marks them published.
+
+It wakes when a unit of work commits events (`wake`, safe from any thread) and otherwise polls.
+A crash after publishing but before marking re-publishes those rows on restart: delivery is
+at-least-once and consumers dedupe through their inbox. On PostgreSQL one relay per service
+database holds an advisory lock, so replicas of a service never publish the same rows side by
+side and the order per key is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import Callable, Sequence
+
+import structlog
+from sqlalchemy import Connection, func, select, text, update
+
+from shared.bus.base import Bus
+from shared.db import Database
+from shared.events.envelope import Envelope, utc_now
+from shared.messaging.tables import MessagingTables
+
+log = structlog.get_logger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        service: str,
+        db: Database,
+        tables: MessagingTables,
+        bus: Bus,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 0.5,
+        on_published: Callable[[Sequence[Envelope]], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.db = db
+        self.tables = tables
+        self.bus = bus
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.published_total = 0
+        self._on_published = on_published
+        self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._leader: Connection | None = None
+        self._lock_id = zlib.crc32(f"portal.outbox.{service}".encode())
+
+    def wake(self) -> None:
+        """Ask the relay to publish now; callable from request threads as well as the loop."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wakeup.set()
+        else:
+            loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def run(self) -> None:
+        """Publish until cancelled; errors (broker down) are logged and retried with backoff."""
+        self._loop = asyncio.get_running_loop()
+        backoff = self.poll_seconds
+        try:
+            while True:
+                try:
+                    published = await self.publish_pending()
+                    backoff = self.poll_seconds
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("outbox.publish_failed", service=self.service, error=str(exc))
+                    published = 0
+                    backoff = min(backoff * 2, 10.0)
+                    await asyncio.sleep(backoff)
+                    continue
+                if published >= self.batch_size:
+                    continue
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)
+        finally:
+            await asyncio.to_thread(self._release_leadership)
+
+    async def publish_pending(self) -> int:
+        """One pass: publish up to a batch of unpublished rows; returns how many were published."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        if not await asyncio.to_thread(self._hold_leadership):
+            return 0
+        rows = await asyncio.to_thread(self._fetch_batch)
+        if not rows:
+            return 0
+        envelopes = [Envelope.model_validate_json(body) for _, body in rows]
+        await self.bus.publish(envelopes)
+        await asyncio.to_thread(self._mark_published, [row_id for row_id, _ in rows])
+        self.published_total += len(rows)
+        if self._on_published is not None:
+            self._on_published(envelopes)
+        return len(rows)
+
+    def backlog(self) -> int:
+        outbox = self.tables.outbox
+        with self.db.engine.connect() as conn:
+            query = select(func.count()).where(outbox.c.published_at.is_(None))
+            return int(conn.execute(query).scalar_one())
+
+    def _fetch_batch(self) -> list[tuple[int, str]]:
+        outbox = self.tables.outbox
+        query = (
+            select(outbox.c.id, outbox.c.envelope)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(self.batch_size)
+        )
+        with self.db.engine.connect() as conn:
+            return [(int(row[0]), str(row[1])) for row in conn.execute(query)]
+
+    def _mark_published(self, ids: list[int]) -> None:
+        outbox = self.tables.outbox
+        with self.db.engine.begin() as conn:
+            conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=utc_now()))
+
+    def _hold_leadership(self) -> bool:
+        """On PostgreSQL, keep a session advisory lock so one relay per database publishes."""
+        if self.db.dialect != "postgresql":
+            return True
+        if self._leader is not None:
+            try:
+                self._leader.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                self._release_leadership()
+        conn = self.db.engine.connect()
+        got = bool(
+            conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_id}).scalar()
+        )
+        conn.commit()
+        if got:
+            self._leader = conn
+            log.info("outbox.relay_leader", service=self.service)
+            return True
+        conn.close()
+        return False
+
+    def _release_leadership(self) -> None:
+        if self._leader is None:
+            return
+        with contextlib.suppress(Exception):
+            self._leader.close()
+        self._leader = None

@@ -1,0 +1,136 @@
+"""A running service: its database, outbox relay, inbox consumer and HTTP app, wired once.
+
+`ServiceRuntime` is used the same way by `portal serve` (one service in its process, RabbitMQ)
+and by the embedded mode (every service in one process, the in-process bus); only the bus and
+the database URL differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+import structlog
+from fastapi import FastAPI
+
+from shared.bus.base import Bus
+from shared.db import Database
+from shared.events.envelope import Envelope
+from shared.messaging.inbox import InboxConsumer
+from shared.messaging.relay import OutboxRelay
+from shared.migrations import upgrade
+from shared.service import ServiceDefinition
+from shared.settings import Settings
+from shared.uow import UnitOfWork
+from shared.web.app import create_app
+from shared.web.metrics import ServiceMetrics
+
+log = structlog.get_logger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        definition: ServiceDefinition,
+        settings: Settings,
+        bus: Bus,
+        *,
+        db_url: str | None = None,
+        token_secret: str,
+    ) -> None:
+        self.definition = definition
+        self.name = definition.name
+        self.settings = settings
+        self.bus = bus
+        self.db = Database(db_url or settings.database_url(definition.name))
+        self.metrics = ServiceMetrics(definition.name)
+        self.relay = OutboxRelay(
+            definition.name,
+            self.db,
+            definition.tables,
+            bus,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+            on_published=self._count_published,
+        )
+        self.consumer = InboxConsumer(
+            definition.name,
+            definition.handlers,
+            self.uow,
+            max_attempts=settings.handler_max_attempts,
+            backoff_seconds=settings.handler_backoff_seconds,
+            on_handled=self._count_handled,
+            on_dead=self._count_dead,
+        )
+        self.metrics.set_outbox_backlog_source(self.relay.backlog)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.app: FastAPI = create_app(
+            service=definition.name,
+            settings=settings,
+            routers=definition.routers,
+            metrics=self.metrics,
+            readiness=self.readiness,
+            token_secret=token_secret,
+            lifespan=None,
+        )
+        self.app.state.runtime = self
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.db, self.definition.tables, self.name, on_commit=self.relay.wake)
+
+    def migrate(self) -> None:
+        upgrade(self.definition, self.db.url)
+
+    def seed(self) -> None:
+        if self.definition.seed is None:
+            return
+        with self.uow() as uow:
+            self.definition.seed(uow)
+            uow.commit()
+
+    async def start(self, *, consume: bool = True, relay: bool = True) -> None:
+        """Subscribe the consumer and start the relay (both optional, for fault tests)."""
+        if consume and self.definition.handlers:
+            await self.bus.subscribe(
+                self.name,
+                self.consumer.event_types,
+                self.consumer.handle_batch,
+                batch_size=self.settings.consumer_batch_size,
+            )
+        if relay:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name=f"relay-{self.name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def readiness(self) -> dict[str, bool]:
+        database = await asyncio.to_thread(self.db.ping)
+        return {"database": database, "bus": await self.bus.is_ready()}
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        """Lifespan of a stand-alone service process: bus up, consumer and relay running."""
+        await self.bus.start()
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+            await self.bus.close()
+            self.db.dispose()
+
+    def _count_published(self, envelopes: Sequence[Envelope]) -> None:
+        for envelope in envelopes:
+            self.metrics.events_published.labels(event_type=envelope.type).inc()
+
+    def _count_handled(self, envelope: Envelope) -> None:
+        self.metrics.events_handled.labels(event_type=envelope.type).inc()
+
+    def _count_dead(self, envelope: Envelope) -> None:
+        self.metrics.events_dead_lettered.labels(event_type=envelope.type).inc()

@@ -1,0 +1,26 @@
+"""What a service is, as the runtime sees it: the one object each service's bootstrap returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import APIRouter
+from sqlalchemy import MetaData
+
+from shared.messaging.inbox import Handler
+from shared.messaging.tables import MessagingTables
+from shared.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    metadata: MetaData
+    tables: MessagingTables
+    migrations: Path
+    routers: Sequence[APIRouter] = ()
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    # Reference data every installation needs (locations, chart of accounts); must be idempotent.
+    seed: Callable[[UnitOfWork], None] | None = None

@@ -1,0 +1,50 @@
+"""Column types for money and quantities: `Decimal` in Python, exact in every database.
+
+PostgreSQL stores NUMERIC(18, 4). SQLite has no exact decimal (its NUMERIC becomes a double), so
+there the same column is an integer count of ten-thousandths: sums in SQL stay exact and come
+back as `Decimal`. A value with more than four decimals is refused, never silently rounded: the
+domain rounds where the plant's rules say so.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Dialect, Numeric
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+SCALE = 4
+_FACTOR = Decimal(10) ** SCALE
+_QUANTUM = Decimal(1).scaleb(-SCALE)
+
+
+class DecimalType(TypeDecorator[Decimal]):
+    impl = Numeric(18, SCALE)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(18, SCALE, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        exact = number.quantize(_QUANTUM)
+        if exact != number:
+            raise ValueError(f"{number} has more than {SCALE} decimals")
+        if dialect.name == "sqlite":
+            return int(exact * _FACTOR)
+        return exact
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / _FACTOR).quantize(_QUANTUM)
+        return Decimal(value).quantize(_QUANTUM)
+
+
+Amount = DecimalType

@@ -1,0 +1,56 @@
+"""FastAPI dependencies that identify the caller and enforce roles on every endpoint (DESIGN §7).
+
+    @router.post("/receipts")
+    def receive(..., claims: TokenClaims = Depends(require_roles(Role.STORE))): ...
+
+The token secret is read from `request.app.state.token_secret`, set by `create_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from shared import context
+from shared.auth.tokens import Role, TokenClaims, verify_service_token
+from shared.web.problems import Forbidden, Unauthorized
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None when there is no header."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "The Authorization header must be 'Bearer <token>'.", code="token_malformed"
+        )
+    return token.strip()
+
+
+# async so that it runs in the request's own context and the current user stays set for it.
+async def authenticated(request: Request) -> TokenClaims:
+    claims = verify_service_token(request.app.state.token_secret, bearer_token(request))
+    context.set_current_user(claims)
+    return claims
+
+
+CurrentUser = Annotated[TokenClaims, Depends(authenticated)]
+
+
+def require_roles(*roles: Role | str) -> Callable[[TokenClaims], Awaitable[TokenClaims]]:
+    """A dependency passing callers that hold one of `roles` (or admin); 403 for the others."""
+    if not roles:
+        raise ValueError("require_roles needs at least one role; use `authenticated` for any")
+    needed = tuple(Role(role) for role in roles)  # a misspelt role fails at import, not at 3 am
+    wanted = " or ".join(f"'{role}'" for role in needed)
+
+    async def holds_role(claims: CurrentUser) -> TokenClaims:
+        if claims.has_any_role(*needed):
+            return claims
+        raise Forbidden(f"This needs the role {wanted}.", code="role_required")
+
+    return holds_role
