@@ -210,7 +210,7 @@ class _Subscription:
                 self._log.warning(
                     "bus.message_dead_lettered", envelope_id=str(envelope.id), type=envelope.type
                 )
-                await self._settle(message, "ack")
+                await self._settle(message, "reject")
             else:
                 await self._settle(message, "ack")
 
@@ -414,7 +414,7 @@ class RabbitMQBus:
                 for envelope, message in ((e, self._message(e)) for e in envelopes)
             ]
             try:
-                _, pending = await asyncio.wait(tasks, timeout=self._confirm_timeout)
+                _, pending = await asyncio.wait(tasks)
             except asyncio.CancelledError:
                 for task in tasks:
                     task.cancel()

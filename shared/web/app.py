@@ -98,7 +98,7 @@ def _probes(service: str, metrics: ServiceMetrics, readiness: Readiness) -> APIR
             request,
             status=503,
             title="Service Unavailable",
-            detail=f"{service} is not ready: {failing} not reachable.",
+            detail=f"{service} is not ready; failing checks: {failing}.",
             extensions={"service": service, "checks": checks},
         )
 

@@ -1,0 +1,87 @@
+"""Response bodies of accounting's API (it has no commands yet: postings come from events)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from services.accounting.domain import AccountType, NormalSide
+
+
+def _as_utc(value: datetime) -> datetime:
+    """SQLite hands stored UTC timestamps back naive; say what they are."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+class AccountOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    account_type: AccountType
+    subtype: str | None
+    active: bool
+
+
+class JournalLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    line_no: int
+    account_code: str
+    debit: Decimal
+    credit: Decimal
+    item_sku: str | None
+    location: str | None
+    production_order: str | None
+    sales_order: str | None
+    purchase_order: str | None
+    memo: str | None
+
+
+class JournalEntrySummaryOut(BaseModel):
+    """An entry in a list: its header, without the lines."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    number: str
+    entry_date: date
+    entry_type: str
+    source_event_id: str | None
+    source_event_type: str | None
+    document_type: str | None
+    document_ref: str | None
+    memo: str
+    total_debit: Decimal
+    total_credit: Decimal
+    reverses_number: str | None
+    created_at: UtcDatetime
+
+
+class JournalEntryOut(JournalEntrySummaryOut):
+    lines: list[JournalLineOut]
+
+
+class TrialBalanceRowOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    account_type: AccountType
+    normal_side: NormalSide
+    total_debit: Decimal
+    total_credit: Decimal
+    balance: Decimal
+
+
+class TrialBalanceOut(BaseModel):
+    as_of: date
+    rows: list[TrialBalanceRowOut]
+    total_debit: Decimal
+    total_credit: Decimal
+    balanced: bool

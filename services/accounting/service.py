@@ -1,0 +1,236 @@
+"""Accounting use cases. Each takes an open unit of work and leaves the commit to its caller.
+
+Posting: a rule of `domain` proposes a draft, `_post` checks it, takes the next gapless number
+of the entry's year, writes the entry and its lines, and adds JournalPosted to the outbox, all
+in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
+
+from services.accounting import domain
+from services.accounting.domain import AccountType, ChartAccount, JournalDraft
+from services.accounting.models import Account, JournalEntry, JournalLine, JournalSequence
+from services.accounting.schemas import (
+    AccountOut,
+    JournalEntryOut,
+    JournalEntrySummaryOut,
+    TrialBalanceOut,
+    TrialBalanceRowOut,
+)
+from shared.events.catalogue import JournalLine as PostedLine
+from shared.events.catalogue import JournalPosted, MaterialReceived
+from shared.events.envelope import Envelope, utc_now
+from shared.uow import UnitOfWork
+from shared.web.pagination import Page, PageParams
+from shared.web.problems import InvalidInput, NotFound
+
+
+def seed_chart_of_accounts(uow: UnitOfWork) -> None:
+    """Add the accounts of the standard chart that are missing; existing ones are left as is."""
+    existing = set(uow.session.scalars(select(Account.code)))
+    for account in domain.CHART_OF_ACCOUNTS:
+        if account.code not in existing:
+            uow.session.add(
+                Account(
+                    code=str(account.code),
+                    name=account.name,
+                    account_type=str(account.account_type),
+                    subtype=account.subtype,
+                    active=True,
+                )
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Posting
+# --------------------------------------------------------------------------------------------
+
+
+def post_material_received(
+    uow: UnitOfWork, receipt: MaterialReceived, envelope: Envelope
+) -> JournalEntryOut | None:
+    """Dr Raw materials / Cr Accounts payable for the receipt's value; None if nothing posted
+    (the event was posted before, or the receipt has no value)."""
+    if _already_posted(uow, envelope.id):
+        return None
+    draft = domain.material_received_entry(receipt)
+    if draft is None:
+        return None
+    return _post(uow, draft, source=envelope)
+
+
+def _already_posted(uow: UnitOfWork, source_event_id: UUID) -> bool:
+    # The inbox dedupes deliveries; this also covers a replay after the inbox row was lost.
+    # The unique source_event_id is the last word if two posters race past this check.
+    found = uow.session.scalar(
+        select(JournalEntry.id).where(JournalEntry.source_event_id == str(source_event_id))
+    )
+    return found is not None
+
+
+def _post(uow: UnitOfWork, draft: JournalDraft, *, source: Envelope | None) -> JournalEntryOut:
+    draft.check_balanced()
+    number = domain.format_entry_number(
+        draft.entry_date.year, _take_entry_number(uow, draft.entry_date.year)
+    )
+    entry = JournalEntry(
+        number=number,
+        entry_date=draft.entry_date,
+        entry_type=str(draft.entry_type),
+        source_event_id=str(source.id) if source else None,
+        source_event_type=source.type if source else None,
+        document_type=str(draft.document_type) if draft.document_type else None,
+        document_ref=draft.document_ref,
+        memo=draft.memo,
+        total_debit=draft.total_debit,
+        total_credit=draft.total_credit,
+        reverses_number=None,
+        created_at=utc_now(),
+        lines=[
+            JournalLine(
+                line_no=line_no,
+                account_code=str(line.account_code),
+                debit=line.debit,
+                credit=line.credit,
+                memo=line.memo,
+                **asdict(line.dimensions),
+            )
+            for line_no, line in enumerate(draft.lines, start=1)
+        ],
+    )
+    uow.session.add(entry)
+    uow.session.flush()
+    uow.add_event(_journal_posted(entry, draft, source), key=number)
+    return JournalEntryOut.model_validate(entry)
+
+
+def _take_entry_number(uow: UnitOfWork, year: int) -> int:
+    """The year's next number, by an upsert that row-locks the year until commit: a rollback
+    gives the number back, and a concurrent poster waits for this one to finish."""
+    dialect = postgresql if uow.db.dialect == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(JournalSequence)
+        .values(year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[JournalSequence.year],
+            set_={"last_number": JournalSequence.last_number + 1},
+        )
+        .returning(JournalSequence.last_number)
+    )
+    return int(uow.session.execute(stmt).scalar_one())
+
+
+def _journal_posted(
+    entry: JournalEntry, draft: JournalDraft, source: Envelope | None
+) -> JournalPosted:
+    return JournalPosted(
+        entry_number=entry.number,
+        entry_date=entry.entry_date,
+        entry_type=entry.entry_type,
+        memo=entry.memo,
+        source_event_id=source.id if source else None,
+        document_ref=entry.document_ref,
+        reverses_entry_number=entry.reverses_number,
+        lines=tuple(
+            PostedLine(
+                account_code=str(line.account_code),
+                debit=line.debit,
+                credit=line.credit,
+                description=line.memo,
+                dimensions=line.dimensions.as_dict(),
+            )
+            for line in draft.lines
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def list_journal_entries(
+    uow: UnitOfWork,
+    page: PageParams,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    entry_type: str | None = None,
+    document_ref: str | None = None,
+) -> Page[JournalEntrySummaryOut]:
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise InvalidInput(f"date_from {date_from} is after date_to {date_to}", field="date_from")
+    query = select(JournalEntry)
+    if date_from is not None:
+        query = query.where(JournalEntry.entry_date >= date_from)
+    if date_to is not None:
+        query = query.where(JournalEntry.entry_date <= date_to)
+    if entry_type:
+        query = query.where(JournalEntry.entry_type == entry_type)
+    if document_ref:
+        query = query.where(JournalEntry.document_ref == document_ref)
+    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = uow.session.scalars(
+        query.order_by(JournalEntry.entry_date.desc(), JournalEntry.number.desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return Page(
+        items=[JournalEntrySummaryOut.model_validate(row) for row in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+def get_journal_entry(uow: UnitOfWork, number: str) -> JournalEntryOut:
+    entry = uow.session.scalar(
+        select(JournalEntry)
+        .where(JournalEntry.number == number)
+        .options(selectinload(JournalEntry.lines))
+    )
+    if entry is None:
+        raise NotFound(f"no journal entry numbered {number!r}", field="number")
+    return JournalEntryOut.model_validate(entry)
+
+
+def list_accounts(uow: UnitOfWork) -> list[AccountOut]:
+    rows = uow.session.scalars(select(Account).order_by(Account.code))
+    return [AccountOut.model_validate(row) for row in rows]
+
+
+def trial_balance(uow: UnitOfWork, as_of: date) -> TrialBalanceOut:
+    """Debits, credits and balance of every account from the entries dated up to `as_of`."""
+    activity = _account_activity(uow, as_of)
+    accounts = [
+        ChartAccount(a.code, a.name, AccountType(a.account_type), a.subtype or "")
+        for a in uow.session.scalars(select(Account))
+        if a.active or a.code in activity
+    ]
+    result = domain.trial_balance(accounts, activity)
+    return TrialBalanceOut(
+        as_of=as_of,
+        rows=[TrialBalanceRowOut.model_validate(row) for row in result.rows],
+        total_debit=result.total_debit,
+        total_credit=result.total_credit,
+        balanced=result.balanced,
+    )
+
+
+def _account_activity(uow: UnitOfWork, as_of: date) -> dict[str, tuple[Decimal, Decimal]]:
+    rows = uow.session.execute(
+        select(JournalLine.account_code, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalEntry.entry_date <= as_of)
+        .group_by(JournalLine.account_code)
+    ).all()
+    return {code: (Decimal(debit), Decimal(credit)) for code, debit, credit in rows}

@@ -1,0 +1,142 @@
+"""Demo data for the embedded mode's first start: a small print farm's items, two vendors, and
+a purchase order received in two receipts, entered through the services' own APIs so every
+event, stock movement and journal is real."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import structlog
+
+from shared.auth.tokens import issue_service_token
+
+if TYPE_CHECKING:
+    from services.embedded import EmbeddedPortal
+
+log = structlog.get_logger(__name__)
+
+ITEMS = [
+    {"sku": "PLA-BLK-1KG", "name": "PLA filament, black, 1 kg spool", "uom": "spool"},
+    {"sku": "PLA-WHT-1KG", "name": "PLA filament, white, 1 kg spool", "uom": "spool"},
+    {"sku": "PETG-CLR-1KG", "name": "PETG filament, clear, 1 kg spool", "uom": "spool"},
+    {"sku": "BOX-S", "name": "Shipping box, small", "uom": "ea", "item_type": "packaging"},
+    {"sku": "INSERT-M3", "name": "Heat-set insert M3", "uom": "ea", "item_type": "component"},
+    {
+        "sku": "BRKT-100",
+        "name": "Mounting bracket",
+        "uom": "ea",
+        "item_type": "finished",
+        "make_or_buy": "make",
+    },
+]
+VENDORS = [
+    {"code": "FILAMENTCO", "name": "Filament Co.", "email": "orders@filament.example"},
+    {"code": "PACKRITE", "name": "PackRite Supplies", "email": "sales@packrite.example"},
+]
+MARKER = ".demo-loaded"
+
+
+async def load_demo_data_once(portal: EmbeddedPortal) -> None:
+    marker = portal.settings.var_dir / MARKER
+    if marker.exists():
+        return
+    token = issue_service_token(portal.secret, user="demo", roles=["admin"], ttl_seconds=300)
+    headers = {"Authorization": f"Bearer {token}"}
+    clients = {
+        name: httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=rt.app), base_url=f"http://{name}", headers=headers
+        )
+        for name, rt in portal.runtimes.items()
+    }
+    try:
+        await _load(clients)
+        await portal.wait_idle()
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    marker.write_text("demo data loaded\n")
+    log.info("demo.loaded", items=len(ITEMS), vendors=len(VENDORS))
+
+
+async def _load(clients: dict[str, httpx.AsyncClient]) -> None:
+    inventory, purchasing = clients["inventory"], clients["purchasing"]
+    for item in ITEMS:
+        await _ok(inventory.post("/api/v1/items", json=item), 201, 409)
+    for vendor in VENDORS:
+        await _ok(purchasing.post("/api/v1/vendors", json=vendor), 201, 409)
+    await _wait_for_items(purchasing, [i["sku"] for i in ITEMS if i.get("make_or_buy") != "make"])
+    po = await _ok(
+        purchasing.post(
+            "/api/v1/purchase-orders",
+            json={
+                "vendor_code": "FILAMENTCO",
+                "lines": [
+                    {"sku": "PLA-BLK-1KG", "qty": "40", "unit_cost": "18.50"},
+                    {"sku": "PLA-WHT-1KG", "qty": "20", "unit_cost": "18.50"},
+                    {"sku": "PETG-CLR-1KG", "qty": "10", "unit_cost": "22.75"},
+                ],
+            },
+        ),
+        201,
+    )
+    number = po["number"]
+    await _ok(purchasing.post(f"/api/v1/purchase-orders/{number}/submit"), 200)
+    await _ok(
+        purchasing.post(
+            f"/api/v1/purchase-orders/{number}/receipts",
+            json={
+                "lines": [
+                    {"line_no": 1, "qty": "40", "lot": "FC-2611-A"},
+                    {"line_no": 2, "qty": "12", "lot": "FC-2611-B"},
+                ]
+            },
+        ),
+        201,
+    )
+    await _ok(
+        purchasing.post(
+            f"/api/v1/purchase-orders/{number}/receipts",
+            json={
+                "lines": [
+                    {"line_no": 2, "qty": "8", "lot": "FC-2611-C"},
+                    {"line_no": 3, "qty": "10", "lot": "FC-2611-D", "to_status": "pending_qc"},
+                ]
+            },
+        ),
+        201,
+    )
+    open_po = await _ok(
+        purchasing.post(
+            "/api/v1/purchase-orders",
+            json={
+                "vendor_code": "PACKRITE",
+                "lines": [
+                    {"sku": "BOX-S", "qty": "500", "unit_cost": "0.42"},
+                    {"sku": "INSERT-M3", "qty": "2000", "unit_cost": "0.035"},
+                ],
+            },
+        ),
+        201,
+    )
+    await _ok(purchasing.post(f"/api/v1/purchase-orders/{open_po['number']}/submit"), 200)
+
+
+async def _wait_for_items(purchasing: httpx.AsyncClient, skus: list[str]) -> None:
+    """Purchasing learns items from ItemUpserted; wait until its copy has them all."""
+    for _ in range(200):
+        known = await _ok(purchasing.get("/api/v1/items", params={"limit": 1000}), 200)
+        if set(skus) <= {item["sku"] for item in known["items"]}:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("purchasing never learned the demo items")
+
+
+async def _ok(call: Any, *accepted: int) -> Any:
+    response: httpx.Response = await call
+    if response.status_code not in accepted:
+        raise RuntimeError(
+            f"demo data: {response.request.url} → {response.status_code} {response.text[:300]}"
+        )
+    return response.json()
