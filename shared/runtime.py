@@ -86,7 +86,7 @@ class ServiceRuntime:
         if self.definition.seed is None:
             return
         with self.uow() as uow:
-            self.definition.seed(uow)
+            self.definition.seed(uow, self.settings)
             uow.commit()
 
     async def start(self, *, consume: bool = True, relay: bool = True) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import MetaData
 
 from shared.messaging.inbox import Handler
 from shared.messaging.tables import MessagingTables
+from shared.settings import Settings
 from shared.uow import UnitOfWork
 
 
@@ -23,4 +24,4 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     # Reference data every installation needs (locations, chart of accounts); must be idempotent.
-    seed: Callable[[UnitOfWork], None] | None = None
+    seed: Callable[[UnitOfWork, Settings], None] | None = None

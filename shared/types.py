@@ -8,10 +8,11 @@ domain rounds where the plant's rules say so.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Dialect, Numeric
+from sqlalchemy import BigInteger, DateTime, Dialect, Numeric
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 SCALE = 4
@@ -48,3 +49,27 @@ class DecimalType(TypeDecorator[Decimal]):
 
 
 Amount = DecimalType
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every database.
+
+    SQLite keeps no time zone and hands back naive values, which cannot be compared with the
+    aware `utc_now()`; this type stores UTC and always returns aware UTC datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"{value!r} is not an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

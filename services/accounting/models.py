@@ -14,7 +14,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.messaging.tables import Id, messaging_tables
-from shared.types import Amount
+from shared.types import Amount, UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -77,7 +76,7 @@ class JournalEntry(Base):
     reverses_number: Mapped[str | None] = mapped_column(
         ForeignKey("journal_entries.number"), nullable=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     lines: Mapped[list[JournalLine]] = relationship(
         order_by="JournalLine.line_no", lazy="raise", passive_deletes="all"

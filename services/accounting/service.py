@@ -29,12 +29,13 @@ from services.accounting.schemas import (
 from shared.events.catalogue import JournalLine as PostedLine
 from shared.events.catalogue import JournalPosted, MaterialReceived
 from shared.events.envelope import Envelope, utc_now
+from shared.settings import Settings
 from shared.uow import UnitOfWork
 from shared.web.pagination import Page, PageParams
 from shared.web.problems import InvalidInput, NotFound
 
 
-def seed_chart_of_accounts(uow: UnitOfWork) -> None:
+def seed_chart_of_accounts(uow: UnitOfWork, settings: Settings | None = None) -> None:
     """Add the accounts of the standard chart that are missing; existing ones are left as is."""
     existing = set(uow.session.scalars(select(Account.code)))
     for account in domain.CHART_OF_ACCOUNTS:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.messaging.tables import Id, messaging_tables
-from shared.types import Amount
+from shared.types import Amount, UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -34,8 +34,8 @@ class Item(Base):
     reorder_qty: Mapped[Decimal] = mapped_column(Amount(), default=Decimal(0))
     average_cost: Mapped[Decimal] = mapped_column(Amount(), default=Decimal(0))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Location(Base):
@@ -52,7 +52,7 @@ class Lot(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     code: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class StockBalance(Base):
@@ -68,7 +68,7 @@ class StockBalance(Base):
     status: Mapped[str] = mapped_column(String(16))
     qty: Mapped[Decimal] = mapped_column(Amount())
     value: Mapped[Decimal] = mapped_column(Amount())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class StockTransaction(Base):
@@ -88,4 +88,4 @@ class StockTransaction(Base):
     reference_type: Mapped[str] = mapped_column(String(24))
     reference: Mapped[str] = mapped_column(String(64))
     source_event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -19,12 +19,13 @@ from services.inventory.schemas import (
 )
 from shared.events.catalogue import ItemUpserted, MaterialReceived, StockChanged
 from shared.events.envelope import utc_now
+from shared.settings import Settings
 from shared.uow import UnitOfWork
 from shared.web.pagination import Page, PageParams
 from shared.web.problems import Conflict, NotFound
 
 
-def seed_locations(uow: UnitOfWork) -> None:
+def seed_locations(uow: UnitOfWork, settings: Settings | None = None) -> None:
     existing = set(uow.session.scalars(select(Location.code)))
     for code, name in domain.SEEDED_LOCATIONS.items():
         if code not in existing:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from services.purchasing import service
 from services.purchasing.domain import PoStatus
 from services.purchasing.schemas import (
+    KnownItemOut,
     PurchaseOrderCreate,
     PurchaseOrderOut,
     ReceiptCreate,
@@ -47,6 +48,14 @@ def list_vendors(
 def get_vendor(code: str, request: Request, _: Reader) -> VendorOut:
     with new_uow(request) as uow:
         return service.get_vendor(uow, code)
+
+
+@router.get("/items", response_model=Page[KnownItemOut])
+def list_items(
+    request: Request, _: Reader, page: Pages, q: Annotated[str | None, Query(max_length=100)] = None
+) -> Page[KnownItemOut]:
+    with new_uow(request) as uow:
+        return service.list_known_items(uow, page, q)
 
 
 @router.post("/purchase-orders", status_code=201, response_model=PurchaseOrderOut)

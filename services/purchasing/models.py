@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.messaging.tables import messaging_tables
-from shared.types import Amount
+from shared.types import Amount, UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -38,7 +37,7 @@ class Vendor(Base):
     email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class KnownItem(Base):
@@ -72,8 +71,8 @@ class PurchaseOrder(Base):
     status: Mapped[str] = mapped_column(String(12))
     order_date: Mapped[date] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     vendor: Mapped[Vendor] = relationship(lazy="joined")
     lines: Mapped[list[PurchaseOrderLine]] = relationship(
@@ -101,7 +100,7 @@ class Receipt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     po_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     received_by: Mapped[str] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
 

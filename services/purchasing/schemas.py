@@ -44,6 +44,15 @@ class VendorOut(BaseModel):
     active: bool
 
 
+class KnownItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    sku: str
+    name: str
+    uom: str
+    active: bool
+
+
 class PoLineCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

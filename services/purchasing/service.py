@@ -18,6 +18,7 @@ from services.purchasing.models import (
     Vendor,
 )
 from services.purchasing.schemas import (
+    KnownItemOut,
     PoLineOut,
     PurchaseOrderCreate,
     PurchaseOrderOut,
@@ -62,6 +63,25 @@ def get_vendor(uow: UnitOfWork, code: str) -> VendorOut:
     if vendor is None:
         raise NotFound(f"no vendor with code {code!r}", field="code")
     return VendorOut.model_validate(vendor)
+
+
+def list_known_items(
+    uow: UnitOfWork, page: PageParams, search: str | None = None
+) -> Page[KnownItemOut]:
+    """The items purchasing can order, as it learned them from inventory's events."""
+    query = select(KnownItem).where(KnownItem.active.is_(True))
+    if search:
+        query = query.where(
+            KnownItem.sku.ilike(f"%{search}%") | KnownItem.name.ilike(f"%{search}%")
+        )
+    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = uow.session.scalars(query.order_by(KnownItem.sku).limit(page.limit).offset(page.offset))
+    return Page(
+        items=[KnownItemOut.model_validate(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 def create_purchase_order(uow: UnitOfWork, data: PurchaseOrderCreate) -> PurchaseOrderOut:

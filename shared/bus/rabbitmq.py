@@ -414,7 +414,7 @@ class RabbitMQBus:
                 for envelope, message in ((e, self._message(e)) for e in envelopes)
             ]
             try:
-                _, pending = await asyncio.wait(tasks)
+                _, pending = await asyncio.wait(tasks, timeout=self._confirm_timeout)
             except asyncio.CancelledError:
                 for task in tasks:
                     task.cancel()
@@ -502,7 +502,7 @@ class RabbitMQBus:
         )
         subscription.start()
         try:
-            subscription.consumer_tag = await queue.consume(subscription.on_message)
+            subscription.consumer_tag = await queue.consume(subscription.on_message, robust=False)
         except BaseException:
             await subscription.stop(0)
             raise

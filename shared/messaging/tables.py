@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -25,6 +24,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from shared.types import UtcDateTime
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -49,8 +50,8 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("key", String(200), nullable=False),
         Column("sequence", BigInteger, nullable=False),
         Column("envelope", Text, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True),
     )
     Index(
         "ix_outbox_unpublished",
@@ -69,7 +70,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         metadata,
         Column("event_id", String(36), primary_key=True),
         Column("event_type", String(80), nullable=False),
-        Column("handled_at", DateTime(timezone=True), nullable=False),
+        Column("handled_at", UtcDateTime(), nullable=False),
     )
     dead_letters = Table(
         "dead_letters",
@@ -80,8 +81,8 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("envelope", Text, nullable=False),
         Column("error", Text, nullable=False),
         Column("attempts", Integer, nullable=False),
-        Column("dead_at", DateTime(timezone=True), nullable=False),
-        Column("replayed_at", DateTime(timezone=True), nullable=True),
+        Column("dead_at", UtcDateTime(), nullable=False),
+        Column("replayed_at", UtcDateTime(), nullable=True),
     )
     idempotency_keys = Table(
         "idempotency_keys",
@@ -91,6 +92,6 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("path", String(500), nullable=False),
         Column("status_code", Integer, nullable=True),
         Column("response_body", Text, nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
     )
     return MessagingTables(outbox, event_sequences, inbox, dead_letters, idempotency_keys)

@@ -1,0 +1,22 @@
+"""Wires the gateway: its tables, auth and forwarding routes, the page, migrations, first admin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.gateway import api, pages, proxy, service
+from services.gateway.handlers import HANDLERS
+from services.gateway.models import messaging, metadata
+from shared.service import ServiceDefinition
+
+
+def definition() -> ServiceDefinition:
+    return ServiceDefinition(
+        name="gateway",
+        metadata=metadata,
+        tables=messaging,
+        migrations=Path(__file__).parent / "migrations",
+        routers=[api.router, proxy.router, pages.router],
+        handlers=HANDLERS,
+        seed=service.seed_admin,
+    )

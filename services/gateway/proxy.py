@@ -1,0 +1,136 @@
+"""Forwarding the browser's API calls to the services: the gateway's own business.
+
+`/api/<service>/v1/<path>` reaches the service's `/api/v1/<path>` through
+`app.state.upstreams[<service>]` (an httpx client: in memory in embedded mode, HTTP otherwise),
+as the signed-in user: the session cookie stays here and the service gets a short-lived signed
+token carrying the user and roles (DESIGN §7). Only the headers a service needs go through,
+and only the headers a browser needs come back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import quote
+
+import httpx
+import structlog
+from fastapi import APIRouter, Request, Response
+
+from services.gateway.api import SignedInUser, settings_of
+from services.gateway.schemas import UserOut
+from shared import context
+from shared.auth.tokens import issue_service_token
+from shared.settings import SERVICES
+from shared.web.app import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
+from shared.web.problems import NotFound, PortalError
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(tags=["proxy"])
+
+FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+FORWARDED_REQUEST_HEADERS = ("accept", "content-type", "idempotency-key")
+RETURNED_RESPONSE_HEADERS = (
+    "content-type",
+    "content-disposition",  # XLSX exports (DESIGN §6)
+    "idempotent-replayed",
+    "retry-after",
+    "allow",
+)
+
+
+class UpstreamUnreachable(PortalError):
+    status = 502
+    title = "Bad gateway"
+    slug = "upstream-unreachable"
+
+
+class UpstreamTimeout(PortalError):
+    status = 504
+    title = "Gateway timeout"
+    slug = "upstream-timeout"
+
+
+@router.api_route(
+    "/api/{service}/v1/{path:path}", methods=FORWARDED_METHODS, include_in_schema=False
+)
+async def forward(service: str, path: str, request: Request, user: SignedInUser) -> Response:
+    upstream = upstream_client(request, service)
+    target = upstream_target(request, service, path)
+    headers = upstream_headers(request, user)
+    try:
+        answer = await upstream.request(
+            request.method, target, content=await request.body(), headers=headers
+        )
+    except httpx.TimeoutException as exc:
+        log.warning("gateway.upstream_timeout", upstream=service, path=target, error=repr(exc))
+        raise UpstreamTimeout(
+            f"The {service} service did not answer in time.", code="upstream_timeout"
+        ) from exc
+    except httpx.TransportError as exc:
+        log.warning("gateway.upstream_unreachable", upstream=service, path=target, error=repr(exc))
+        raise UpstreamUnreachable(
+            f"The {service} service cannot be reached.", code="upstream_unreachable"
+        ) from exc
+    return Response(
+        answer.content, status_code=answer.status_code, headers=returned_headers(answer.headers)
+    )
+
+
+def upstream_client(request: Request, service: str) -> httpx.AsyncClient:
+    upstreams: Mapping[str, httpx.AsyncClient] = getattr(request.app.state, "upstreams", {})
+    client = upstreams.get(service)
+    if client is not None:
+        return client
+    if service in SERVICES and service != "gateway":
+        raise UpstreamUnreachable(
+            f"The gateway has no address for the {service} service: "
+            f"set PORTAL_{service.upper()}_URL.",
+            code="upstream_not_configured",
+        )
+    known = ", ".join(sorted(upstreams)) or "none"
+    raise NotFound(f"There is no service '{service}' (known: {known}).", code="unknown_service")
+
+
+def upstream_target(request: Request, service: str, path: str) -> str:
+    """The service's path and query, as the browser encoded them ('/api/v1/items/A%2F1?q=x').
+
+    The raw path is used where it can be, so an encoded '/' inside a segment stays encoded;
+    '.' and '..' segments are refused, so no path escapes the service's /api/v1.
+    """
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise NotFound(f"There is nothing at {request.url.path}.")
+    raw_path: bytes = request.scope.get("raw_path") or b""
+    prefix = f"/api/{service}/v1/".encode()
+    tail = (
+        raw_path[len(prefix) :].decode("ascii", "replace")
+        if raw_path.startswith(prefix)
+        else quote(path, safe="/:@!$&'()*+,;=")
+    )
+    query = request.url.query
+    return f"/api/v1/{tail}" + (f"?{query}" if query else "")
+
+
+def upstream_headers(request: Request, user: UserOut) -> dict[str, str]:
+    """What the service is told: who calls (signed), what is sent, and the ids to log."""
+    token = issue_service_token(
+        request.app.state.token_secret,
+        user=user.username,
+        roles=user.roles,
+        name=user.display_name,
+        ttl_seconds=settings_of(request).service_token_ttl_seconds,
+    )
+    headers = {
+        name: value
+        for name in FORWARDED_REQUEST_HEADERS
+        if (value := request.headers.get(name)) is not None
+    }
+    headers["authorization"] = f"Bearer {token}"
+    # The ids this request was given (or made up) here, so one action reads as one in the logs.
+    headers[REQUEST_ID_HEADER] = context.get_request_id() or ""
+    headers[CORRELATION_ID_HEADER] = context.get_correlation_id() or ""
+    return {name: value for name, value in headers.items() if value}
+
+
+def returned_headers(upstream: httpx.Headers) -> dict[str, str]:
+    return {name: value for name in RETURNED_RESPONSE_HEADERS if (value := upstream.get(name))}

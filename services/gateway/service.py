@@ -1,0 +1,220 @@
+"""Gateway use cases: the first admin, signing in and out, and finding the session of a request.
+
+Each takes an open unit of work and leaves the commit to its caller. `sign_in` and
+`resume_session` return a refusal rather than raising it: the failed attempt, or the end of an
+idle session, must be written although the request is refused, so the caller commits first
+and refuses after.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import delete, func, select
+
+from services.gateway import domain
+from services.gateway.domain import ADMIN_USERNAME, Language, SessionEnd
+from services.gateway.models import LoginAttempt, User, UserSession
+from services.gateway.schemas import LoginRequest, UserOut
+from shared.auth.tokens import Role
+from shared.events.envelope import utc_now
+from shared.settings import Settings
+from shared.uow import UnitOfWork
+from shared.web.problems import PortalError
+
+log = structlog.get_logger(__name__)
+
+USER_AGENT_LENGTH = 300
+
+
+class TooManyLoginAttempts(PortalError):
+    status = 429
+    title = "Too many requests"
+    slug = "too-many-login-attempts"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        minutes = math.ceil(retry_after_seconds / 60)
+        wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+        super().__init__(
+            f"Too many failed sign-in attempts. Try again in {wait}.", code="login_rate_limited"
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a sign-in comes from, as the HTTP server saw it."""
+
+    ip: str
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str  # for the cookie; the database keeps only its digest
+    user: UserOut
+
+
+def seed_admin(uow: UnitOfWork, settings: Settings) -> None:
+    """On first start (no users at all) create `admin`; its password is shown once if made up."""
+    if uow.session.scalar(select(User.id).limit(1)) is not None:
+        return
+    configured = settings.admin_password
+    password = configured or domain.new_password()
+    uow.session.add(
+        User(
+            username=ADMIN_USERNAME,
+            display_name="Administrator",
+            password_hash=domain.hash_password(password),
+            roles=[Role.ADMIN.value],
+            language=Language.EN.value,
+            active=True,
+            created_at=utc_now(),
+        )
+    )
+    uow.session.flush()
+    log.info(
+        "gateway.admin_created",
+        username=ADMIN_USERNAME,
+        password_source="PORTAL_ADMIN_PASSWORD" if configured else "generated, printed once",
+    )
+    if not configured:
+        print(domain.first_start_notice(password), flush=True)
+
+
+def sign_in(
+    uow: UnitOfWork, credentials: LoginRequest, client: Client, idle: timedelta, now: datetime
+) -> SignedIn | None:
+    """A new session for the user, ending their others; None for wrong credentials."""
+    username = domain.normalise_username(credentials.username)
+    _refuse_when_throttled(uow, username, client.ip, now)
+    user = uow.session.scalar(select(User).where(User.username == username))
+    # Verified even for an unknown or disabled user, so the answer takes as long either way.
+    matches = domain.verify_password(user.password_hash if user else None, credentials.password)
+    accepted = user is not None and user.active and matches
+    _record_attempt(uow, username, client.ip, now, ok=accepted)
+    if user is None or not accepted:
+        log.warning("gateway.sign_in_failed", username=username, ip=client.ip)
+        return None
+    if domain.password_needs_rehash(user.password_hash):
+        user.password_hash = domain.hash_password(credentials.password)
+    _end_other_sessions(uow, user.id, now)
+    token = domain.new_session_token()
+    uow.session.add(
+        UserSession(
+            id=domain.session_id(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + idle,
+            ip=client.ip,
+            user_agent=client.user_agent[:USER_AGENT_LENGTH] if client.user_agent else None,
+        )
+    )
+    user.last_login_at = now
+    log.info("gateway.signed_in", username=username, ip=client.ip)
+    return SignedIn(token=token, user=UserOut.model_validate(user))
+
+
+def resume_session(
+    uow: UnitOfWork, token: str | None, idle: timedelta, now: datetime
+) -> UserOut | SessionEnd:
+    """The user of a live session (its idle clock restarted), or why there is none."""
+    if not token:
+        return SessionEnd.NOT_SIGNED_IN
+    found = uow.session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.id == domain.session_id(token))
+    ).first()
+    if found is None:
+        return SessionEnd.NOT_SIGNED_IN
+    session, user = found
+    end = domain.session_end(session.ended_reason, session.expires_at, now)
+    if end is None and not user.active:
+        end = SessionEnd.ACCOUNT_DISABLED
+    if end is not None:
+        if session.ended_at is None:
+            _end_session(session, end, now)
+        return end
+    if domain.needs_touch(session.last_seen_at, now):
+        session.last_seen_at = now
+        session.expires_at = now + idle
+    return UserOut.model_validate(user)
+
+
+def sign_out(uow: UnitOfWork, token: str | None, now: datetime) -> None:
+    """End the session of this cookie, if it is still live; signing out twice is harmless."""
+    if not token:
+        return
+    session = uow.session.get(UserSession, domain.session_id(token))
+    if session is not None and session.ended_at is None:
+        _end_session(session, SessionEnd.LOGOUT, now)
+
+
+def _refuse_when_throttled(uow: UnitOfWork, username: str, ip: str, now: datetime) -> None:
+    per_user, per_ip = domain.PER_USERNAME, domain.PER_IP
+    since = now - max(per_user.window, per_ip.window)
+    # A successful sign-in forgives the user's earlier mistakes (not the address's).
+    last_success = uow.session.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, LoginAttempt.ok.is_(True), LoginAttempt.at > since
+        )
+    )
+    user_failures = list(
+        uow.session.scalars(
+            select(LoginAttempt.at)
+            .where(
+                LoginAttempt.username == username,
+                LoginAttempt.ok.is_(False),
+                LoginAttempt.at > (last_success or since),
+            )
+            .order_by(LoginAttempt.at)
+        )
+    )
+    ip_failures = list(
+        uow.session.scalars(
+            select(LoginAttempt.at)
+            .where(LoginAttempt.ip == ip, LoginAttempt.ok.is_(False), LoginAttempt.at > since)
+            .order_by(LoginAttempt.at)
+        )
+    )
+    waits = [
+        wait
+        for wait in (
+            domain.login_retry_after(user_failures, per_user, now),
+            domain.login_retry_after(ip_failures, per_ip, now),
+        )
+        if wait is not None
+    ]
+    if waits:
+        log.warning("gateway.sign_in_throttled", username=username, ip=ip)
+        raise TooManyLoginAttempts(max(waits))
+
+
+def _record_attempt(uow: UnitOfWork, username: str, ip: str, now: datetime, *, ok: bool) -> None:
+    uow.session.execute(
+        delete(LoginAttempt).where(LoginAttempt.at < now - domain.LOGIN_ATTEMPT_RETENTION)
+    )
+    uow.session.add(LoginAttempt(username=username, ip=ip, at=now, ok=ok))
+
+
+def _end_other_sessions(uow: UnitOfWork, user_id: int, now: datetime) -> None:
+    live = uow.session.scalars(
+        select(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    )
+    for session in live:
+        _end_session(session, domain.reason_to_end_other_session(session.expires_at, now), now)
+
+
+def _end_session(session: UserSession, reason: SessionEnd, now: datetime) -> None:
+    # An idle session ended when its idle time ran out, not when someone noticed.
+    session.ended_at = min(now, session.expires_at) if reason is SessionEnd.IDLE else now
+    session.ended_reason = reason.value
