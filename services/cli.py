@@ -19,7 +19,12 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     from shared.logging import configure_logging
 
-    configure_logging(settings.log_level, settings.log_json)
+    # JSON lines for machines; readable lines when a person runs it in a terminal, unless
+    # PORTAL_LOG_JSON says otherwise.
+    json_logs = (
+        settings.log_json if "log_json" in settings.model_fields_set else not sys.stdout.isatty()
+    )
+    configure_logging(settings.log_level, json_logs)
     args.func(args, settings)
 
 

@@ -72,3 +72,6 @@ def configure_logging(level: str, json: bool) -> None:
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # Libraries that narrate every step at INFO: keep their warnings, not their chatter.
+    for name in ("httpx", "alembic", "aio_pika", "aiormq"):
+        logging.getLogger(name).setLevel(logging.WARNING)

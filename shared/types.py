@@ -15,19 +15,21 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Dialect, Numeric
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+PRECISION = 18
 SCALE = 4
+_LIMIT = Decimal(10) ** (PRECISION - SCALE)
 _FACTOR = Decimal(10) ** SCALE
 _QUANTUM = Decimal(1).scaleb(-SCALE)
 
 
 class DecimalType(TypeDecorator[Decimal]):
-    impl = Numeric(18, SCALE)
+    impl = Numeric(PRECISION, SCALE)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(BigInteger())
-        return dialect.type_descriptor(Numeric(18, SCALE, asdecimal=True))
+        return dialect.type_descriptor(Numeric(PRECISION, SCALE, asdecimal=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
@@ -36,6 +38,8 @@ class DecimalType(TypeDecorator[Decimal]):
         exact = number.quantize(_QUANTUM)
         if exact != number:
             raise ValueError(f"{number} has more than {SCALE} decimals")
+        if abs(exact) >= _LIMIT:
+            raise ValueError(f"{number} does not fit NUMERIC({PRECISION}, {SCALE})")
         if dialect.name == "sqlite":
             return int(exact * _FACTOR)
         return exact

@@ -170,10 +170,11 @@ class _Subscription:
     async def _process(self, batch: list[AbstractIncomingMessage]) -> None:
         envelopes: list[Envelope] = []
         messages: list[AbstractIncomingMessage] = []
+        stale = 0
         for message in batch:
             if _channel_closed(message):
                 # Its channel died: the broker has already requeued it and will redeliver it.
-                self._log.debug("bus.stale_delivery_dropped", message_id=message.message_id)
+                stale += 1
                 continue
             try:
                 envelope = Envelope.from_bytes(message.body)
@@ -184,10 +185,12 @@ class _Subscription:
                     routing_key=message.routing_key,
                     error=str(exc)[:500],
                 )
-                await self._settle(message, "reject")
+                await self._settle_all([(message, "reject")])
                 continue
             envelopes.append(envelope)
             messages.append(message)
+        if stale:
+            self._log.info("bus.stale_deliveries_dropped", count=stale, reason="channel closed")
         if not envelopes:
             return
 
@@ -200,21 +203,38 @@ class _Subscription:
                 retry_in=self.retry_delay,
             )
             await asyncio.sleep(self.retry_delay)
-            for message in messages:
-                await self._settle(message, "requeue")
+            await self._settle_all([(message, "requeue") for message in messages])
             return
 
         dead = set(dead_ids or ())
+        plan: list[tuple[AbstractIncomingMessage, str]] = []
         for envelope, message in zip(envelopes, messages, strict=True):
             if str(envelope.id) in dead:
                 self._log.warning(
                     "bus.message_dead_lettered", envelope_id=str(envelope.id), type=envelope.type
                 )
-                await self._settle(message, "reject")
+                plan.append((message, "reject"))
             else:
-                await self._settle(message, "ack")
+                plan.append((message, "ack"))
+        await self._settle_all(plan)
 
-    async def _settle(self, message: AbstractIncomingMessage, action: str) -> None:
+    async def _settle_all(self, plan: list[tuple[AbstractIncomingMessage, str]]) -> None:
+        failed = 0
+        first_error = ""
+        for message, action in plan:
+            error = await self._settle(message, action)
+            if error is not None:
+                failed += 1
+                first_error = first_error or error
+        if failed:
+            # Typically the channel died after delivery: the broker redelivers these messages
+            # and the consumer's inbox dedupes them. Nothing to do here but say so.
+            self._log.warning(
+                "bus.settle_failed", count=failed, of=len(plan), first_error=first_error
+            )
+
+    async def _settle(self, message: AbstractIncomingMessage, action: str) -> str | None:
+        """Ack, reject (to the dead-letter route) or requeue; the error text if that failed."""
         try:
             if action == "ack":
                 await message.ack()
@@ -223,14 +243,8 @@ class _Subscription:
             else:
                 await message.nack(requeue=True)
         except Exception as exc:
-            # Typically the channel died after delivery: the broker redelivers the message and
-            # the consumer's inbox dedupes it. Nothing to do here but say so.
-            self._log.warning(
-                "bus.settle_failed",
-                action=action,
-                message_id=message.message_id,
-                error=f"{type(exc).__name__}: {exc}",
-            )
+            return f"{action} {message.message_id}: {type(exc).__name__}: {exc}"
+        return None
 
 
 def _channel_closed(message: AbstractIncomingMessage) -> bool:
@@ -286,6 +300,7 @@ class RabbitMQBus:
         self._publish_lock = asyncio.Lock()
         self._subscriptions: list[_Subscription] = []
         self._closed = False
+        self._connection_lost = False
         self._log = log.bind(broker=_safe_url(url), prefix=prefix)
 
     # -- names -------------------------------------------------------------------------------
@@ -322,14 +337,17 @@ class RabbitMQBus:
         self._log.info("bus.connected")
 
     async def is_ready(self) -> bool:
+        """Connected, with the publish channel and every consumer channel open."""
         connection = self._connection
         channel = self._publish_channel
         return (
-            connection is not None
+            not self._closed
+            and connection is not None
             and not connection.is_closed
             and connection.connected.is_set()
             and channel is not None
             and not channel.is_closed
+            and all(not sub.channel.is_closed for sub in self._subscriptions)
         )
 
     async def close(self) -> None:
@@ -350,11 +368,16 @@ class RabbitMQBus:
     def _on_connection_closed(self, _: object, exc: BaseException | None = None) -> None:
         if self._closed:
             return
+        if self._connection_lost:  # a failed reconnect attempt during the same outage
+            self._log.debug("bus.reconnect_attempt_failed", error=repr(exc))
+            return
+        self._connection_lost = True
         self._log.warning(
-            "bus.connection_lost", error=repr(exc), reconnect_in=self._reconnect_interval
+            "bus.connection_lost", error=repr(exc), reconnect_every=self._reconnect_interval
         )
 
     def _on_reconnected(self, _: object) -> None:
+        self._connection_lost = False
         self._log.info("bus.reconnected")
 
     # -- publishing --------------------------------------------------------------------------
@@ -502,7 +525,7 @@ class RabbitMQBus:
         )
         subscription.start()
         try:
-            subscription.consumer_tag = await queue.consume(subscription.on_message, robust=False)
+            subscription.consumer_tag = await queue.consume(subscription.on_message)
         except BaseException:
             await subscription.stop(0)
             raise

@@ -145,8 +145,15 @@ def render_problem(request: Request, exc: Exception) -> ProblemResponse:
 
 
 def field_path(loc: Any) -> str:
-    """('body', 'lines', 0, 'qty') -> 'body.lines.0.qty'."""
-    return ".".join(str(part) for part in loc)
+    """('body', 'lines', 0, 'qty') -> 'lines.0.qty'; ('query', 'limit') -> 'query.limit'.
+
+    Body fields are named as the client wrote them, the same way the services' own rules name
+    them (`lines.0.qty`), so a form can put the message beside its input either way.
+    """
+    parts = [str(part) for part in loc]
+    if len(parts) > 1 and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts)
 
 
 def _validation_problem(request: Request, exc: RequestValidationError) -> ProblemResponse:

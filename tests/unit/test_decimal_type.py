@@ -153,14 +153,6 @@ def test_sqlite_binds_the_scaled_integer() -> None:
     assert column_type.process_result_value(-31415, sqlite.dialect()) == D("-3.1415")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "shared/types.py DecimalType.process_bind_param does not check the NUMERIC(18, 4) range: "
-        "SQLite stores 100000000000000.0000 (10^14) that PostgreSQL refuses with 'numeric field "
-        "overflow', and 10^15 fails with a bare OverflowError instead of the ValueError"
-    ),
-)
 def test_a_value_beyond_numeric_18_4_is_refused_on_sqlite_as_on_postgresql(
     engine: Engine,
 ) -> None:

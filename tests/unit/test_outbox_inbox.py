@@ -295,6 +295,11 @@ async def test_events_added_inside_a_failed_savepoint_are_discarded(
 # --------------------------------------------------------------------------------------------
 
 
+def killed_before_marking(ids: list[int]) -> None:
+    """Stands in for `_mark_published` when the relay dies right after the broker confirmed."""
+    raise RuntimeError("relay killed after publish, before marking")
+
+
 class RecordingBus(InProcessBus):
     """A broker that confirms everything and remembers each publish call."""
 
@@ -362,9 +367,6 @@ async def test_a_relay_crash_after_publishing_republishes_and_inventory_books_th
     backlog = purchasing.relay.backlog()
     assert backlog == 4  # PO created, submitted, MaterialReceived, PO received
 
-    def killed_before_marking(ids: list[int]) -> None:
-        raise RuntimeError("relay killed after publish, before marking")
-
     monkeypatch.setattr(purchasing.relay, "_mark_published", killed_before_marking)
     with pytest.raises(RuntimeError, match="relay killed"):
         await purchasing.relay.publish_pending()
@@ -388,7 +390,7 @@ async def test_a_relay_crash_does_not_duplicate_purchasing_copy_of_an_item(
 ) -> None:
     create_items(inventory, RESIN)
     with monkeypatch.context() as patch:
-        patch.setattr(inventory.relay, "_mark_published", _crash)
+        patch.setattr(inventory.relay, "_mark_published", killed_before_marking)
         with pytest.raises(RuntimeError):
             await inventory.relay.publish_pending()
 
@@ -399,10 +401,6 @@ async def test_a_relay_crash_does_not_duplicate_purchasing_copy_of_an_item(
     assert [(k.sku, k.name, k.sequence) for k in known] == [("RESIN-GRY", "Resin, grey, 1 L", 1)]
     (upserted,) = outbox(inventory, "ItemUpserted")
     assert inbox_ids(purchasing) == [upserted["event_id"]]
-
-
-def _crash(ids: list[int]) -> None:
-    raise RuntimeError("relay killed after publish, before marking")
 
 
 # --------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def build_router() -> APIRouter:
     @router.post("/receipts")
     def post_receipt(receipt: Receipt) -> dict[str, int]:
         if receipt.lines[0].item == "closed":
-            raise Conflict("The purchase order is closed.", field="body.lines.0.item")
+            raise Conflict("The purchase order is closed.", field="lines.0.item")
         return {"lines": len(receipt.lines)}
 
     @router.get("/boom")
@@ -93,11 +93,11 @@ def test_a_bad_quantity_names_the_field(client: TestClient) -> None:
     )
 
     body = assert_problem(response, 422)
-    assert body["field"] == "body.lines.1.qty"
-    assert "body.lines.1.qty" in str(body["detail"])
+    assert body["field"] == "lines.1.qty"
+    assert "lines.1.qty" in str(body["detail"])
     assert body["errors"] == [
         {
-            "field": "body.lines.1.qty",
+            "field": "lines.1.qty",
             "message": "Input should be greater than 0",
             "type": "greater_than",
         }
@@ -110,7 +110,7 @@ def test_every_invalid_field_is_listed(client: TestClient) -> None:
 
     body = assert_problem(response, 422)
     fields = {error["field"] for error in body["errors"]}
-    assert fields == {"body.lines.0.item", "body.lines.0.qty"}
+    assert fields == {"lines.0.item", "lines.0.qty"}
     assert "(and 1 more)" in str(body["detail"])
 
 
@@ -133,7 +133,7 @@ def test_a_domain_error_keeps_its_status_field_and_code(client: TestClient) -> N
     assert missing["code"] == "item_not_found"
 
     closed = client.post("/api/v1/receipts", json={"lines": [{"item": "closed", "qty": 1}]})
-    assert assert_problem(closed, 409)["field"] == "body.lines.0.item"
+    assert assert_problem(closed, 409)["field"] == "lines.0.item"
 
 
 def test_unknown_route_and_wrong_method_are_problems(client: TestClient) -> None:
