@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from services.accounting.domain import AccountType, NormalSide
+from shared.values import Amount4
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -34,8 +34,8 @@ class JournalLineOut(BaseModel):
 
     line_no: int
     account_code: str
-    debit: Decimal
-    credit: Decimal
+    debit: Amount4
+    credit: Amount4
     item_sku: str | None
     location: str | None
     production_order: str | None
@@ -57,8 +57,8 @@ class JournalEntrySummaryOut(BaseModel):
     document_type: str | None
     document_ref: str | None
     memo: str
-    total_debit: Decimal
-    total_credit: Decimal
+    total_debit: Amount4
+    total_credit: Amount4
     reverses_number: str | None
     created_at: UtcDatetime
 
@@ -74,14 +74,14 @@ class TrialBalanceRowOut(BaseModel):
     name: str
     account_type: AccountType
     normal_side: NormalSide
-    total_debit: Decimal
-    total_credit: Decimal
-    balance: Decimal
+    total_debit: Amount4
+    total_credit: Amount4
+    balance: Amount4
 
 
 class TrialBalanceOut(BaseModel):
     as_of: date
     rows: list[TrialBalanceRowOut]
-    total_debit: Decimal
-    total_credit: Decimal
+    total_debit: Amount4
+    total_credit: Amount4
     balanced: bool

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.values import Amount4
+
 Sku = Annotated[
     str,
     StringConstraints(
@@ -56,9 +58,9 @@ class ItemOut(BaseModel):
     item_type: ItemType
     make_or_buy: MakeOrBuy
     customer_supplied: bool
-    reorder_point: Decimal
-    reorder_qty: Decimal
-    average_cost: Decimal
+    reorder_point: Amount4
+    reorder_qty: Amount4
+    average_cost: Amount4
     active: bool
 
 
@@ -73,20 +75,20 @@ class BalanceOut(BaseModel):
     location: str
     lot: str
     status: str
-    qty: Decimal
-    value: Decimal
+    qty: Amount4
+    value: Amount4
 
 
 class ItemStockOut(BaseModel):
     sku: str
     uom: str
-    average_cost: Decimal
-    on_hand: Decimal
-    available: Decimal
-    allocated: Decimal
-    pending_qc: Decimal
-    wip: Decimal
-    value: Decimal
+    average_cost: Amount4
+    on_hand: Amount4
+    available: Amount4
+    allocated: Amount4
+    pending_qc: Amount4
+    wip: Amount4
+    value: Amount4
     balances: list[BalanceOut]
 
 
@@ -97,9 +99,9 @@ class StockTransactionOut(BaseModel):
     location: str
     lot: str
     status: str
-    qty: Decimal
-    unit_cost: Decimal
-    value: Decimal
+    qty: Amount4
+    unit_cost: Amount4
+    value: Amount4
     reference_type: str
     reference: str
     created_at: str

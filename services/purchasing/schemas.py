@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.purchasing.domain import PoStatus
+from shared.values import Amount4
 
 Code = Annotated[
     str,
@@ -74,10 +75,10 @@ class PurchaseOrderCreate(BaseModel):
 class PoLineOut(BaseModel):
     line_no: int
     sku: str
-    qty_ordered: Decimal
-    qty_received: Decimal
-    qty_open: Decimal
-    unit_cost: Decimal
+    qty_ordered: Amount4
+    qty_received: Amount4
+    qty_open: Amount4
+    unit_cost: Amount4
     due_date: date | None
 
 
@@ -88,7 +89,7 @@ class PurchaseOrderOut(BaseModel):
     status: PoStatus
     order_date: date
     notes: str | None
-    total: Decimal
+    total: Amount4
     lines: list[PoLineOut]
 
 
@@ -113,9 +114,9 @@ class ReceiptLineOut(BaseModel):
 
     line_no: int
     sku: str
-    qty: Decimal
-    unit_cost: Decimal
-    value: Decimal
+    qty: Amount4
+    unit_cost: Amount4
+    value: Amount4
     lot: str | None
     to_status: str
 
