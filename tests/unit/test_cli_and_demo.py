@@ -1,0 +1,93 @@
+"""The `portal` command and the embedded mode's first start, as a plant's admin meets them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from services import cli
+from services.demo import load_demo_data_once
+from services.embedded import EmbeddedPortal
+from shared.events.catalogue import CATALOGUE
+from shared.settings import SERVICES, Settings, get_settings
+
+
+@pytest.fixture
+def portal_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("PORTAL_DB_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_events_schema_writes_one_file_per_event_type(tmp_path: Path) -> None:
+    cli.main(["events", "schema", "--out", str(tmp_path / "schemas")])
+    written = {p.name for p in (tmp_path / "schemas").iterdir()}
+    assert "envelope.json" in written
+    for event_type, model in CATALOGUE.items():
+        name = f"{event_type}.v{model.version}.json"
+        assert name in written
+        assert json.loads((tmp_path / "schemas" / name).read_text())
+
+
+def test_migrate_creates_every_service_database(
+    portal_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli.main(["migrate"])
+    for service in SERVICES:
+        tables = inspect(
+            create_engine(f"sqlite:///{portal_env / f'{service}.db'}")
+        ).get_table_names()
+        assert {"outbox", "inbox", "dead_letters", "alembic_version"} <= set(tables), service
+    assert "inventory: migrated" in capsys.readouterr().out
+
+
+def test_migrate_refuses_several_services_on_one_database_url(
+    portal_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PORTAL_DB_URL", f"sqlite:///{portal_env / 'one.db'}")
+    get_settings.cache_clear()
+    with pytest.raises(SystemExit, match="say which service"):
+        cli.main(["migrate"])
+
+
+def test_dead_letters_are_listed_as_json_lines(
+    portal_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli.main(["migrate", "inventory"])
+    cli.main(["events", "dead", "inventory"])
+    captured = capsys.readouterr()
+    assert "0 dead letter(s)" in captured.err
+
+
+async def test_first_start_loads_demo_data_once_with_balanced_books(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path, admin_password="demo-admin-pw")
+    portal = EmbeddedPortal(settings)
+    portal.prepare()
+    async with portal.running():
+        await load_demo_data_once(portal)
+        await load_demo_data_once(portal)  # a second start finds the marker and adds nothing
+        transport = httpx.ASGITransport(app=portal.gateway.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal") as api:
+            login = await api.post(
+                "/api/auth/login", json={"username": "admin", "password": "demo-admin-pw"}
+            )
+            assert login.status_code == 200
+            trial = (await api.get("/api/accounting/v1/trial-balance")).json()
+            pos = (await api.get("/api/purchasing/v1/purchase-orders")).json()
+            black = (await api.get("/api/inventory/v1/items/PLA-BLK-1KG/stock")).json()
+    assert trial["balanced"] is True
+    raw = next(row for row in trial["rows"] if row["code"] == "1200")
+    # 40 x 18.50 + 20 x 18.50 + 10 x 22.75, received in two receipts
+    assert Decimal(raw["balance"]) == Decimal("1337.50")
+    assert pos["total"] == 2
+    assert {po["status"] for po in pos["items"]} == {"received", "submitted"}
+    assert Decimal(black["on_hand"]) == 40
+    assert Decimal(black["average_cost"]) == Decimal("18.50")
