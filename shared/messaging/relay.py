@@ -99,12 +99,22 @@ class OutboxRelay:
         if not rows:
             return 0
         envelopes = [Envelope.model_validate_json(body) for _, body in rows]
-        await self.bus.publish(envelopes)
+        try:
+            await self.bus.publish(envelopes)
+        except Exception as exc:
+            # The broker may have confirmed a leading part: mark it, so only the rest goes again.
+            confirmed = int(getattr(exc, "confirmed", 0))
+            if confirmed:
+                await self._mark(rows[:confirmed], envelopes[:confirmed])
+            raise
+        await self._mark(rows, envelopes)
+        return len(rows)
+
+    async def _mark(self, rows: list[tuple[int, str]], envelopes: list[Envelope]) -> None:
         await asyncio.to_thread(self._mark_published, [row_id for row_id, _ in rows])
         self.published_total += len(rows)
         if self._on_published is not None:
             self._on_published(envelopes)
-        return len(rows)
 
     def backlog(self) -> int:
         outbox = self.tables.outbox
