@@ -15,10 +15,10 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared import context
+from shared.counters import take_next
 from shared.db import Database
 from shared.events.catalogue import EventPayload, validate_payload
 from shared.events.envelope import Envelope, utc_now
@@ -140,15 +140,8 @@ class UnitOfWork:
         self.session.execute(insert(self.tables.outbox), rows)
 
     def _next_sequence(self, key: str) -> int:
-        """Increment the key's counter in this transaction (row-locked until commit)."""
         table = self.tables.event_sequences
-        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
-        stmt = dialect.insert(table).values(key=key, last_sequence=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={"last_sequence": table.c.last_sequence + 1},
-        ).returning(table.c.last_sequence)
-        return int(self.session.execute(stmt).scalar_one())
+        return take_next(self.session, table, "last_sequence", key=key)
 
     def already_handled(self, event_ids: list[str]) -> set[str]:
         inbox = self.tables.inbox

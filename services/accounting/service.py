@@ -13,7 +13,6 @@ from decimal import Decimal
 from uuid import UUID
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from services.accounting import domain
@@ -26,6 +25,7 @@ from services.accounting.schemas import (
     TrialBalanceOut,
     TrialBalanceRowOut,
 )
+from shared.counters import take_next
 from shared.events.catalogue import JournalLine as PostedLine
 from shared.events.catalogue import JournalPosted, MaterialReceived
 from shared.events.envelope import Envelope, utc_now
@@ -115,19 +115,8 @@ def _post(uow: UnitOfWork, draft: JournalDraft, *, source: Envelope | None) -> J
 
 
 def _take_entry_number(uow: UnitOfWork, year: int) -> int:
-    """The year's next number, by an upsert that row-locks the year until commit: a rollback
-    gives the number back, and a concurrent poster waits for this one to finish."""
-    dialect = postgresql if uow.db.dialect == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(JournalSequence)
-        .values(year=year, last_number=1)
-        .on_conflict_do_update(
-            index_elements=[JournalSequence.year],
-            set_={"last_number": JournalSequence.last_number + 1},
-        )
-        .returning(JournalSequence.last_number)
-    )
-    return int(uow.session.execute(stmt).scalar_one())
+    """The year's next number; a rollback gives it back (see shared.counters)."""
+    return take_next(uow.session, JournalSequence.__table__, "last_number", year=year)
 
 
 def _journal_posted(

@@ -28,6 +28,7 @@ from services.purchasing.schemas import (
     VendorCreate,
     VendorOut,
 )
+from shared.counters import take_next
 from shared.events.catalogue import ItemUpserted, MaterialReceived, PurchaseOrderChanged
 from shared.events.envelope import utc_now
 from shared.uow import UnitOfWork
@@ -246,13 +247,7 @@ def _check_items_known(uow: UnitOfWork, skus: list[str]) -> None:
 
 
 def _next_number(uow: UnitOfWork, kind: str, year: int) -> int:
-    counter = uow.session.get(DocumentCounter, (kind, year), with_for_update=True)
-    if counter is None:
-        counter = DocumentCounter(kind=kind, year=year, last_number=0)
-        uow.session.add(counter)
-    counter.last_number += 1
-    uow.session.flush()
-    return counter.last_number
+    return take_next(uow.session, DocumentCounter.__table__, "last_number", kind=kind, year=year)
 
 
 def _apply_rule(check: object) -> None:

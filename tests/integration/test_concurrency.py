@@ -110,6 +110,53 @@ async def test_ten_clerks_receiving_one_line_at_once_never_over_receive(
     assert receipts_published == 5
 
 
+async def test_the_first_documents_of_the_year_taken_at_once_get_distinct_numbers(
+    purchasing: ServiceRuntime,
+) -> None:
+    token = issue_service_token(SECRET, user="buyer", roles=["admin"], ttl_seconds=300)
+    transport = httpx.ASGITransport(app=purchasing.app)
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://purchasing",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as api:
+        assert (
+            await api.post("/api/v1/vendors", json={"code": "ACME", "name": "Acme"})
+        ).status_code == 201
+        with purchasing.uow() as uow:
+            item = ItemUpserted(
+                sku="RESIN", name="Resin", uom="L", item_type="raw", make_or_buy="buy"
+            )
+            purchasing.consumer.handlers["ItemUpserted"](
+                Envelope(
+                    type="ItemUpserted",
+                    producer="inventory",
+                    key="RESIN",
+                    sequence=1,
+                    payload=item.model_dump(mode="json"),
+                ),
+                uow,
+            )
+            uow.commit()
+        answers = await asyncio.gather(
+            *[
+                api.post(
+                    "/api/v1/purchase-orders",
+                    json={
+                        "vendor_code": "ACME",
+                        "lines": [{"sku": "RESIN", "qty": "1", "unit_cost": "1"}],
+                    },
+                )
+                for _ in range(6)
+            ]
+        )
+    assert [a.status_code for a in answers] == [201] * 6, [a.text for a in answers]
+    year = answers[0].json()["number"][3:7]
+    assert sorted(a.json()["number"] for a in answers) == [
+        f"PO-{year}-{n:05d}" for n in range(1, 7)
+    ]
+
+
 async def test_two_inventory_replicas_receiving_one_item_at_once_lose_no_update(
     postgres: PostgresDatabases, tmp_path: Path
 ) -> None:
