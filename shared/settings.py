@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("inventory", "purchasing", "production", "mrp", "downtime", "accounting", "gateway")
@@ -18,8 +19,9 @@ SERVICES = ("inventory", "purchasing", "production", "mrp", "downtime", "account
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTAL_", env_file=".env", extra="ignore")
 
-    env: str = "development"
     var_dir: Path = Path("var")
+    # The plant's time zone (IANA name): business dates are its local days.
+    plant_timezone: str = "UTC"
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -55,6 +57,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     demo_data: bool = True
+
+    @field_validator("plant_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
 
     def service_url(self, service: str) -> str | None:
         value: str | None = getattr(self, f"{service}_url", None)

@@ -19,14 +19,15 @@ from services.accounting.schemas import (
     TrialBalanceOut,
 )
 from shared.auth.tokens import TokenClaims
-from shared.events.envelope import utc_now
-from shared.web.commands import new_uow
+from shared.clock import plant_today
+from shared.web.commands import new_uow, runtime_of
 from shared.web.pagination import Page, PageParams, page_params
-from shared.web.security import authenticated
+from shared.web.security import require_roles
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"])
 
-Reader = Annotated[TokenClaims, Depends(authenticated)]
+# The books are for those who keep or oversee them (admin passes every role check).
+Reader = Annotated[TokenClaims, Depends(require_roles("accountant", "supervisor"))]
 Pages = Annotated[PageParams, Depends(page_params)]
 
 
@@ -68,8 +69,10 @@ def trial_balance(
     request: Request,
     _: Reader,
     as_of: Annotated[
-        date | None, Query(description="Entries dated up to this day (default: today, UTC)")
+        date | None,
+        Query(description="Entries dated up to this day (default: the plant's today)"),
     ] = None,
 ) -> TrialBalanceOut:
+    today = plant_today(runtime_of(request).settings)
     with new_uow(request) as uow:
-        return service.trial_balance(uow, as_of or utc_now().date())
+        return service.trial_balance(uow, as_of or today)

@@ -15,8 +15,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from shared.events.catalogue import MaterialReceived
+from shared.values import FOUR_PLACES
 
-AMOUNT_QUANTUM = Decimal("0.0001")  # the scale of Numeric(18, 4) (shared.types)
 ENTRY_NUMBER_DIGITS = 5
 
 
@@ -181,7 +181,7 @@ def _check_line(number: int, line: DraftLine) -> None:
     if (line.debit > 0) == (line.credit > 0):
         raise UnbalancedEntry(f"{where} must have exactly one of debit or credit above zero")
     amount = line.debit or line.credit
-    if amount.quantize(AMOUNT_QUANTUM) != amount:
+    if amount.quantize(FOUR_PLACES) != amount:
         # The producer rounds its values; the ledger stores them as sent or not at all.
         raise UnbalancedEntry(f"{where} amount {amount} has more than 4 decimals")
 
@@ -204,14 +204,15 @@ def material_received_entry(receipt: MaterialReceived) -> JournalDraft | None:
     """Dr 1200 Raw materials / Cr 2000 Accounts payable for the receipt's `value`.
 
     A receipt of zero value (customer-supplied or free material) moves no money and posts
-    nothing. The entry date is the UTC day of `received_at`.
+    nothing. The entry is dated on the plant's business day of the receipt, which purchasing
+    sets; an older event without it falls back to the UTC day of `received_at`.
     """
     if receipt.value == 0:
         return None
     dimensions = Dimensions(item_sku=receipt.sku, purchase_order=receipt.po_number)
     memo = receipt_memo(receipt)
     return JournalDraft(
-        entry_date=receipt.received_at.date(),
+        entry_date=receipt.receipt_date or receipt.received_at.date(),
         entry_type=EntryType.MATERIAL_RECEIPT,
         document_type=DocumentType.PURCHASE_ORDER,
         document_ref=receipt.po_number,
@@ -227,7 +228,7 @@ def receipt_memo(receipt: MaterialReceived, uom: str | None = None) -> str:
     """'Receipt PO-2026-00001 line 2: 100 ea SKU-1 @ 2.5000' (the unit only when known)."""
     qty = plain_number(receipt.qty)
     quantity = f"{qty} {uom}" if uom else qty
-    unit_cost = format(receipt.unit_cost.quantize(AMOUNT_QUANTUM), "f")
+    unit_cost = format(receipt.unit_cost.quantize(FOUR_PLACES), "f")
     return (
         f"Receipt {receipt.po_number} line {receipt.line_no}: "
         f"{quantity} {receipt.sku} @ {unit_cost}"

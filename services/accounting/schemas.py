@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated
+from datetime import date, datetime
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from services.accounting.domain import AccountType, NormalSide
 from shared.values import Amount4
-
-
-def _as_utc(value: datetime) -> datetime:
-    """SQLite hands stored UTC timestamps back naive; say what they are."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class AccountOut(BaseModel):
@@ -60,7 +51,7 @@ class JournalEntrySummaryOut(BaseModel):
     total_debit: Amount4
     total_credit: Amount4
     reverses_number: str | None
-    created_at: UtcDatetime
+    created_at: datetime
 
 
 class JournalEntryOut(JournalEntrySummaryOut):

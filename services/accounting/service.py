@@ -31,7 +31,7 @@ from shared.events.catalogue import JournalPosted, MaterialReceived
 from shared.events.envelope import Envelope, utc_now
 from shared.settings import Settings
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams
+from shared.web.pagination import Page, PageParams, paginate
 from shared.web.problems import InvalidInput, NotFound
 
 
@@ -168,17 +168,11 @@ def list_journal_entries(
         query = query.where(JournalEntry.entry_type == entry_type)
     if document_ref:
         query = query.where(JournalEntry.document_ref == document_ref)
-    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = uow.session.scalars(
-        query.order_by(JournalEntry.entry_date.desc(), JournalEntry.number.desc())
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return Page(
-        items=[JournalEntrySummaryOut.model_validate(row) for row in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+    return paginate(
+        uow.session,
+        query.order_by(JournalEntry.entry_date.desc(), JournalEntry.id.desc()),
+        page,
+        JournalEntrySummaryOut.model_validate,
     )
 
 

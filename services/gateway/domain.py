@@ -79,6 +79,11 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
+def fingerprint(text: str) -> str:
+    """A short, stable hash to log in place of something that may be a secret."""
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def new_password() -> str:
     return secrets.token_urlsafe(12)
 

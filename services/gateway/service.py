@@ -101,7 +101,10 @@ def sign_in(
     accepted = user is not None and user.active and matches
     _record_attempt(uow, username, client.ip, now, ok=accepted)
     if user is None or not accepted:
-        log.warning("gateway.sign_in_failed", username=username, ip=client.ip)
+        # A password typed into the username box must not reach the logs: log a short hash;
+        # a known user is named, since that name is no secret.
+        logged = user.username if user is not None else domain.fingerprint(username)
+        log.warning("gateway.sign_in_failed", user=logged, ip=client.ip)
         return None
     if domain.password_needs_rehash(user.password_hash):
         user.password_hash = domain.hash_password(credentials.password)

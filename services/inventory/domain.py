@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-COST_QUANTUM = Decimal("0.0001")
+from shared.values import FOUR_PLACES
 
 
 class LocationCode(StrEnum):
@@ -59,9 +59,9 @@ def moving_average_cost(
     if received_qty <= 0:
         raise ValueError("received quantity must be positive")
     if on_hand_qty <= 0:
-        return (received_value / received_qty).quantize(COST_QUANTUM, ROUND_HALF_UP)
+        return (received_value / received_qty).quantize(FOUR_PLACES, ROUND_HALF_UP)
     total_qty = on_hand_qty + received_qty
-    return ((on_hand_value + received_value) / total_qty).quantize(COST_QUANTUM, ROUND_HALF_UP)
+    return ((on_hand_value + received_value) / total_qty).quantize(FOUR_PLACES, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ Sku = Annotated[
         strip_whitespace=True,
         min_length=1,
         max_length=64,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",  # no "/": a SKU is a URL segment
     ),
 ]
 NonNegative = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]

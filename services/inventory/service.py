@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from services.inventory import domain
 from services.inventory.domain import LocationCode, StockStatus, UnknownItem
@@ -21,7 +21,7 @@ from shared.events.catalogue import ItemUpserted, MaterialReceived, StockChanged
 from shared.events.envelope import utc_now
 from shared.settings import Settings
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams
+from shared.web.pagination import Page, PageParams, paginate
 from shared.web.problems import Conflict, NotFound
 
 
@@ -59,14 +59,7 @@ def list_items(
         query = query.where(Item.sku.ilike(pattern) | Item.name.ilike(pattern))
     if item_type:
         query = query.where(Item.item_type == item_type)
-    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = uow.session.scalars(query.order_by(Item.sku).limit(page.limit).offset(page.offset))
-    return Page(
-        items=[ItemOut.model_validate(r) for r in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return paginate(uow.session, query.order_by(Item.sku), page, ItemOut.model_validate)
 
 
 def list_locations(uow: UnitOfWork) -> list[LocationOut]:
@@ -93,7 +86,9 @@ def item_stock(uow: UnitOfWork, sku: str) -> ItemStockOut:
         allocated=levels.allocated,
         pending_qc=levels.pending_qc,
         wip=levels.wip,
-        value=sum((b.value for b in balances), Decimal(0)),
+        value=sum(
+            (b.value for b in balances if b.location_code in domain.ON_HAND_LOCATIONS), Decimal(0)
+        ),
         balances=[
             BalanceOut(
                 location=b.location_code, lot=b.lot, status=b.status, qty=b.qty, value=b.value
@@ -109,12 +104,10 @@ def list_transactions(
     query = select(StockTransaction, Item.sku).join(Item, Item.id == StockTransaction.item_id)
     if sku:
         query = query.where(Item.sku == sku)
-    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = uow.session.execute(
-        query.order_by(StockTransaction.id.desc()).limit(page.limit).offset(page.offset)
-    )
-    items = [
-        StockTransactionOut(
+
+    def to_out(row: Row[StockTransaction, str]) -> StockTransactionOut:
+        t, item_sku = row
+        return StockTransactionOut(
             id=t.id,
             txn_type=t.txn_type,
             sku=item_sku,
@@ -128,9 +121,8 @@ def list_transactions(
             reference=t.reference,
             created_at=t.created_at.isoformat(),
         )
-        for t, item_sku in rows
-    ]
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+    return paginate(uow.session, query.order_by(StockTransaction.id.desc()), page, to_out)
 
 
 def receive_material(uow: UnitOfWork, receipt: MaterialReceived, source_event_id: str) -> None:

@@ -19,7 +19,8 @@ from services.purchasing.schemas import (
     VendorOut,
 )
 from shared.auth.tokens import TokenClaims
-from shared.web.commands import new_uow, run_command
+from shared.clock import plant_today
+from shared.web.commands import new_uow, run_command, runtime_of
 from shared.web.pagination import Page, PageParams, page_params
 from shared.web.security import authenticated, require_roles
 
@@ -60,8 +61,9 @@ def list_items(
 
 @router.post("/purchase-orders", status_code=201, response_model=PurchaseOrderOut)
 def create_purchase_order(body: PurchaseOrderCreate, request: Request, _: Buyer) -> JSONResponse:
+    today = plant_today(runtime_of(request).settings)
     return run_command(
-        request, lambda uow: service.create_purchase_order(uow, body), status_code=201
+        request, lambda uow: service.create_purchase_order(uow, body, today), status_code=201
     )
 
 
@@ -94,7 +96,9 @@ def receive_purchase_order(
 ) -> JSONResponse:
     return run_command(
         request,
-        lambda uow: service.receive_purchase_order(uow, number, body, user.user),
+        lambda uow: service.receive_purchase_order(
+            uow, number, body, user.user, runtime_of(request).settings
+        ),
         status_code=201,
     )
 

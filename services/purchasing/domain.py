@@ -50,6 +50,31 @@ def extended_value(qty: Decimal, unit_cost: Decimal) -> Decimal:
     return (qty * unit_cost).quantize(MONEY, ROUND_HALF_UP)
 
 
+# NUMERIC(18, 4) holds values below 10**14; a line or PO total must stay well inside it.
+MAX_LINE_VALUE = Decimal(10) ** 12
+
+
+def receipt_value(qty_received_before: Decimal, qty: Decimal, unit_cost: Decimal) -> Decimal:
+    """The value of receiving `qty` more of a line, in cents, so receipts add up to the line.
+
+    Each receipt is the line's value after it less its value before it, both rounded to the
+    cent. Rounding each receipt on its own would drift: three receipts of 1 at 0.035 would
+    book 0.12 against a line worth 0.11.
+    """
+    after = extended_value(qty_received_before + qty, unit_cost)
+    return after - extended_value(qty_received_before, unit_cost)
+
+
+def check_line_values(lines: list[tuple[Decimal, Decimal]]) -> None:
+    """Refuse a line whose value (qty times unit cost) no ledger of ours could hold."""
+    for index, (qty, unit_cost) in enumerate(lines):
+        if qty * unit_cost >= MAX_LINE_VALUE:
+            raise PurchasingRuleBroken(
+                f"line value {qty} x {unit_cost} is beyond {MAX_LINE_VALUE:,}",
+                field=f"lines.{index}.qty",
+            )
+
+
 def check_can_submit(status: PoStatus, line_count: int) -> None:
     if status is not PoStatus.DRAFT:
         raise PurchasingRuleBroken(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.purchasing import domain
 from services.purchasing.domain import LineState, PoStatus, PurchasingRuleBroken
@@ -28,11 +30,13 @@ from services.purchasing.schemas import (
     VendorCreate,
     VendorOut,
 )
+from shared.clock import plant_date
 from shared.counters import take_next
 from shared.events.catalogue import ItemUpserted, MaterialReceived, PurchaseOrderChanged
 from shared.events.envelope import utc_now
+from shared.settings import Settings
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams
+from shared.web.pagination import Page, PageParams, paginate
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
 
@@ -49,14 +53,7 @@ def list_vendors(uow: UnitOfWork, page: PageParams, search: str | None = None) -
     query = select(Vendor)
     if search:
         query = query.where(Vendor.code.ilike(f"%{search}%") | Vendor.name.ilike(f"%{search}%"))
-    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = uow.session.scalars(query.order_by(Vendor.code).limit(page.limit).offset(page.offset))
-    return Page(
-        items=[VendorOut.model_validate(v) for v in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return paginate(uow.session, query.order_by(Vendor.code), page, VendorOut.model_validate)
 
 
 def get_vendor(uow: UnitOfWork, code: str) -> VendorOut:
@@ -75,22 +72,21 @@ def list_known_items(
         query = query.where(
             KnownItem.sku.ilike(f"%{search}%") | KnownItem.name.ilike(f"%{search}%")
         )
-    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = uow.session.scalars(query.order_by(KnownItem.sku).limit(page.limit).offset(page.offset))
-    return Page(
-        items=[KnownItemOut.model_validate(r) for r in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return paginate(uow.session, query.order_by(KnownItem.sku), page, KnownItemOut.model_validate)
 
 
-def create_purchase_order(uow: UnitOfWork, data: PurchaseOrderCreate) -> PurchaseOrderOut:
+def create_purchase_order(
+    uow: UnitOfWork, data: PurchaseOrderCreate, today: date
+) -> PurchaseOrderOut:
+    """A draft PO; `today` is the plant's business day, the order date when none is given."""
     vendor = uow.session.scalar(select(Vendor).where(Vendor.code == data.vendor_code))
     if vendor is None or not vendor.active:
         raise InvalidInput(f"no active vendor with code {data.vendor_code!r}", field="vendor_code")
     _check_items_known(uow, [line.sku for line in data.lines])
-    order_date = data.order_date or utc_now().date()
+    _apply_rule(
+        lambda: domain.check_line_values([(line.qty, line.unit_cost) for line in data.lines])
+    )
+    order_date = data.order_date or today
     now = utc_now()
     po = PurchaseOrder(
         number=domain.format_po_number(order_date.year, _next_number(uow, "PO", order_date.year)),
@@ -141,19 +137,16 @@ def list_purchase_orders(
         query = query.where(PurchaseOrder.status == status)
     if vendor_code:
         query = query.join(Vendor).where(Vendor.code == vendor_code)
-    total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = uow.session.scalars(
-        query.order_by(PurchaseOrder.id.desc()).limit(page.limit).offset(page.offset)
-    )
-    return Page(
-        items=[_po_out(po) for po in rows], total=total, limit=page.limit, offset=page.offset
-    )
+    return paginate(uow.session, query.order_by(PurchaseOrder.id.desc()), page, _po_out)
 
 
 def receive_purchase_order(
-    uow: UnitOfWork, number: str, data: ReceiptCreate, received_by: str
+    uow: UnitOfWork, number: str, data: ReceiptCreate, received_by: str, settings: Settings
 ) -> ReceiptOut:
-    """Receive lines against a submitted PO: one MaterialReceived per line, all or nothing."""
+    """Receive lines against a submitted PO: one MaterialReceived per line, all or nothing.
+
+    The receipt is booked on the plant's business day (`settings.plant_timezone`).
+    """
     po = _po_for_update(uow, number)
     by_line = {line.line_no: line for line in po.lines}
     _apply_rule(
@@ -164,8 +157,9 @@ def receive_purchase_order(
         )
     )
     now = utc_now()
+    day = plant_date(now, settings)
     receipt = Receipt(
-        number=domain.format_receipt_number(now.year, _next_number(uow, "RCV", now.year)),
+        number=domain.format_receipt_number(day.year, _next_number(uow, "RCV", day.year)),
         po_id=po.id,
         received_at=now,
         received_by=received_by,
@@ -173,8 +167,8 @@ def receive_purchase_order(
     )
     for received in data.lines:
         po_line = by_line[received.line_no]
+        value = domain.receipt_value(po_line.qty_received, received.qty, po_line.unit_cost)
         po_line.qty_received += received.qty
-        value = domain.extended_value(received.qty, po_line.unit_cost)
         receipt.lines.append(
             ReceiptLine(
                 line_no=po_line.line_no,
@@ -199,6 +193,7 @@ def receive_purchase_order(
                 to_status=received.to_status,
                 vendor_code=po.vendor.code,
                 received_at=now,
+                receipt_date=day,
             ),
             key=po.number,
         )
@@ -250,9 +245,10 @@ def _next_number(uow: UnitOfWork, kind: str, year: int) -> int:
     return take_next(uow.session, DocumentCounter.__table__, "last_number", kind=kind, year=year)
 
 
-def _apply_rule(check: object) -> None:
+def _apply_rule(check: Callable[[], None]) -> None:
+    """Run a domain check; a broken rule becomes the 409 or 422 the client sees."""
     try:
-        check()  # type: ignore[operator]
+        check()
     except PurchasingRuleBroken as broken:
         error = Conflict if broken.conflict else InvalidInput
         raise error(broken.detail, field=broken.field) from broken

@@ -218,6 +218,11 @@ class MaterialReceived(EventPayload):
     to_status: StockStatus
     vendor_code: Code
     received_at: UtcDatetime
+    receipt_date: date | None = Field(
+        default=None,
+        description="The plant-local business day of the receipt, set by purchasing; the "
+        "journal is dated on it (on the UTC day of received_at when absent)",
+    )
 
 
 class PurchaseOrderLine(_Part):

@@ -48,6 +48,7 @@ from services.inventory.schemas import ItemCreate
 from services.purchasing import service as purchasing_service
 from services.purchasing.schemas import PurchaseOrderCreate, ReceiptCreate, VendorCreate
 from shared.bus.rabbitmq import RabbitMQBus
+from shared.clock import plant_today
 from shared.db import Database, normalise_url
 from shared.events.catalogue import MaterialReceived
 from shared.events.envelope import Envelope, utc_now
@@ -542,7 +543,9 @@ class LocalDriver:
         body = PurchaseOrderCreate.model_validate(_po_body(lines))
 
         def create(uow: UnitOfWork) -> str:
-            number = purchasing_service.create_purchase_order(uow, body).number
+            number = purchasing_service.create_purchase_order(
+                uow, body, plant_today(Settings())
+            ).number
             purchasing_service.submit_purchase_order(uow, number)
             return number
 
@@ -553,7 +556,9 @@ class LocalDriver:
         body = ReceiptCreate.model_validate(_receipt_body(lines))
         receipt = await self._run(
             "purchasing",
-            lambda uow: purchasing_service.receive_purchase_order(uow, number, body, "fault-test"),
+            lambda uow: purchasing_service.receive_purchase_order(
+                uow, number, body, "fault-test", Settings()
+            ),
         )
         return [line.value for line in receipt.lines]
 

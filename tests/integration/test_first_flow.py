@@ -50,6 +50,7 @@ async def test_po_received_in_two_receipts_across_processes_gives_exact_books(
         await sign_in(api)
         await flow.run_first_flow(api)
         await flow.wait_for_journals(api, flow.EXPECTED_JOURNALS)
+        await flow.wait_for_stock_movements(api, flow.EXPECTED_JOURNALS)
         result = await flow.figures(api)
     flow.assert_first_flow_books(result)
 

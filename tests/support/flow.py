@@ -107,6 +107,16 @@ async def wait_for_journals(api: httpx.AsyncClient, count: int, within: float = 
     await eventually(posted, within, f"{count} journal entries")
 
 
+async def wait_for_stock_movements(
+    api: httpx.AsyncClient, count: int, within: float = 60.0
+) -> None:
+    async def moved() -> bool:
+        txns = ok(await api.get("/api/inventory/v1/stock-transactions", params={"limit": 1}))
+        return int(txns["total"]) >= count
+
+    await eventually(moved, within, f"{count} stock transactions")
+
+
 async def figures(api: httpx.AsyncClient) -> dict[str, Any]:
     """What the books and the stock say now, in plain values to compare."""
     stock = {}

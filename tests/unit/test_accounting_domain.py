@@ -151,10 +151,22 @@ def test_a_receipt_debits_raw_materials_and_credits_payables_for_the_value_it_ca
     assert all(line.dimensions == dims for line in entry.lines)
 
 
-def test_a_receipt_entry_is_dated_on_the_utc_day_and_names_its_purchase_order() -> None:
+def test_a_receipt_entry_is_dated_on_the_plants_business_day_of_the_receipt() -> None:
+    # 23:30 at UTC-5 on 4 March is 5 March in UTC; the plant's day is the 4th.
+    entry = domain.material_received_entry(receipt(receipt_date="2026-03-04"))
+    assert entry is not None
+    assert entry.entry_date == date(2026, 3, 4)
+
+
+def test_a_receipt_without_a_business_day_falls_back_to_the_utc_day() -> None:
     entry = domain.material_received_entry(receipt())
     assert entry is not None
-    assert entry.entry_date == date(2026, 3, 5)  # 23:30 at UTC-5 is the next day in UTC
+    assert entry.entry_date == date(2026, 3, 5)
+
+
+def test_a_receipt_entry_names_its_purchase_order() -> None:
+    entry = domain.material_received_entry(receipt())
+    assert entry is not None
     assert entry.entry_type == "material_receipt"
     assert entry.document_type == "purchase_order"
     assert entry.document_ref == "PO-2026-00001"

@@ -34,6 +34,7 @@ from shared.events.catalogue import JournalPosted, validate_payload
 from shared.events.envelope import Envelope
 from shared.messaging.inbox import InboxConsumer
 from shared.migrations import upgrade
+from shared.settings import Settings
 from shared.uow import UnitOfWork
 from shared.web.pagination import PageParams
 from shared.web.problems import InvalidInput, NotFound, install_problem_handlers
@@ -274,6 +275,7 @@ def test_a_reversed_date_range_and_an_unknown_entry_are_refused(db: Database) ->
 
 class FakeRuntime(NamedTuple):
     db: Database
+    settings: Settings = Settings()
 
     def uow(self) -> UnitOfWork:
         return new_uow(self.db)
@@ -290,7 +292,7 @@ def client(db: Database) -> Iterator[TestClient]:
         yield test_client
 
 
-def auth(role: str = "viewer") -> dict[str, str]:
+def auth(role: str = "accountant") -> dict[str, str]:
     token = issue_service_token(SECRET, user="ana", roles=[role], ttl_seconds=60)
     return {"Authorization": f"Bearer {token}"}
 
@@ -302,7 +304,18 @@ def test_the_api_needs_a_service_token(client: TestClient) -> None:
         assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_any_role_reads_the_journal_the_chart_and_the_trial_balance(
+def test_the_books_are_read_by_accountants_and_supervisors_not_the_floor(
+    client: TestClient, db: Database
+) -> None:
+    post(db, received())
+    for role in ("operator", "viewer", "buyer"):
+        refused = client.get("/api/v1/journal-entries", headers=auth(role))
+        assert refused.status_code == 403, role
+    for role in ("accountant", "supervisor", "admin"):
+        assert client.get("/api/v1/trial-balance", headers=auth(role)).status_code == 200, role
+
+
+def test_the_journal_the_chart_and_the_trial_balance_read_back(
     client: TestClient, db: Database
 ) -> None:
     post(db, received())
@@ -310,7 +323,7 @@ def test_any_role_reads_the_journal_the_chart_and_the_trial_balance(
     assert listed.status_code == 200
     assert listed.json()["total"] == 1
     assert listed.json()["items"][0]["total_debit"] == "250.0000"
-    entry = client.get("/api/v1/journal-entries/JE-2026-00001", headers=auth("operator"))
+    entry = client.get("/api/v1/journal-entries/JE-2026-00001", headers=auth("supervisor"))
     assert [line["account_code"] for line in entry.json()["lines"]] == ["1200", "2000"]
     accounts = client.get("/api/v1/accounts", headers=auth("accountant"))
     assert len(accounts.json()) == 12

@@ -73,13 +73,15 @@ def upgrade() -> None:
     )
     op.create_table(
         "idempotency_keys",
+        sa.Column("caller", sa.String(length=150), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("method", sa.String(length=10), nullable=False),
         sa.Column("path", sa.String(length=500), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("key"),
+        sa.PrimaryKeyConstraint("caller", "key"),
     )
     op.create_table(
         "inbox",
