@@ -2,15 +2,21 @@
 PORTAL_TEST_PG_URL and PORTAL_TEST_AMQP_URL. Each test run gets its own databases and its own
 exchange/queue prefix and removes them afterwards, since the servers are shared.
 
-Without a reachable server the test is skipped with the reason, or fails when
-PORTAL_REQUIRE_SERVICES=1 (as CI sets it), so integration tests never skip silently there.
+When a server is not reachable and a Docker engine is, a throwaway container is started with
+testcontainers instead (once per test session) and removed at exit. With neither, the test is
+skipped with the reason, or fails when PORTAL_REQUIRE_SERVICES=1 (as CI sets it), so
+integration tests never skip silently there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -42,15 +48,72 @@ def _reachable(host: str, port: int) -> bool:
 
 
 def require_postgres() -> None:
+    global PG_URL
     url = make_url(PG_URL)
-    if not _reachable(url.host or "127.0.0.1", url.port or 5432):
-        unavailable(f"PostgreSQL is not reachable at {url.host}:{url.port}")
+    if _reachable(url.host or "127.0.0.1", url.port or 5432):
+        return
+    started = _container_url("postgres")
+    if started is None:
+        unavailable(f"PostgreSQL is not reachable at {url.host}:{url.port} and no Docker engine")
+    else:
+        PG_URL = started
 
 
 def require_rabbitmq() -> None:
+    global AMQP_URL
     url = make_url(AMQP_URL.replace("amqp://", "postgresql://", 1))
-    if not _reachable(url.host or "127.0.0.1", url.port or 5672):
-        unavailable(f"RabbitMQ is not reachable at {url.host}:{url.port}")
+    if _reachable(url.host or "127.0.0.1", url.port or 5672):
+        return
+    started = _container_url("rabbitmq")
+    if started is None:
+        unavailable(f"RabbitMQ is not reachable at {url.host}:{url.port} and no Docker engine")
+    else:
+        AMQP_URL = started
+
+
+_containers: dict[str, str | None] = {}
+
+
+def _docker_engine() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=15).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _container_url(kind: str) -> str | None:
+    """Start (once) a throwaway PostgreSQL or RabbitMQ container; None without Docker."""
+    if kind not in _containers:
+        _containers[kind] = _start_container(kind) if _docker_engine() else None
+    return _containers[kind]
+
+
+def _start_container(kind: str) -> str:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+
+    if kind == "postgres":
+        container = (
+            DockerContainer("postgres:15")
+            .with_exposed_ports(5432)
+            .with_env("POSTGRES_HOST_AUTH_METHOD", "trust")
+        )
+        ready = "database system is ready to accept connections"
+        port, template = 5432, "postgresql+psycopg://postgres@{host}:{port}/postgres"
+    else:
+        container = DockerContainer("rabbitmq:3.13").with_exposed_ports(5672)
+        ready = "Server startup complete"
+        port, template = 5672, "amqp://guest:guest@{host}:{port}/"
+    container.start()
+    atexit.register(container.stop)
+    wait_for_logs(container, ready, timeout=120)
+    host, mapped = container.get_container_host_ip(), container.get_exposed_port(port)
+    deadline = time.monotonic() + 60
+    while not _reachable(host, int(mapped)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return template.format(host=host, port=mapped)
 
 
 def _libpq(url: str) -> str:
