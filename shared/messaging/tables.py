@@ -4,7 +4,8 @@
 - event_sequences: the last sequence number given per event key (DESIGN §3 `sequence`).
 - inbox: ids of envelopes already handled, written in the handler's transaction (dedupe).
 - dead_letters: envelopes whose handler kept failing, with the error, until replayed.
-- idempotency_keys: the first response to a command sent with an Idempotency-Key.
+- idempotency_keys: per caller and key, the request a command was sent with (method, path,
+  SHA-256 of query and body) and its first response (shared/web/commands.py).
 
 `messaging_tables(metadata)` adds them to a service's own MetaData so its Alembic migrations
 and its models live side by side; `create_messaging_tables()` is the migration step.
@@ -87,9 +88,11 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
     idempotency_keys = Table(
         "idempotency_keys",
         metadata,
+        Column("caller", String(150), primary_key=True),
         Column("key", String(200), primary_key=True),
         Column("method", String(10), nullable=False),
         Column("path", String(500), nullable=False),
+        Column("request_hash", String(64), nullable=False),
         Column("status_code", Integer, nullable=True),
         Column("response_body", Text, nullable=True),
         Column("created_at", UtcDateTime(), nullable=False),

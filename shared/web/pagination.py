@@ -1,23 +1,35 @@
-"""Paged lists: every list endpoint takes limit/offset and answers with items and a total."""
+"""Paged lists: every list endpoint takes limit/offset and answers with items and a total.
+
+`page_params` bounds both numbers, so a request for an absurd page is a 422 naming the parameter
+rather than a number the database driver cannot bind. `paginate` is the one way a use case
+answers a page: the total of the filtered query and the requested slice of it, in its order.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000_000
+
 
 class PageParams(BaseModel):
-    limit: int = 50
-    offset: int = 0
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 def page_params(
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 
@@ -27,3 +39,32 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+def paginate(
+    session: Session,
+    query: Select[*tuple[Any, ...]],
+    page: PageParams,
+    to_out: Callable[[Any], T],
+) -> Page[T]:
+    """Count `query`'s rows and return the page of them `page` asks for, each through `to_out`.
+
+    `query` must carry its ORDER BY (with a unique last key) so that pages do not overlap.
+    A query selecting one entity or column hands `to_out` that value; a query selecting
+    several hands it the row, e.g. `lambda row: Out(txn=row[0], sku=row[1])`.
+    """
+    if not query._order_by_clauses:
+        raise ValueError("paginate needs an ordered query, or pages would overlap")
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    sliced = query.limit(page.limit).offset(page.offset)
+    rows = (
+        session.scalars(sliced).all()
+        if len(query.column_descriptions) == 1
+        else session.execute(sliced).all()
+    )
+    return Page(
+        items=[to_out(row) for row in rows],
+        total=total or 0,
+        limit=page.limit,
+        offset=page.offset,
+    )
