@@ -102,9 +102,9 @@ def _events_schema(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _events_dead(args: argparse.Namespace, settings: Settings) -> None:
-    from services.standalone import offline_consumer
+    from services.standalone import offline_dead_letters
 
-    letters = offline_consumer(args.service, settings).dead_letters()
+    letters = offline_dead_letters(args.service, settings).entries()
     for letter in letters:
         last_line = letter.error.strip().splitlines()[-1] if letter.error.strip() else ""
         print(
@@ -123,9 +123,9 @@ def _events_dead(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _events_replay(args: argparse.Namespace, settings: Settings) -> None:
-    from services.standalone import offline_consumer
+    from services.standalone import offline_dead_letters
 
-    replayed, failing = offline_consumer(args.service, settings).replay_dead_letters()
+    replayed, failing = offline_dead_letters(args.service, settings).replay()
     print(f"replayed {replayed}, still failing {failing}")
     if failing:
         raise SystemExit(1)

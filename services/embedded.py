@@ -55,8 +55,12 @@ class EmbeddedPortal:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[EmbeddedPortal]:
         await self.bus.start()
+        # Every consumer first: the in-process bus drops (and confirms) an event no queue is
+        # bound to, so no relay may publish before every service has subscribed.
         for runtime in self.runtimes.values():
-            await runtime.start()
+            await runtime.start(relay=False)
+        for runtime in self.runtimes.values():
+            await runtime.start(consume=False)
         try:
             yield self
         finally:

@@ -9,7 +9,8 @@ from services import registry
 from services.token_secret import token_secret
 from shared.bus.base import Bus
 from shared.bus.inprocess import InProcessBus
-from shared.messaging.inbox import InboxConsumer
+from shared.events.routing import CONSUMERS
+from shared.messaging.dead_letters import DeadLetters
 from shared.runtime import ServiceRuntime
 from shared.settings import SERVICES, Settings
 
@@ -18,7 +19,8 @@ def make_bus(settings: Settings) -> Bus:
     if settings.amqp_url:
         from shared.bus.rabbitmq import RabbitMQBus
 
-        return RabbitMQBus(settings.amqp_url, prefix=settings.bus_prefix)
+        # Every service's queue and bindings, whichever service this process runs (routing.py).
+        return RabbitMQBus(settings.amqp_url, prefix=settings.bus_prefix, topology=CONSUMERS)
     return InProcessBus()
 
 
@@ -39,9 +41,10 @@ def standalone_runtime(service: str, settings: Settings) -> ServiceRuntime:
     return runtime
 
 
-def offline_consumer(service: str, settings: Settings) -> InboxConsumer:
-    """The service's consumer against its database, with no bus: for dead-letter commands."""
+def offline_dead_letters(service: str, settings: Settings) -> DeadLetters:
+    """The service's dead letters against its database, with no bus: for `portal events dead`
+    and `replay-dead` (a replay applies them with the service's own consumer)."""
     runtime = ServiceRuntime(
         registry.definition(service), settings, InProcessBus(), token_secret="offline"
     )
-    return runtime.consumer
+    return runtime.dead_letters

@@ -12,16 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import FromClause
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from shared.db import dialect_insert
 
 
 def take_next(session: Session, table: FromClause, counter: str, **key: Any) -> int:
     """Increment the counter row identified by `key` (created at 1) and return its new value."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     column = table.c[counter]
     stmt = (
-        dialect.insert(table)
+        dialect_insert(session, table)
         .values(**key, **{counter: 1})
         .on_conflict_do_update(
             index_elements=[table.c[name] for name in key],

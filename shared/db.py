@@ -1,8 +1,11 @@
 """Database access: one engine per service database, SQLite by default, PostgreSQL via psycopg 3.
 
-SQLite is tuned for the embedded mode: WAL journal, foreign keys on, and every transaction
-opened with BEGIN IMMEDIATE so two writers queue for the lock instead of failing half-way
-with "database is locked" when a read transaction tries to upgrade.
+SQLite is tuned for the embedded mode: WAL journal, foreign keys on, and every transaction that
+may write opened with BEGIN IMMEDIATE, so two writers queue for the lock instead of failing
+half-way with "database is locked" when a read transaction tries to upgrade. Read-only work
+(API reads, the readiness ping, the relay's reads of its outbox) goes through `Database.reader`
+instead: a plain deferred BEGIN, which under WAL reads a snapshot without waiting for a writer.
+On PostgreSQL both are the same pool and the same BEGIN.
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, FromClause, TableClause, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+# Execution option on the reader engine: its SQLite transactions begin DEFERRED.
+READ_ONLY = "portal_read_only"
 
 
 def normalise_url(url: str) -> str:
@@ -27,6 +34,21 @@ def normalise_url(url: str) -> str:
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def dialect_insert(
+    bind: Session | Connection | str, table: FromClause
+) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with ON CONFLICT support for the dialect of `bind` (a session, a connection,
+    or a dialect name): PostgreSQL's, else SQLite's."""
+    if isinstance(bind, str):
+        name = bind
+    else:
+        name = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    target = cast(TableClause, table)  # a mapped class's __table__ is typed as a FromClause
+    if name == "postgresql":
+        return postgresql.insert(target)
+    return sqlite.insert(target)
 
 
 def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -54,19 +76,30 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    raise RuntimeError("a read-only session cannot write; use a unit of work that may write")
+
+
 class Database:
-    """A service's database: its engine and a session factory."""
+    """A service's database: its engine, a session factory for writers and one for readers."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalise_url(url)
         self.engine = create_db_engine(self.url, pool_size=pool_size)
+        # The same pool; on SQLite its transactions begin DEFERRED (see the module docstring).
+        self.reader_engine = self.engine.execution_options(**{READ_ONLY: True})
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self.readers = sessionmaker(self.reader_engine, expire_on_commit=False, autoflush=True)
+        event.listen(self.readers, "before_flush", _refuse_writes)
 
     @property
     def dialect(self) -> str:
@@ -74,13 +107,19 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A read-mostly session outside the unit of work (reports, health checks)."""
+        """A session outside the unit of work that may write (BEGIN IMMEDIATE on SQLite)."""
         with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A read-only session: never waits for SQLite's write lock; ORM writes are refused."""
+        with self.readers() as session, session.begin():
             yield session
 
     def ping(self) -> bool:
         try:
-            with self.engine.connect() as conn:
+            with self.reader_engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             return True
         except Exception:

@@ -2,21 +2,26 @@
 
 `ServiceRuntime` is used the same way by `portal serve` (one service in its process, RabbitMQ)
 and by the embedded mode (every service in one process, the in-process bus); only the bus and
-the database URL differ.
+the database URL differ. A service whose handlers differ from its entry in the routing map
+(`shared.events.routing.CONSUMERS`) is refused at construction: its queue would be bound to
+other types than it handles.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
 import structlog
 from fastapi import FastAPI
 
-from shared.bus.base import Bus
+from shared.bus.base import Bus, OutboundMessage
 from shared.db import Database
 from shared.events.envelope import Envelope
+from shared.events.routing import check_handlers
+from shared.messaging.dead_letters import DeadLetters
 from shared.messaging.inbox import InboxConsumer
 from shared.messaging.relay import OutboxRelay
 from shared.migrations import upgrade
@@ -39,6 +44,7 @@ class ServiceRuntime:
         db_url: str | None = None,
         token_secret: str,
     ) -> None:
+        check_handlers(definition.name, definition.handlers)
         self.definition = definition
         self.name = definition.name
         self.settings = settings
@@ -76,8 +82,20 @@ class ServiceRuntime:
         )
         self.app.state.runtime = self
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.db, self.definition.tables, self.name, on_commit=self.relay.wake)
+    @property
+    def dead_letters(self) -> DeadLetters:
+        return self.consumer.dead_letters
+
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work on the service's database; `read_only=True` for reads (API GETs):
+        on SQLite it does not wait for the write lock, and it refuses events and writes."""
+        return UnitOfWork(
+            self.db,
+            self.definition.tables,
+            self.name,
+            on_commit=self.relay.wake,
+            read_only=read_only,
+        )
 
     def migrate(self) -> None:
         upgrade(self.definition, self.db.url)
@@ -125,9 +143,9 @@ class ServiceRuntime:
             await self.bus.close()
             self.db.dispose()
 
-    def _count_published(self, envelopes: Sequence[Envelope]) -> None:
-        for envelope in envelopes:
-            self.metrics.events_published.labels(event_type=envelope.type).inc()
+    def _count_published(self, messages: Sequence[OutboundMessage]) -> None:
+        for event_type, count in Counter(message.type for message in messages).items():
+            self.metrics.events_published.labels(event_type=event_type).inc(count)
 
     def _count_handled(self, envelope: Envelope) -> None:
         self.metrics.events_handled.labels(event_type=envelope.type).inc()

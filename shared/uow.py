@@ -4,11 +4,19 @@
 events their change implies with `uow.add_event(...)`, and end with `uow.commit()`. The events
 go into the outbox table in the same transaction as the change (DESIGN §4), each with the next
 sequence number of its key, so a change and its events are committed together or not at all.
+
+At commit the sequence numbers are taken with one upsert for all the keys of the transaction
+(`last_sequence + n RETURNING`, keys in sorted order so two transactions lock them in the same
+order), and the outbox rows are written with one executemany.
+
+`UnitOfWork(read_only=True)` (`ServiceRuntime.uow(read_only=True)`) is for reads: on SQLite it
+does not take the write lock, so it never waits behind a writer; it refuses events and writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -18,8 +26,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from shared import context
-from shared.counters import take_next
-from shared.db import Database
+from shared.db import Database, dialect_insert
 from shared.events.catalogue import EventPayload, validate_payload
 from shared.events.envelope import Envelope, utc_now
 from shared.messaging.tables import MessagingTables
@@ -37,16 +44,18 @@ class UnitOfWork:
         producer: str,
         *,
         on_commit: Callable[[], None] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.db = db
         self.tables = tables
         self.producer = producer
+        self.read_only = read_only
         self._on_commit = on_commit
         self._pending: list[Envelope] = []
         self._committed = False
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self.db.sessions()
+        self.session = self.db.readers() if self.read_only else self.db.sessions()
         self.session.begin()
         self._pending = []
         self._committed = False
@@ -73,6 +82,8 @@ class UnitOfWork:
         occurred_at: datetime | None = None,
     ) -> Envelope:
         """Record an event to publish when this unit of work commits; returns its envelope."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot record events")
         type_name = event_type or getattr(payload, "event_type", None)
         if type_name is None:
             raise ValueError("event_type is required for a plain mapping payload")
@@ -121,10 +132,12 @@ class UnitOfWork:
     def _write_outbox(self) -> None:
         if not self._pending:
             return
+        last = self._take_sequences(Counter(envelope.key for envelope in self._pending))
         rows = []
         now = utc_now()
         for envelope in self._pending:
-            sequence = self._next_sequence(envelope.key)
+            sequence = last[envelope.key] + 1
+            last[envelope.key] = sequence
             stamped = envelope.model_copy(update={"sequence": sequence})
             rows.append(
                 {
@@ -139,9 +152,20 @@ class UnitOfWork:
             )
         self.session.execute(insert(self.tables.outbox), rows)
 
-    def _next_sequence(self, key: str) -> int:
+    def _take_sequences(self, counts: Mapping[str, int]) -> dict[str, int]:
+        """Reserve `counts[key]` numbers for each key in one statement; returns, per key, the
+        number before the first one reserved. The rows stay locked until the transaction ends,
+        so concurrent committers queue per key and a rollback gives the numbers back."""
         table = self.tables.event_sequences
-        return take_next(self.session, table, "last_sequence", key=key)
+        insert_rows = dialect_insert(self.session, table).values(
+            [{"key": key, "last_sequence": counts[key]} for key in sorted(counts)]
+        )
+        stmt = insert_rows.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={"last_sequence": table.c.last_sequence + insert_rows.excluded.last_sequence},
+        ).returning(table.c.key, table.c.last_sequence)
+        reserved = {key: int(last) for key, last in self.session.execute(stmt)}
+        return {key: reserved[key] - count for key, count in counts.items()}
 
     def already_handled(self, event_ids: list[str]) -> set[str]:
         inbox = self.tables.inbox
@@ -150,9 +174,12 @@ class UnitOfWork:
         )
         return {row[0] for row in found}
 
-    def mark_handled(self, envelope: Envelope) -> None:
-        self.session.execute(
-            insert(self.tables.inbox).values(
-                event_id=str(envelope.id), event_type=envelope.type, handled_at=utc_now()
-            )
-        )
+    def mark_handled(self, envelopes: Sequence[Envelope]) -> None:
+        """Record envelopes as handled (the inbox), with one multi-row INSERT."""
+        now = utc_now()
+        rows = [
+            {"event_id": str(envelope.id), "event_type": envelope.type, "handled_at": now}
+            for envelope in envelopes
+        ]
+        if rows:
+            self.session.execute(insert(self.tables.inbox).values(rows))

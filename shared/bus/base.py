@@ -1,14 +1,17 @@
 """The bus interface: the one seam between services and a message broker.
 
 Two implementations sit behind it: `InProcessBus` (embedded mode and unit tests) and
-`RabbitMQBus` (aio-pika). Outbox relay and inbox consumer (`shared.outbox`, `shared.inbox`) talk
-only to this interface, so the embedded mode runs the same delivery code as a deployment.
+`RabbitMQBus` (aio-pika). The outbox relay and the inbox consumer (`shared.messaging.relay`,
+`shared.messaging.inbox`) talk only to this interface, so the embedded mode runs the same
+delivery code as a deployment.
 
 Contract:
-- `publish` returns only when the broker has confirmed every envelope (publisher confirms on
-  RabbitMQ; for the in-process bus, when every bound consumer has handled it). Envelopes are
-  published in the order given. If it raises, a prefix may have been published; the relay
-  republishes from the first unconfirmed one (at-least-once).
+- `publish` takes envelopes, or `OutboundMessage`s: envelopes already serialised (the relay's
+  outbox rows), which a broker sends as they are instead of parsing and serialising them again.
+  It returns only when the broker has confirmed every message (publisher confirms on RabbitMQ;
+  for the in-process bus, when every bound consumer has handled it). Messages are published in
+  the order given. If it raises, a prefix may have been published; the relay republishes from
+  the first unconfirmed one (at-least-once).
 - `subscribe` binds a queue named `<service>.events` to the given event types and starts
   delivering batches to `handler`. The bus acks the batch after `handler` returns; envelope ids
   the handler returns are rejected to the dead-letter route instead of acked. If the handler
@@ -18,6 +21,8 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from shared.events.envelope import Envelope
@@ -26,10 +31,41 @@ from shared.events.envelope import Envelope
 BatchHandler = Callable[[Sequence[Envelope]], Awaitable[set[str]]]
 
 
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """An envelope ready for the wire: its JSON `body` and the fields a broker routes and
+    labels it by. The body is the envelope; the other fields only repeat parts of it."""
+
+    id: str
+    type: str
+    key: str
+    sequence: int
+    producer: str
+    body: bytes
+    correlation_id: str | None = None
+    timestamp: datetime | None = None
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> OutboundMessage:
+        return cls(
+            id=str(envelope.id),
+            type=envelope.type,
+            key=envelope.key,
+            sequence=envelope.sequence,
+            producer=envelope.producer,
+            body=envelope.to_bytes(),
+            correlation_id=envelope.correlation_id,
+            timestamp=envelope.occurred_at,
+        )
+
+
+Publishable = Envelope | OutboundMessage
+
+
 class Bus(Protocol):
     async def start(self) -> None: ...
 
-    async def publish(self, envelopes: Sequence[Envelope]) -> None: ...
+    async def publish(self, messages: Sequence[Publishable]) -> None: ...
 
     async def subscribe(
         self,

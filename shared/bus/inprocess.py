@@ -5,6 +5,11 @@ dead letters) inside one asyncio loop. `publish` returns when every bound queue'
 handled the envelope and committed, which is the embedded mode's publisher confirm: the relay
 marks a row published only when its effects are durable in every consumer's database, so a
 crash of the one process never loses an event that the outbox holds as sent.
+
+A queue exists from its service's `subscribe` on, and an event published to a type nobody is
+bound to is confirmed at once (dropped), so the embedded mode subscribes every service before
+it starts any relay. `publish` parses an `OutboundMessage` back into an envelope only when some
+queue is bound to its type.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from shared.bus.base import BatchHandler
+from shared.bus.base import BatchHandler, Publishable
 from shared.events.envelope import Envelope
 
 log = structlog.get_logger(__name__)
@@ -52,11 +57,17 @@ class InProcessBus:
     async def is_ready(self) -> bool:
         return self._started
 
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+    async def publish(self, messages: Sequence[Publishable]) -> None:
         loop = asyncio.get_running_loop()
         waits: list[asyncio.Future[None]] = []
-        for envelope in envelopes:
-            for service in self._bindings.get(envelope.type, ()):
+        for message in messages:
+            services = self._bindings.get(message.type, ())
+            if not services:
+                continue
+            envelope = (
+                message if isinstance(message, Envelope) else Envelope.from_bytes(message.body)
+            )
+            for service in services:
                 delivery = _Delivery(envelope, loop.create_future())
                 self._queues[service].items.put_nowait(delivery)
                 waits.append(delivery.done)

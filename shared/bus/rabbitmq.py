@@ -6,17 +6,26 @@ Topology, all names carrying the bus prefix:
   dead-lettering to `portal.dead` with routing key `<service>`.
 - `portal.dead`: durable direct exchange; `<service>.dead`: durable quorum queue bound with key
   `<service>`.
+`start` declares the queues and bindings of the whole `topology` map it is given (a service
+process passes `shared.events.routing.CONSUMERS`), so an event published before its consumer
+ever started is queued for it rather than dropped by the exchange; `subscribe` declares its own
+queue and bindings again (idempotent) and starts consuming.
 
 Connection: one robust connection (`aio_pika.connect_robust`) that reconnects by itself and
 re-declares exchanges, queues, bindings, prefetch and consumers on the new channels. Publishing
 uses one confirm-mode channel; each subscription has its own channel (own prefetch and delivery
 tags). A publish while the connection is down raises at once; confirms are bounded by a timeout.
 
+Publishing sends an `OutboundMessage` (the relay's stored envelope JSON) as it is; an `Envelope`
+is serialised first. The message properties (id, type, producer, key and sequence headers,
+timestamp, correlation id when known) only label the message; consumers read the body.
+
 Consuming: deliveries are buffered and handed to the handler in batches (up to `batch_size`, or
 whatever arrived when no further message comes within `batch_wait` seconds). After the handler
-returns, each delivery is acked, except those whose envelope id the handler returned, which are
-rejected without requeue (so the broker dead-letters them). A handler that raises gets its
-batch nacked with requeue after `retry_delay`. Acks on a channel that died in the meantime are
+returns, the deliveries whose envelope id the handler returned are rejected without requeue (so
+the broker dead-letters them), then the rest are acked with one `basic.ack multiple` on the
+batch's last delivery tag (per channel). A handler that raises gets its batch nacked with
+requeue after `retry_delay`. Acks on a channel that died in the meantime are
 logged and dropped: the broker redelivers those messages and the inbox skips what it has seen.
 """
 
@@ -24,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import aio_pika
@@ -41,7 +50,7 @@ from pamqp.commands import Basic
 from pydantic import ValidationError
 from yarl import URL
 
-from shared.bus.base import BatchHandler
+from shared.bus.base import BatchHandler, OutboundMessage, Publishable
 from shared.events.envelope import Envelope
 
 log = structlog.get_logger(__name__)
@@ -221,10 +230,10 @@ class _Subscription:
     async def _settle_all(self, plan: list[tuple[AbstractIncomingMessage, str]]) -> None:
         failed = 0
         first_error = ""
-        for message, action in plan:
-            error = await self._settle(message, action)
+        for message, action, multiple in _coalesce_acks(plan):
+            error = await self._settle(message, action, multiple=multiple)
             if error is not None:
-                failed += 1
+                failed += multiple or 1
                 first_error = first_error or error
         if failed:
             # Typically the channel died after delivery: the broker redelivers these messages
@@ -233,11 +242,14 @@ class _Subscription:
                 "bus.settle_failed", count=failed, of=len(plan), first_error=first_error
             )
 
-    async def _settle(self, message: AbstractIncomingMessage, action: str) -> str | None:
-        """Ack, reject (to the dead-letter route) or requeue; the error text if that failed."""
+    async def _settle(
+        self, message: AbstractIncomingMessage, action: str, *, multiple: int = 0
+    ) -> str | None:
+        """Ack (with `multiple`, every delivery up to this one on its channel), reject (to the
+        dead-letter route) or requeue; the error text if that failed."""
         try:
             if action == "ack":
-                await message.ack()
+                await message.ack(multiple=multiple > 0)
             elif action == "reject":
                 await message.reject(requeue=False)
             else:
@@ -245,6 +257,44 @@ class _Subscription:
         except Exception as exc:
             return f"{action} {message.message_id}: {type(exc).__name__}: {exc}"
         return None
+
+
+def _coalesce_acks(
+    plan: list[tuple[AbstractIncomingMessage, str]],
+) -> list[tuple[AbstractIncomingMessage, str, int]]:
+    """Rejects and requeues one by one first, then one `ack multiple` per channel on its highest
+    delivery tag (with the number of acks it stands for; 0 means a single ack).
+
+    Safe because a subscription hands over its deliveries in delivery order, one batch at a
+    time: on a channel, every delivery with a lower tag is in this batch or was settled before.
+    A delivery whose channel is gone is acked alone (and that fails, and is logged).
+    """
+    settles: list[tuple[AbstractIncomingMessage, str, int]] = []
+    newest: dict[int, tuple[AbstractIncomingMessage, int]] = {}
+    for message, action in plan:
+        channel = _channel_id(message) if action == "ack" else None
+        if channel is None:
+            settles.append((message, action, 0))
+            continue
+        best, count = newest.get(channel, (message, 0))
+        if (message.delivery_tag or 0) > (best.delivery_tag or 0):
+            best = message
+        newest[channel] = (best, count + 1)
+    settles.extend(
+        (message, "ack", count if count > 1 else 0) for message, count in newest.values()
+    )
+    return settles
+
+
+def _channel_id(message: AbstractIncomingMessage) -> int | None:
+    try:
+        return id(message.channel)
+    except Exception:  # aio-pika raises ChannelInvalidStateError for a closed channel
+        return None
+
+
+def _message_id(item: Publishable) -> str:
+    return item.id if isinstance(item, OutboundMessage) else str(item.id)
 
 
 def _channel_closed(message: AbstractIncomingMessage) -> bool:
@@ -270,6 +320,7 @@ class RabbitMQBus:
         prefetch_factor: int = 2,
         mandatory: bool = False,
         close_timeout: float = 5.0,
+        topology: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         """
         :param confirm_timeout: longest a `publish` waits for the broker's confirms.
@@ -281,6 +332,9 @@ class RabbitMQBus:
             `publish` raises. Off by default: on a topic exchange an event type nobody consumes
             (yet) is normal, and raising would stall the outbox relay on it forever.
         :param close_timeout: how long `close` lets a batch in hand finish.
+        :param topology: service → event types its queue is bound to; all of it is declared by
+            `start` (services with no types get no queue). A service process passes
+            `shared.events.routing.CONSUMERS`; None declares queues only on `subscribe`.
         """
         self.url = url
         self.prefix = prefix
@@ -294,6 +348,9 @@ class RabbitMQBus:
         self._prefetch_factor = max(1, prefetch_factor)
         self._mandatory = mandatory
         self._close_timeout = close_timeout
+        self._topology = {
+            service: tuple(dict.fromkeys(types)) for service, types in (topology or {}).items()
+        }
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
         self._events_exchange: AbstractRobustExchange | None = None
@@ -302,6 +359,11 @@ class RabbitMQBus:
         self._closed = False
         self._connection_lost = False
         self._log = log.bind(broker=_safe_url(url), prefix=prefix)
+
+    @property
+    def topology(self) -> dict[str, tuple[str, ...]]:
+        """Service → event types whose queues and bindings `start` declares."""
+        return dict(self._topology)
 
     # -- names -------------------------------------------------------------------------------
 
@@ -329,6 +391,9 @@ class RabbitMQBus:
             self._events_exchange = await channel.declare_exchange(
                 self.events_exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
             )
+            for service, types in self._topology.items():
+                if types:
+                    await self._declare_service_queue(channel, service, types)
         except BaseException:
             await connection.close()
             raise
@@ -382,20 +447,21 @@ class RabbitMQBus:
 
     # -- publishing --------------------------------------------------------------------------
 
-    def _message(self, envelope: Envelope) -> aio_pika.Message:
+    def _message(self, item: Publishable) -> aio_pika.Message:
+        outbound = item if isinstance(item, OutboundMessage) else OutboundMessage.of(item)
         return aio_pika.Message(
-            body=envelope.to_bytes(),
+            body=outbound.body,
             content_type="application/json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=str(envelope.id),
-            type=envelope.type,
-            correlation_id=envelope.correlation_id,
-            app_id=envelope.producer,
-            timestamp=envelope.occurred_at,
-            headers={"key": envelope.key, "sequence": envelope.sequence},
+            message_id=outbound.id,
+            type=outbound.type,
+            correlation_id=outbound.correlation_id,
+            app_id=outbound.producer,
+            timestamp=outbound.timestamp,
+            headers={"key": outbound.key, "sequence": outbound.sequence},
         )
 
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+    async def publish(self, envelopes: Sequence[Publishable]) -> None:
         """Publish in order on one confirm channel; return when the broker confirmed them all.
 
         All messages are sent back to back, then the confirms are awaited together. Raises
@@ -464,14 +530,43 @@ class RabbitMQBus:
                 confirmed=confirmed,
                 failures=failures,
                 error=reason,
-                envelope_id=str(envelopes[confirmed].id),
+                envelope_id=_message_id(envelopes[confirmed]),
             )
             raise BusPublishError(
                 f"{failures} of {total} envelopes not confirmed; first unconfirmed is "
-                f"#{confirmed} ({envelopes[confirmed].id}): {reason}",
+                f"#{confirmed} ({_message_id(envelopes[confirmed])}): {reason}",
                 confirmed=confirmed,
                 total=total,
             )
+
+    # -- topology ----------------------------------------------------------------------------
+
+    async def _declare_service_queue(
+        self, channel: AbstractRobustChannel, service: str, event_types: Sequence[str]
+    ) -> AbstractRobustQueue:
+        """Declare `<service>.events` bound to `event_types`, and its dead-letter route."""
+        events = await channel.declare_exchange(
+            self.events_exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        dead = await channel.declare_exchange(
+            self.dead_exchange_name, aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        dead_queue = await channel.declare_queue(
+            self.dead_queue_name(service), durable=True, arguments=dict(QUORUM)
+        )
+        await dead_queue.bind(dead, routing_key=service)
+        queue = await channel.declare_queue(
+            self.events_queue_name(service),
+            durable=True,
+            arguments={
+                **QUORUM,
+                "x-dead-letter-exchange": self.dead_exchange_name,
+                "x-dead-letter-routing-key": service,
+            },
+        )
+        for event_type in event_types:
+            await queue.bind(events, routing_key=event_type)
+        return queue
 
     # -- consuming ---------------------------------------------------------------------------
 
@@ -492,27 +587,7 @@ class RabbitMQBus:
 
         channel = await connection.channel(publisher_confirms=False)
         await channel.set_qos(prefetch_count=batch_size * self._prefetch_factor)
-        events = await channel.declare_exchange(
-            self.events_exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
-        )
-        dead = await channel.declare_exchange(
-            self.dead_exchange_name, aio_pika.ExchangeType.DIRECT, durable=True
-        )
-        dead_queue = await channel.declare_queue(
-            self.dead_queue_name(service), durable=True, arguments=dict(QUORUM)
-        )
-        await dead_queue.bind(dead, routing_key=service)
-        queue = await channel.declare_queue(
-            self.events_queue_name(service),
-            durable=True,
-            arguments={
-                **QUORUM,
-                "x-dead-letter-exchange": self.dead_exchange_name,
-                "x-dead-letter-routing-key": service,
-            },
-        )
-        for event_type in types:
-            await queue.bind(events, routing_key=event_type)
+        queue = await self._declare_service_queue(channel, service, types)
 
         subscription = _Subscription(
             service=service,

@@ -4,25 +4,34 @@ It wakes when a unit of work commits events (`wake`, safe from any thread) and o
 A crash after publishing but before marking re-publishes those rows on restart: delivery is
 at-least-once and consumers dedupe through their inbox. On PostgreSQL one relay per service
 database holds an advisory lock, so replicas of a service never publish the same rows side by
-side and the order per key is kept.
+side and the order per key is kept. The lock's session is checked at most every
+`leader_check_seconds`, and again after any failed pass, not on every pass.
+
+Rows are published as they are stored (`OutboundMessage`: the envelope's JSON and its routing
+columns), without parsing and serialising each envelope again. Reads go through the database's
+reader engine, so on SQLite they do not wait for the write lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import zlib
 from collections.abc import Callable, Sequence
 
 import structlog
 from sqlalchemy import Connection, func, select, text, update
 
-from shared.bus.base import Bus
+from shared.bus.base import Bus, OutboundMessage
 from shared.db import Database
-from shared.events.envelope import Envelope, utc_now
+from shared.events.envelope import utc_now
 from shared.messaging.tables import MessagingTables
 
 log = structlog.get_logger(__name__)
+
+# An outbox row's id and the message it publishes.
+Row = tuple[int, OutboundMessage]
 
 
 class OutboxRelay:
@@ -35,7 +44,8 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_seconds: float = 0.5,
-        on_published: Callable[[Sequence[Envelope]], None] | None = None,
+        leader_check_seconds: float = 5.0,
+        on_published: Callable[[Sequence[OutboundMessage]], None] | None = None,
     ) -> None:
         self.service = service
         self.db = db
@@ -43,11 +53,13 @@ class OutboxRelay:
         self.bus = bus
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.leader_check_seconds = leader_check_seconds
         self.published_total = 0
         self._on_published = on_published
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._leader: Connection | None = None
+        self._leader_checked_at = 0.0
         self._lock_id = zlib.crc32(f"portal.outbox.{service}".encode())
 
     def wake(self) -> None:
@@ -95,43 +107,72 @@ class OutboxRelay:
             self._loop = asyncio.get_running_loop()
         if not await asyncio.to_thread(self._hold_leadership):
             return 0
-        rows = await asyncio.to_thread(self._fetch_batch)
-        if not rows:
-            return 0
-        envelopes = [Envelope.model_validate_json(body) for _, body in rows]
         try:
-            await self.bus.publish(envelopes)
-        except Exception as exc:
-            # The broker may have confirmed a leading part: mark it, so only the rest goes again.
-            confirmed = int(getattr(exc, "confirmed", 0))
-            if confirmed:
-                await self._mark(rows[:confirmed], envelopes[:confirmed])
+            rows = await asyncio.to_thread(self._fetch_batch)
+            if not rows:
+                return 0
+            try:
+                await self.bus.publish([message for _, message in rows])
+            except Exception as exc:
+                # The broker may have confirmed a leading part: mark it, so only the rest goes
+                # again.
+                confirmed = int(getattr(exc, "confirmed", 0))
+                if confirmed:
+                    await self._mark(rows[:confirmed])
+                raise
+            await self._mark(rows)
+        except BaseException:
+            self._leader_checked_at = 0.0  # whatever failed, make sure of the lock next pass
             raise
-        await self._mark(rows, envelopes)
         return len(rows)
 
-    async def _mark(self, rows: list[tuple[int, str]], envelopes: list[Envelope]) -> None:
+    async def _mark(self, rows: Sequence[Row]) -> None:
         await asyncio.to_thread(self._mark_published, [row_id for row_id, _ in rows])
         self.published_total += len(rows)
         if self._on_published is not None:
-            self._on_published(envelopes)
+            self._on_published([message for _, message in rows])
 
     def backlog(self) -> int:
         outbox = self.tables.outbox
-        with self.db.engine.connect() as conn:
+        with self.db.reader_engine.connect() as conn:
             query = select(func.count()).where(outbox.c.published_at.is_(None))
             return int(conn.execute(query).scalar_one())
 
-    def _fetch_batch(self) -> list[tuple[int, str]]:
+    def _fetch_batch(self) -> list[Row]:
         outbox = self.tables.outbox
         query = (
-            select(outbox.c.id, outbox.c.envelope)
+            select(
+                outbox.c.id,
+                outbox.c.event_id,
+                outbox.c.event_type,
+                outbox.c.key,
+                outbox.c.sequence,
+                outbox.c.envelope,
+                outbox.c.created_at,
+            )
             .where(outbox.c.published_at.is_(None))
             .order_by(outbox.c.id)
             .limit(self.batch_size)
         )
-        with self.db.engine.connect() as conn:
-            return [(int(row[0]), str(row[1])) for row in conn.execute(query)]
+        producer = self.service
+        with self.db.reader_engine.connect() as conn:
+            return [
+                (
+                    int(row_id),
+                    OutboundMessage(
+                        id=event_id,
+                        type=event_type,
+                        key=key,
+                        sequence=int(sequence),
+                        producer=producer,
+                        body=envelope.encode(),
+                        timestamp=created_at,
+                    ),
+                )
+                for row_id, event_id, event_type, key, sequence, envelope, created_at in (
+                    conn.execute(query)
+                )
+            ]
 
     def _mark_published(self, ids: list[int]) -> None:
         outbox = self.tables.outbox
@@ -139,30 +180,48 @@ class OutboxRelay:
             conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=utc_now()))
 
     def _hold_leadership(self) -> bool:
-        """On PostgreSQL, keep a session advisory lock so one relay per database publishes."""
+        """On PostgreSQL, keep a session advisory lock so one relay per database publishes.
+
+        A held lock is taken on trust for `leader_check_seconds` (a failed pass resets that), then
+        its session is checked with one round trip; a lost session means trying for it again.
+        """
         if self.db.dialect != "postgresql":
             return True
+        now = time.monotonic()
         if self._leader is not None:
+            if now - self._leader_checked_at < self.leader_check_seconds:
+                return True
             try:
                 self._leader.execute(text("SELECT 1"))
+                self._leader.commit()
+                self._leader_checked_at = now
                 return True
             except Exception:
                 self._release_leadership()
         conn = self.db.engine.connect()
-        got = bool(
-            conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_id}).scalar()
-        )
-        conn.commit()
+        try:
+            got = bool(
+                conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_id}).scalar()
+            )
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
         if got:
             self._leader = conn
+            self._leader_checked_at = now
             log.info("outbox.relay_leader", service=self.service)
             return True
         conn.close()
         return False
 
     def _release_leadership(self) -> None:
+        """Give the lock up by ending its database session: a session-level advisory lock
+        outlives a pooled connection's return to the pool, so the connection is discarded."""
         if self._leader is None:
             return
+        with contextlib.suppress(Exception):
+            self._leader.invalidate()
         with contextlib.suppress(Exception):
             self._leader.close()
         self._leader = None

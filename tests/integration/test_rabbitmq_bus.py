@@ -18,7 +18,7 @@ import pytest
 from aio_pika.abc import AbstractConnection
 from yarl import URL
 
-from shared.bus.base import BatchHandler, Bus
+from shared.bus.base import BatchHandler, Bus, OutboundMessage
 from shared.bus.rabbitmq import BusPublishError, RabbitMQBus
 from shared.events.envelope import Envelope
 from tests.support.tcp_proxy import TcpProxy
@@ -436,3 +436,59 @@ async def test_close_stops_consuming(broker: Broker) -> None:
     await other.publish(envelopes(7, "PaymentReceived"))
     await broker.wait_ready_count(f"{broker.prefix}mrp.events", 7)
     assert handler.seen == []
+
+
+async def test_events_published_before_the_consumer_ever_started_wait_for_it(
+    broker: Broker,
+) -> None:
+    # The producer's process declares the whole routing map when its bus starts ...
+    broker.services.update({"purchasing", "accounting"})
+    topology = {"purchasing": ("ItemUpserted",), "accounting": ("MaterialReceived",), "mrp": ()}
+    producer = await broker.bus(topology=topology)
+    early = envelopes(5, "ItemUpserted", key="RESIN")
+    await producer.publish([*early, *envelopes(2, "MaterialReceived")])
+    await broker.wait_ready_count(f"{broker.prefix}purchasing.events", 5)
+    await broker.wait_ready_count(f"{broker.prefix}accounting.events", 2)
+
+    # ... so purchasing, started for the first time afterwards, gets them, in order.
+    consumer = await broker.bus()
+    handler = Recorder()
+    await broker.subscribe(consumer, "purchasing", ["ItemUpserted"], handler)
+    await wait_until(lambda: len(handler.seen) >= 5, 10, "the early ItemUpserted")
+    assert handler.seen == [str(e.id) for e in early]
+    await consumer.close()
+    assert await broker.ready_count(f"{broker.prefix}purchasing.events") == 0
+
+
+async def test_a_stored_envelope_is_published_as_it_is(broker: Broker) -> None:
+    bus = await broker.bus()
+    handler = Recorder()
+    await broker.subscribe(bus, "inventory", ["MaterialReceived"], handler)
+    (envelope,) = envelopes(1)
+    stored = envelope.model_dump_json()
+    message = OutboundMessage(
+        id=str(envelope.id),
+        type=envelope.type,
+        key=envelope.key,
+        sequence=envelope.sequence,
+        producer="purchasing",
+        body=stored.encode(),
+    )
+    probe_name = f"{broker.prefix}probe-stored"
+    broker.extra_queues.add(probe_name)
+    async with broker.admin.channel() as channel:
+        probe = await channel.declare_queue(probe_name, durable=False)
+        await probe.bind(f"{broker.prefix}portal.events", routing_key="#")
+
+    await bus.publish([message])
+
+    await wait_until(lambda: len(handler.seen) == 1, 10, "the stored envelope")
+    assert handler.batches[0][0] == envelope
+    (wire,) = await broker.drain(probe_name)
+    assert wire.body == stored.encode()
+    assert (wire.message_id, wire.type, wire.app_id) == (
+        str(envelope.id),
+        "MaterialReceived",
+        "purchasing",
+    )
+    assert wire.headers == {"key": envelope.key, "sequence": envelope.sequence}

@@ -39,6 +39,7 @@ from services.purchasing.schemas import (
     VendorCreate,
 )
 from shared.auth.tokens import issue_service_token
+from shared.bus.base import OutboundMessage, Publishable
 from shared.bus.inprocess import InProcessBus
 from shared.events.catalogue import MaterialReceived, validate_payload
 from shared.events.envelope import Envelope, utc_now
@@ -49,6 +50,7 @@ from shared.service import ServiceDefinition
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 from shared.web.commands import run_command
+from shared.web.security import CurrentUser
 
 D = Decimal
 SECRET = "unit-test-service-token-secret-long-enough-for-hs256"
@@ -305,10 +307,10 @@ class RecordingBus(InProcessBus):
 
     def __init__(self) -> None:
         super().__init__()
-        self.calls: list[list[Envelope]] = []
+        self.calls: list[list[Publishable]] = []
 
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
-        self.calls.append(list(envelopes))
+    async def publish(self, messages: Sequence[Publishable]) -> None:
+        self.calls.append(list(messages))
 
 
 async def test_the_relay_publishes_in_outbox_order_and_marks_rows_published(
@@ -330,8 +332,17 @@ async def test_the_relay_publishes_in_outbox_order_and_marks_rows_published(
 
     assert published == [2, 2, 1, 0]
     assert [len(call) for call in broker.calls] == [2, 2, 1]
-    sent = [str(e.id) for call in broker.calls for e in call]
-    assert sent == [r["event_id"] for r in outbox(inventory)]
+    sent = [m for call in broker.calls for m in call]
+    assert all(isinstance(m, OutboundMessage) for m in sent)
+    # Published as stored: the row's JSON is the message body, not parsed and written again.
+    rows = outbox(inventory)
+    assert [str(m.id) for m in sent] == [r["event_id"] for r in rows]
+    assert [m.body for m in sent if isinstance(m, OutboundMessage)] == [
+        r["envelope"].encode() for r in rows
+    ]
+    assert [(m.type, m.key, m.sequence) for m in sent] == [
+        (r["event_type"], r["key"], r["sequence"]) for r in rows
+    ]
     assert all(r["published_at"] is not None for r in outbox(inventory))
     assert relay.backlog() == 0
     assert relay.published_total == 5
@@ -356,12 +367,17 @@ async def test_a_relay_crash_after_publishing_republishes_and_inventory_books_th
                 order_date=date(2025, 3, 1),
                 lines=[PoLineCreate(sku="RESIN-GRY", qty=D(10), unit_cost=D("2.50"))],
             ),
+            date(2025, 3, 1),
         )
         uow.commit()
     with purchasing.uow() as uow:
         purchasing_service.submit_purchase_order(uow, po.number)
         purchasing_service.receive_purchase_order(
-            uow, po.number, ReceiptCreate(lines=[ReceiptLineIn(line_no=1, qty=D(10))]), "dock"
+            uow,
+            po.number,
+            ReceiptCreate(lines=[ReceiptLineIn(line_no=1, qty=D(10))]),
+            "dock",
+            Settings(),
         )
         uow.commit()
     backlog = purchasing.relay.backlog()
@@ -377,7 +393,7 @@ async def test_a_relay_crash_after_publishing_republishes_and_inventory_books_th
     assert await purchasing.relay.publish_pending() == backlog  # the restarted relay sends again
 
     assert purchasing.relay.backlog() == 0
-    assert inventory.consumer.dead_letters() == []
+    assert inventory.dead_letters.entries() == []
     assert on_hand(inventory, "RESIN-GRY") == D(10)
     assert receipts_of(inventory, "RESIN-GRY") == 1
     assert len(outbox(inventory, "StockChanged")) == 1
@@ -422,7 +438,7 @@ async def test_a_redelivered_receipt_is_booked_once(
     assert len(outbox(inventory, "StockChanged")) == 1
     assert inbox_ids(inventory) == [str(delivery.id)]
     assert plant.bus.dead_letters("inventory") == []
-    assert inventory.consumer.dead_letters() == []
+    assert inventory.dead_letters.entries() == []
 
 
 async def test_the_same_receipt_twice_in_one_batch_is_booked_once(
@@ -436,7 +452,7 @@ async def test_the_same_receipt_twice_in_one_batch_is_booked_once(
     assert on_hand(inventory, "RESIN-GRY") == D(10)
     assert receipts_of(inventory, "RESIN-GRY") == 1
     assert len(outbox(inventory, "StockChanged")) == 1
-    assert inventory.consumer.dead_letters() == []
+    assert inventory.dead_letters.entries() == []
 
 
 async def test_a_receipt_for_an_unknown_item_is_dead_lettered_and_replayed_once_it_exists(
@@ -457,11 +473,13 @@ async def test_a_receipt_for_an_unknown_item_is_dead_lettered_and_replayed_once_
 
     await deliver(plant, first, poison, last)
 
-    # The good receipts of the batch were applied once each; the poison one tried MAX_ATTEMPTS.
-    assert attempts == {"RESIN-GRY": 2, "CLEAR-RESIN": MAX_ATTEMPTS}
+    # The batch went together first and failed on the poison (1 call each for first and
+    # poison), then carefully: first applied (2), poison failed and retried alone up to
+    # MAX_ATTEMPTS, and only then last (3), which has the same key (the PO) and waited behind it.
+    assert attempts == {"RESIN-GRY": 3, "CLEAR-RESIN": MAX_ATTEMPTS + 1}
     assert on_hand(inventory, "RESIN-GRY") == D(14)
     assert plant.bus.dead_letters("inventory") == [poison]
-    (letter,) = inventory.consumer.dead_letters()
+    (letter,) = inventory.dead_letters.entries()
     assert letter.event_id == str(poison.id)
     assert letter.envelope == poison
     assert letter.attempts == MAX_ATTEMPTS
@@ -471,19 +489,19 @@ async def test_a_receipt_for_an_unknown_item_is_dead_lettered_and_replayed_once_
     assert str(poison.id) not in inbox_ids(inventory)
 
     # Replayed before the fix: still failing, and the count of attempts goes on.
-    assert inventory.consumer.replay_dead_letters() == (0, 1)
-    assert inventory.consumer.dead_letters()[0].attempts == MAX_ATTEMPTS + 1
+    assert inventory.dead_letters.replay() == (0, 1)
+    assert inventory.dead_letters.entries()[0].attempts == MAX_ATTEMPTS + 1
 
     create_items(inventory, ItemCreate(sku="CLEAR-RESIN", name="Resin, clear, 1 L", uom="L"))
-    assert inventory.consumer.replay_dead_letters() == (1, 0)
+    assert inventory.dead_letters.replay() == (1, 0)
 
     assert on_hand(inventory, "CLEAR-RESIN") == D(5)
-    assert inventory.consumer.dead_letters() == []
-    (replayed,) = inventory.consumer.dead_letters(include_replayed=True)
+    assert inventory.dead_letters.entries() == []
+    (replayed,) = inventory.dead_letters.entries(include_replayed=True)
     assert replayed.replayed_at is not None
     assert str(poison.id) in inbox_ids(inventory)
 
-    assert inventory.consumer.replay_dead_letters() == (0, 0)
+    assert inventory.dead_letters.replay() == (0, 0)
     assert on_hand(inventory, "CLEAR-RESIN") == D(5)
     assert receipts_of(inventory, "CLEAR-RESIN") == 1
     assert [r["key"] for r in outbox(inventory, "StockChanged")] == [
@@ -514,8 +532,8 @@ async def test_a_failing_handler_leaves_neither_its_rows_nor_its_events(
 
     failed = consumer.apply_batch([ok, jammed])
 
-    assert [(envelope, "label printer jammed" in error) for envelope, error in failed] == [
-        (jammed, True)
+    assert [(f.envelope, "label printer jammed" in f.error, f.held_back) for f in failed] == [
+        (jammed, True, ())
     ]
     assert [(r["event_type"], r["key"]) for r in outbox(inventory)] == [
         ("ItemUpserted", "RESIN-GRY")
@@ -549,8 +567,8 @@ echo_actions: list[str] = []
 
 
 @echo_router.post("/test-only/echo")
-def echo(request: Request) -> JSONResponse:
-    """A second command route, so a key can be reused on another path."""
+def echo(request: Request, _: CurrentUser) -> JSONResponse:
+    """A second command route, so a key can be reused on another path (by the same caller)."""
 
     def action(uow: UnitOfWork) -> dict[str, str]:
         echo_actions.append("ran")
