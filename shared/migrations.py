@@ -7,9 +7,12 @@ call; it needs no alembic.ini.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool
+from sqlalchemy.engine import make_url
 
 from shared.db import is_sqlite, normalise_url
 from shared.service import ServiceDefinition
@@ -23,6 +26,9 @@ def alembic_config(definition: ServiceDefinition, url: str) -> Config:
 
 
 def upgrade(definition: ServiceDefinition, url: str, revision: str = "head") -> None:
+    database = make_url(normalise_url(url)).database
+    if is_sqlite(url) and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(definition, url), revision)
 
 
