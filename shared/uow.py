@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from shared import context
 from shared.db import Database, dialect_insert
-from shared.events.catalogue import EventPayload, validate_payload
+from shared.events.catalogue import EventPayload, payload_model, validate_payload
 from shared.events.envelope import Envelope, utc_now
 from shared.messaging.tables import MessagingTables
 
@@ -132,10 +132,11 @@ class UnitOfWork:
     def _write_outbox(self) -> None:
         if not self._pending:
             return
-        last = self._take_sequences(Counter(envelope.key for envelope in self._pending))
+        outgoing = newest_state_only(self._pending)
+        last = self._take_sequences(Counter(envelope.key for envelope in outgoing))
         rows = []
         now = utc_now()
-        for envelope in self._pending:
+        for envelope in outgoing:
             sequence = last[envelope.key] + 1
             last[envelope.key] = sequence
             stamped = envelope.model_copy(update={"sequence": sequence})
@@ -183,3 +184,23 @@ class UnitOfWork:
         ]
         if rows:
             self.session.execute(insert(self.tables.inbox).values(rows))
+
+
+def newest_state_only(envelopes: list[Envelope]) -> list[Envelope]:
+    """Drop every state event that a later one of the same type and key supersedes.
+
+    A batch of receipts for one item changes its stock many times in one transaction; its
+    consumers need only the state at commit, so one StockChanged per item goes out, not fifty.
+    Done at commit rather than when the event is added, so a savepoint that rolls back the
+    later change leaves the earlier event in place.
+    """
+    last_index = {
+        (envelope.type, envelope.key): index
+        for index, envelope in enumerate(envelopes)
+        if payload_model(envelope.type).carries_state
+    }
+    return [
+        envelope
+        for index, envelope in enumerate(envelopes)
+        if last_index.get((envelope.type, envelope.key), index) == index
+    ]

@@ -189,6 +189,15 @@ class EventPayload(BaseModel):
 
     event_type: ClassVar[str]
     version: ClassVar[int] = 1
+    # True for events that carry the whole current state of their key (DESIGN §3): only the
+    # newest matters, so a unit of work publishes just its last one per key.
+    carries_state: ClassVar[bool] = False
+
+
+class StateEvent(EventPayload):
+    """An event that carries the whole current state of the thing its key names."""
+
+    carries_state: ClassVar[bool] = True
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,7 +243,7 @@ class PurchaseOrderLine(_Part):
     due_date: date | None = None
 
 
-class PurchaseOrderChanged(EventPayload):
+class PurchaseOrderChanged(StateEvent):
     """The whole current state of one purchase order (read models: newest sequence wins)."""
 
     event_type: ClassVar[str] = "PurchaseOrderChanged"
@@ -295,7 +304,7 @@ class VendorPaymentMade(EventPayload):
 # --------------------------------------------------------------------------------------------
 
 
-class ItemUpserted(EventPayload):
+class ItemUpserted(StateEvent):
     """The whole current state of one item master record."""
 
     event_type: ClassVar[str] = "ItemUpserted"
@@ -312,7 +321,7 @@ class ItemUpserted(EventPayload):
     active: bool = True
 
 
-class StockChanged(EventPayload):
+class StockChanged(StateEvent):
     """Absolute stock figures of one item after a change (apply only if `sequence` is newer).
 
     `allocated` is the quantity committed to orders; `open_reservations` is the quantity held by
@@ -441,7 +450,7 @@ class BomLine(_Part):
     scrap_pct: NonNegDec = Decimal(0)
 
 
-class BomReleased(EventPayload):
+class BomReleased(StateEvent):
     """The whole current state of one released BOM version (one level; components may have
     their own BOMs, which is how multi-level structures are expressed)."""
 
@@ -460,7 +469,7 @@ class BomReleased(EventPayload):
         return self
 
 
-class ProductionOrderChanged(EventPayload):
+class ProductionOrderChanged(StateEvent):
     """The whole current state of one production order (MTO with a sales order, MTS without)."""
 
     event_type: ClassVar[str] = "ProductionOrderChanged"
@@ -593,7 +602,7 @@ class SalesOrderLine(_Part):
     due_date: date | None = Field(default=None, description="Due-to-ship date")
 
 
-class SalesOrderChanged(EventPayload):
+class SalesOrderChanged(StateEvent):
     """The whole current state of one sales order."""
 
     event_type: ClassVar[str] = "SalesOrderChanged"
@@ -629,7 +638,7 @@ class PaymentReceived(EventPayload):
 # --------------------------------------------------------------------------------------------
 
 
-class LineUpserted(EventPayload):
+class LineUpserted(StateEvent):
     """The whole current state of one production line / machine."""
 
     event_type: ClassVar[str] = "LineUpserted"
@@ -642,7 +651,7 @@ class LineUpserted(EventPayload):
     active: bool = True
 
 
-class CapacityChanged(EventPayload):
+class CapacityChanged(StateEvent):
     """The whole current capacity of one line, from `effective_from`."""
 
     event_type: ClassVar[str] = "CapacityChanged"

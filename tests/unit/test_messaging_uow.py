@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.inprocess import InProcessBus
 from shared.db import Database, dialect_insert
-from shared.events.envelope import Envelope
+from shared.events.catalogue import MaterialReceived
+from shared.events.envelope import Envelope, utc_now
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import MessagingTables, messaging_tables
 from shared.uow import UnitOfWork
@@ -77,8 +79,24 @@ def item(sku: str) -> dict[str, Any]:
 
 
 def add_events(uow: UnitOfWork, keys: list[str]) -> None:
+    """Facts (receipts), not states: every one of them is published, in order, per key."""
     for key in keys:
-        uow.add_event(item(key), key=key, event_type="ItemUpserted")
+        uow.add_event(receipt(key), key=key)
+
+
+def receipt(po_number: str) -> MaterialReceived:
+    return MaterialReceived(
+        po_number=po_number,
+        line_no=1,
+        receipt_id="RCV-1",
+        sku="RESIN",
+        qty=Decimal(1),
+        unit_cost=Decimal(1),
+        value=Decimal(1),
+        to_status="approved",
+        vendor_code="ACME",
+        received_at=utc_now(),
+    )
 
 
 def test_sequences_are_taken_with_one_upsert_per_commit_and_count_up_per_key(
@@ -165,3 +183,19 @@ def test_dialect_insert_follows_the_session_or_the_name(plant: Plant) -> None:
     assert isinstance(dialect_insert("sqlite", table), sqlite.Insert)
     with plant.db.sessions() as session:
         assert isinstance(dialect_insert(session, table), sqlite.Insert)
+
+
+def test_only_the_newest_state_of_a_key_leaves_a_unit_of_work() -> None:
+    from shared.uow import newest_state_only
+
+    def event(event_type: str, key: str, n: int) -> Envelope:
+        return Envelope(type=event_type, producer="inventory", key=key, payload={"n": n})
+
+    first = event("StockChanged", "RESIN", 1)
+    receipt = event("MaterialReceived", "PO-1", 2)
+    other = event("StockChanged", "BOX", 3)
+    last = event("StockChanged", "RESIN", 4)
+    # MaterialReceived is a fact, not a state: every one goes out.
+    second_receipt = event("MaterialReceived", "PO-1", 5)
+    kept = newest_state_only([first, receipt, other, last, second_receipt])
+    assert kept == [receipt, other, last, second_receipt]
