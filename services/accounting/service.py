@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
-from uuid import UUID
+from functools import cache
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Insert, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from services.accounting import domain
@@ -22,10 +23,12 @@ from services.accounting.schemas import (
     AccountOut,
     JournalEntryOut,
     JournalEntrySummaryOut,
+    JournalLineOut,
     TrialBalanceOut,
     TrialBalanceRowOut,
 )
 from shared.counters import take_next
+from shared.db import dialect_insert
 from shared.events.catalogue import JournalLine as PostedLine
 from shared.events.catalogue import JournalPosted, MaterialReceived
 from shared.events.envelope import Envelope, utc_now
@@ -61,75 +64,107 @@ def post_material_received(
 ) -> JournalEntryOut | None:
     """Dr Raw materials / Cr Accounts payable for the receipt's value; None if nothing posted
     (the event was posted before, or the receipt has no value)."""
-    if _already_posted(uow, envelope.id):
-        return None
     draft = domain.material_received_entry(receipt)
     if draft is None:
         return None
     return _post(uow, draft, source=envelope)
 
 
-def _already_posted(uow: UnitOfWork, source_event_id: UUID) -> bool:
-    # The inbox dedupes deliveries; this also covers a replay after the inbox row was lost.
-    # The unique source_event_id is the last word if two posters race past this check.
-    found = uow.session.scalar(
-        select(JournalEntry.id).where(JournalEntry.source_event_id == str(source_event_id))
+# Posting works on the tables (Core), not ORM objects: three statements per entry, built once
+# (an entry only binds its values, and the compiled SQL comes from the engine's cache).
+_ENTRIES = cast(Table, JournalEntry.__table__)
+_LINES = cast(Table, JournalLine.__table__)
+_SEQUENCES = cast(Table, JournalSequence.__table__)
+_INSERT_LINES = insert(_LINES)
+_GIVE_BACK_NUMBER = (
+    update(_SEQUENCES)
+    .where(_SEQUENCES.c.year == bindparam("entry_year"))
+    .values(last_number=_SEQUENCES.c.last_number - 1)
+)
+
+
+@cache
+def _insert_entry(dialect: str) -> Insert:
+    """INSERT … ON CONFLICT (source_event_id) DO NOTHING RETURNING id, for the dialect: no row
+    back when the source event was posted before."""
+    return (
+        dialect_insert(dialect, _ENTRIES)
+        .on_conflict_do_nothing(index_elements=[_ENTRIES.c.source_event_id])
+        .returning(_ENTRIES.c.id)
     )
-    return found is not None
 
 
-def _post(uow: UnitOfWork, draft: JournalDraft, *, source: Envelope | None) -> JournalEntryOut:
+def _post(
+    uow: UnitOfWork, draft: JournalDraft, *, source: Envelope | None
+) -> JournalEntryOut | None:
+    """Number the draft, write the entry and its lines, add JournalPosted; None when `source`
+    was posted before.
+
+    There is no SELECT first: the inbox dedupes deliveries, and the entry's unique
+    source_event_id decides the rest inside the INSERT (ON CONFLICT DO NOTHING; on PostgreSQL
+    a concurrent poster of the same event waits for the first and then inserts nothing). A
+    replay after the inbox row was lost therefore posts nothing and raises nothing, and the
+    number it took is given back, so numbering stays gapless.
+    """
     draft.check_balanced()
-    number = domain.format_entry_number(
-        draft.entry_date.year, _take_entry_number(uow, draft.entry_date.year)
-    )
-    entry = JournalEntry(
-        number=number,
-        entry_date=draft.entry_date,
-        entry_type=str(draft.entry_type),
-        source_event_id=str(source.id) if source else None,
-        source_event_type=source.type if source else None,
-        document_type=str(draft.document_type) if draft.document_type else None,
-        document_ref=draft.document_ref,
-        memo=draft.memo,
-        total_debit=draft.total_debit,
-        total_credit=draft.total_credit,
-        reverses_number=None,
-        created_at=utc_now(),
-        lines=[
-            JournalLine(
-                line_no=line_no,
-                account_code=str(line.account_code),
-                debit=line.debit,
-                credit=line.credit,
-                memo=line.memo,
-                **asdict(line.dimensions),
-            )
-            for line_no, line in enumerate(draft.lines, start=1)
-        ],
-    )
-    uow.session.add(entry)
-    uow.session.flush()
-    uow.add_event(_journal_posted(entry, draft, source), key=number)
-    return JournalEntryOut.model_validate(entry)
+    year = draft.entry_date.year
+    number = domain.format_entry_number(year, _take_entry_number(uow, year))
+    header = {
+        "number": number,
+        "entry_date": draft.entry_date,
+        "entry_type": str(draft.entry_type),
+        "source_event_id": str(source.id) if source else None,
+        "source_event_type": source.type if source else None,
+        "document_type": str(draft.document_type) if draft.document_type else None,
+        "document_ref": draft.document_ref,
+        "memo": draft.memo,
+        "total_debit": draft.total_debit,
+        "total_credit": draft.total_credit,
+        "reverses_number": None,
+        "created_at": utc_now(),
+    }
+    session = uow.session
+    entry_id = session.execute(_insert_entry(session.get_bind().dialect.name), header).scalar()
+    if entry_id is None:
+        _give_back_entry_number(uow, year)
+        return None
+    lines = [
+        {
+            "entry_id": entry_id,
+            "line_no": line_no,
+            "account_code": str(line.account_code),
+            "debit": line.debit,
+            "credit": line.credit,
+            "memo": line.memo,
+            **asdict(line.dimensions),
+        }
+        for line_no, line in enumerate(draft.lines, start=1)
+    ]
+    session.execute(_INSERT_LINES, lines)  # one executemany
+    uow.add_event(_journal_posted(number, draft, source), key=number)
+    return JournalEntryOut(**header, lines=[JournalLineOut.model_validate(line) for line in lines])
 
 
 def _take_entry_number(uow: UnitOfWork, year: int) -> int:
     """The year's next number; a rollback gives it back (see shared.counters)."""
-    return take_next(uow.session, JournalSequence.__table__, "last_number", year=year)
+    return take_next(uow.session, _SEQUENCES, "last_number", year=year)
 
 
-def _journal_posted(
-    entry: JournalEntry, draft: JournalDraft, source: Envelope | None
-) -> JournalPosted:
+def _give_back_entry_number(uow: UnitOfWork, year: int) -> None:
+    """Undo `_take_entry_number` when no entry was written with the number. The year's row is
+    still locked by this transaction (see shared.counters), so nobody took a later number."""
+    uow.session.execute(_GIVE_BACK_NUMBER, {"entry_year": year})
+
+
+def _journal_posted(number: str, draft: JournalDraft, source: Envelope | None) -> JournalPosted:
     return JournalPosted(
-        entry_number=entry.number,
-        entry_date=entry.entry_date,
-        entry_type=entry.entry_type,
-        memo=entry.memo,
+        entry_number=number,
+        entry_date=draft.entry_date,
+        entry_type=str(draft.entry_type),
+        memo=draft.memo,
         source_event_id=source.id if source else None,
-        document_ref=entry.document_ref,
-        reverses_entry_number=entry.reverses_number,
+        document_ref=draft.document_ref,
+        reverses_entry_number=None,
         lines=tuple(
             PostedLine(
                 account_code=str(line.account_code),

@@ -1,11 +1,13 @@
-"""Inventory rules on plain values: where a receipt lands, and the moving-average cost.
+"""Inventory rules on plain values: where a receipt lands, the moving-average cost, and what a
+receipt does to an item's balances.
 
 No database here; `service.py` loads the numbers, asks these functions, and stores the answer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -100,3 +102,62 @@ def stock_levels(
         wip=wip,
         open_reservations=allocated,
     )
+
+
+@dataclass(frozen=True)
+class Balance:
+    """One of an item's balances: quantity and value at a location, lot ('' when none), status."""
+
+    location: str
+    lot: str
+    status: str
+    qty: Decimal
+    value: Decimal
+
+
+def on_hand_totals(balances: Iterable[Balance]) -> tuple[Decimal, Decimal]:
+    """Quantity and value of the item's own stock (ON_HAND_LOCATIONS): what its average is of."""
+    qty = value = Decimal(0)
+    for balance in balances:
+        if balance.location in ON_HAND_LOCATIONS:
+            qty += balance.qty
+            value += balance.value
+    return qty, value
+
+
+@dataclass(frozen=True)
+class ReceiptEffect:
+    """What a receipt does to an item: its new average cost, the balance it lands in (after the
+    receipt; `new_balance` when there was none yet), and the item's stock levels after it."""
+
+    average_cost: Decimal
+    balance: Balance
+    new_balance: bool
+    levels: StockLevels
+
+
+def apply_receipt(
+    balances: Sequence[Balance],
+    location: LocationCode,
+    lot: str,
+    status: StockStatus,
+    qty: Decimal,
+    value: Decimal,
+) -> ReceiptEffect:
+    """Receive `qty` worth `value` into (location, lot, status), given ALL the item's balances
+    before the receipt (the caller loads them under the item's lock)."""
+    on_hand_qty, on_hand_value = on_hand_totals(balances)
+    average_cost = moving_average_cost(on_hand_qty, on_hand_value, qty, value)
+    after = list(balances)
+    for index, balance in enumerate(after):
+        if (balance.location, balance.lot, balance.status) == (location, lot, status):
+            target = replace(balance, qty=balance.qty + qty, value=balance.value + value)
+            after[index] = target
+            new_balance = False
+            break
+    else:
+        target = Balance(location=location, lot=lot, status=status, qty=qty, value=value)
+        after.append(target)
+        new_balance = True
+    levels = stock_levels([(b.location, b.status, b.qty) for b in after])
+    return ReceiptEffect(average_cost, target, new_balance, levels)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
+from typing import cast
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Insert, Row, Table, bindparam, insert, select, update
 
 from services.inventory import domain
-from services.inventory.domain import LocationCode, StockStatus, UnknownItem
+from services.inventory.domain import StockStatus, UnknownItem
 from services.inventory.models import Item, Location, Lot, StockBalance, StockTransaction
 from services.inventory.schemas import (
     BalanceOut,
@@ -17,9 +19,11 @@ from services.inventory.schemas import (
     LocationOut,
     StockTransactionOut,
 )
+from shared.db import dialect_insert
 from shared.events.catalogue import ItemUpserted, MaterialReceived, StockChanged
 from shared.events.envelope import utc_now
 from shared.settings import Settings
+from shared.types import Amount, UtcDateTime
 from shared.uow import UnitOfWork
 from shared.web.pagination import Page, PageParams, paginate
 from shared.web.problems import Conflict, NotFound
@@ -126,36 +130,90 @@ def list_transactions(
 
 
 def receive_material(uow: UnitOfWork, receipt: MaterialReceived, source_event_id: str) -> None:
-    """Put received material into RAW or the QC hold at the value purchasing sent."""
-    item = _item_for_update(uow, receipt.sku)
+    """Put received material into RAW or the QC hold at the value purchasing sent.
+
+    Five statements (six with a lot not seen on the item's balances yet), all Core, no ORM
+    objects: lock the item; load ALL its balances once, after the lock, so they include every
+    committed change; then write the lot, the balance, the item's average and the ledger row.
+    The average cost and StockChanged's figures are computed from the loaded balances.
+    """
+    session = uow.session
+    item_id = session.scalar(_LOCK_ITEM, {"sku": receipt.sku})
+    if item_id is None:
+        raise UnknownItem(receipt.sku)
+    balances = [domain.Balance(*row) for row in session.execute(_BALANCES_OF, {"item": item_id})]
     status = StockStatus(receipt.to_status)
     location = domain.receipt_location(status)
-    on_hand_qty, on_hand_value = _on_hand(uow, item.id)
-    item.average_cost = domain.moving_average_cost(
-        on_hand_qty, on_hand_value, receipt.qty, receipt.value
-    )
-    item.updated_at = utc_now()
     lot = receipt.lot or ""
-    if lot:
-        _ensure_lot(uow, item.id, lot)
-    _add_to_balance(uow, item.id, location, lot, status, receipt.qty, receipt.value)
-    uow.session.add(
-        StockTransaction(
-            txn_type="receipt",
-            item_id=item.id,
-            location_code=location,
-            lot=lot,
-            status=status,
-            qty=receipt.qty,
-            unit_cost=receipt.unit_cost,
-            value=receipt.value,
-            reference_type="purchase_order",
-            reference=f"{receipt.po_number}/{receipt.line_no}",
-            source_event_id=source_event_id,
-            created_at=utc_now(),
+    effect = domain.apply_receipt(balances, location, lot, status, receipt.qty, receipt.value)
+    now = utc_now()
+    if lot and not any(balance.lot == lot for balance in balances):
+        # A lot already on one of the item's balances has its row: lots are written only here,
+        # just before their first balance. Otherwise insert it unless it is there already.
+        session.execute(
+            _insert_lot(session.get_bind().dialect.name),
+            {"item_id": item_id, "code": lot, "created_at": now},
         )
+    if effect.new_balance:
+        session.execute(
+            _INSERT_BALANCE,
+            {
+                "item_id": item_id,
+                "location_code": location,
+                "lot": lot,
+                "status": status,
+                "qty": receipt.qty,
+                "value": receipt.value,
+                "updated_at": now,
+            },
+        )
+    else:
+        session.execute(
+            _ADD_TO_BALANCE,
+            {
+                "item": item_id,
+                "location": location,
+                "lot_code": lot,
+                "stock_status": status,
+                "add_qty": receipt.qty,
+                "add_value": receipt.value,
+                "now": now,
+            },
+        )
+    session.execute(
+        _SET_AVERAGE_COST, {"item": item_id, "average": effect.average_cost, "now": now}
     )
-    _publish_stock_changed(uow, item)
+    session.execute(
+        _INSERT_TRANSACTION,
+        {
+            "txn_type": "receipt",
+            "item_id": item_id,
+            "location_code": location,
+            "lot": lot,
+            "status": status,
+            "qty": receipt.qty,
+            "unit_cost": receipt.unit_cost,
+            "value": receipt.value,
+            "reference_type": "purchase_order",
+            "reference": f"{receipt.po_number}/{receipt.line_no}",
+            "source_event_id": source_event_id,
+            "created_at": now,
+        },
+    )
+    levels = effect.levels
+    uow.add_event(
+        StockChanged(
+            sku=receipt.sku,
+            on_hand=levels.on_hand,
+            available=levels.available,
+            allocated=levels.allocated,
+            pending_qc=levels.pending_qc,
+            wip=levels.wip,
+            open_reservations=levels.open_reservations,
+            average_cost=effect.average_cost,
+        ),
+        key=receipt.sku,
+    )
 
 
 def _item(uow: UnitOfWork, sku: str) -> Item:
@@ -165,86 +223,55 @@ def _item(uow: UnitOfWork, sku: str) -> Item:
     return item
 
 
-def _item_for_update(uow: UnitOfWork, sku: str) -> Item:
-    """The item row, locked until commit: serialises every stock change of one item."""
-    item = uow.session.scalar(select(Item).where(Item.sku == sku).with_for_update())
-    if item is None:
-        raise UnknownItem(sku)
-    return item
+# The stock-changing path works on the tables (Core), not ORM objects, with statements built
+# once: an event only binds its values, and the compiled SQL comes from the engine's cache.
+_ITEMS = cast(Table, Item.__table__)
+_LOTS = cast(Table, Lot.__table__)
+_BALANCES = cast(Table, StockBalance.__table__)
+_TRANSACTIONS = cast(Table, StockTransaction.__table__)
 
-
-def _on_hand(uow: UnitOfWork, item_id: int) -> tuple[Decimal, Decimal]:
-    qty, value = uow.session.execute(
-        select(
-            func.coalesce(func.sum(StockBalance.qty), 0),
-            func.coalesce(func.sum(StockBalance.value), 0),
-        ).where(
-            StockBalance.item_id == item_id,
-            StockBalance.location_code.in_(domain.ON_HAND_LOCATIONS),
-        )
-    ).one()
-    return Decimal(qty), Decimal(value)
-
-
-def _ensure_lot(uow: UnitOfWork, item_id: int, code: str) -> None:
-    exists = uow.session.scalar(select(Lot.id).where(Lot.item_id == item_id, Lot.code == code))
-    if exists is None:
-        uow.session.add(Lot(item_id=item_id, code=code, created_at=utc_now()))
-
-
-def _add_to_balance(
-    uow: UnitOfWork,
-    item_id: int,
-    location: LocationCode,
-    lot: str,
-    status: StockStatus,
-    qty: Decimal,
-    value: Decimal,
-) -> None:
-    balance = uow.session.scalar(
-        select(StockBalance).where(
-            StockBalance.item_id == item_id,
-            StockBalance.location_code == location,
-            StockBalance.lot == lot,
-            StockBalance.status == status,
-        )
+# The item's row, locked until commit: serialises every stock change of one item. Every writer
+# of an item's balances takes this lock first, so the balances read AFTER it are the ones this
+# transaction changes. They are read by a statement of their own: rows joined to the
+# SELECT … FOR UPDATE would, on PostgreSQL, come from the snapshot taken before waiting for the
+# lock, i.e. miss a receipt committed meanwhile by another replica.
+_LOCK_ITEM = select(_ITEMS.c.id).where(_ITEMS.c.sku == bindparam("sku")).with_for_update()
+_BALANCES_OF = select(
+    _BALANCES.c.location_code,
+    _BALANCES.c.lot,
+    _BALANCES.c.status,
+    _BALANCES.c.qty,
+    _BALANCES.c.value,
+).where(_BALANCES.c.item_id == bindparam("item"))
+_INSERT_BALANCE = insert(_BALANCES)
+_ADD_TO_BALANCE = (
+    update(_BALANCES)
+    .where(
+        _BALANCES.c.item_id == bindparam("item"),
+        _BALANCES.c.location_code == bindparam("location"),
+        _BALANCES.c.lot == bindparam("lot_code"),
+        _BALANCES.c.status == bindparam("stock_status"),
     )
-    if balance is None:
-        uow.session.add(
-            StockBalance(
-                item_id=item_id,
-                location_code=location,
-                lot=lot,
-                status=status,
-                qty=qty,
-                value=value,
-                updated_at=utc_now(),
-            )
-        )
-        return
-    balance.qty += qty
-    balance.value += value
-    balance.updated_at = utc_now()
+    .values(
+        qty=_BALANCES.c.qty + bindparam("add_qty", type_=Amount()),
+        value=_BALANCES.c.value + bindparam("add_value", type_=Amount()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+    )
+)
+_SET_AVERAGE_COST = (
+    update(_ITEMS)
+    .where(_ITEMS.c.id == bindparam("item"))
+    .values(
+        average_cost=bindparam("average", type_=Amount()),
+        updated_at=bindparam("now", type_=UtcDateTime()),
+    )
+)
+_INSERT_TRANSACTION = insert(_TRANSACTIONS)
 
 
-def _publish_stock_changed(uow: UnitOfWork, item: Item) -> None:
-    uow.session.flush()
-    rows = uow.session.execute(
-        select(StockBalance.location_code, StockBalance.status, StockBalance.qty).where(
-            StockBalance.item_id == item.id
-        )
-    ).all()
-    levels = domain.stock_levels([(r[0], r[1], r[2]) for r in rows])
-    uow.add_event(
-        StockChanged(
-            sku=item.sku,
-            on_hand=levels.on_hand,
-            available=levels.available,
-            allocated=levels.allocated,
-            pending_qc=levels.pending_qc,
-            wip=levels.wip,
-            open_reservations=levels.open_reservations,
-            average_cost=item.average_cost,
-        ),
-        key=item.sku,
+@cache
+def _insert_lot(dialect: str) -> Insert:
+    """INSERT … ON CONFLICT (item_id, code) DO NOTHING, for the dialect."""
+    return dialect_insert(dialect, _LOTS).on_conflict_do_nothing(
+        index_elements=[_LOTS.c.item_id, _LOTS.c.code]
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 
 from services.purchasing import domain
 from services.purchasing.domain import LineState, PoStatus, PurchasingRuleBroken
@@ -35,6 +36,7 @@ from shared.counters import take_next
 from shared.events.catalogue import ItemUpserted, MaterialReceived, PurchaseOrderChanged
 from shared.events.envelope import utc_now
 from shared.settings import Settings
+from shared.types import Amount, UtcDateTime
 from shared.uow import UnitOfWork
 from shared.web.pagination import Page, PageParams, paginate
 from shared.web.problems import Conflict, InvalidInput, NotFound
@@ -146,65 +148,96 @@ def receive_purchase_order(
     """Receive lines against a submitted PO: one MaterialReceived per line, all or nothing.
 
     The receipt is booked on the plant's business day (`settings.plant_timezone`).
+
+    Seven statements whatever the sizes (plus the outbox's): lock the PO, read its lines once,
+    take the receipt number, insert the receipt, its lines (one executemany), update the
+    received PO lines (one executemany) and the PO. Written through the tables (Core): the PO's
+    lines are plain rows, and PurchaseOrderChanged, which carries the whole PO, is the only
+    work per PO line.
     """
-    po = _po_for_update(uow, number)
-    by_line = {line.line_no: line for line in po.lines}
+    po = _lock_po(uow, number)
+    lines = _po_lines(uow, po.id)
+    by_line = {line["line_no"]: line for line in lines}
+    wanted = {received.line_no for received in data.lines}
     _apply_rule(
         lambda: domain.check_receipt(
             PoStatus(po.status),
-            {n: LineState(n, line.qty_ordered, line.qty_received) for n, line in by_line.items()},
+            {
+                n: LineState(n, by_line[n]["qty_ordered"], by_line[n]["qty_received"])
+                for n in wanted
+                if n in by_line
+            },
             [(line.line_no, line.qty) for line in data.lines],
         )
     )
     now = utc_now()
     day = plant_date(now, settings)
-    receipt = Receipt(
-        number=domain.format_receipt_number(day.year, _next_number(uow, "RCV", day.year)),
-        po_id=po.id,
-        received_at=now,
-        received_by=received_by,
-        notes=data.notes,
-    )
+    receipt_number = domain.format_receipt_number(day.year, _next_number(uow, "RCV", day.year))
+    session = uow.session
+    receipt_id = session.execute(
+        _INSERT_RECEIPT,
+        {
+            "number": receipt_number,
+            "po_id": po.id,
+            "received_at": now,
+            "received_by": received_by,
+            "notes": data.notes,
+        },
+    ).scalar_one()
+    receipt_lines: list[dict[str, Any]] = []
     for received in data.lines:
         po_line = by_line[received.line_no]
-        value = domain.receipt_value(po_line.qty_received, received.qty, po_line.unit_cost)
-        po_line.qty_received += received.qty
-        receipt.lines.append(
-            ReceiptLine(
-                line_no=po_line.line_no,
-                sku=po_line.sku,
-                qty=received.qty,
-                unit_cost=po_line.unit_cost,
-                value=value,
-                lot=received.lot or None,
-                to_status=received.to_status,
-            )
+        value = domain.receipt_value(po_line["qty_received"], received.qty, po_line["unit_cost"])
+        po_line["qty_received"] += received.qty
+        receipt_lines.append(
+            {
+                "line_no": po_line["line_no"],
+                "sku": po_line["sku"],
+                "qty": received.qty,
+                "unit_cost": po_line["unit_cost"],
+                "value": value,
+                "lot": received.lot or None,
+                "to_status": received.to_status,
+            }
         )
         uow.add_event(
             MaterialReceived(
                 po_number=po.number,
-                line_no=po_line.line_no,
-                receipt_id=receipt.number,
-                sku=po_line.sku,
+                line_no=po_line["line_no"],
+                receipt_id=receipt_number,
+                sku=po_line["sku"],
                 qty=received.qty,
-                unit_cost=po_line.unit_cost,
+                unit_cost=po_line["unit_cost"],
                 value=value,
                 lot=received.lot or None,
                 to_status=received.to_status,
-                vendor_code=po.vendor.code,
+                vendor_code=po.vendor_code,
                 received_at=now,
                 receipt_date=day,
             ),
             key=po.number,
         )
-    uow.session.add(receipt)
-    po.status = domain.status_after_receipt(
-        [LineState(line.line_no, line.qty_ordered, line.qty_received) for line in po.lines]
+    session.execute(
+        _INSERT_RECEIPT_LINES, [{"receipt_id": receipt_id, **line} for line in receipt_lines]
     )
-    po.updated_at = now
-    uow.session.flush()
-    _publish_po_changed(uow, po)
-    return _receipt_out(receipt, po)
+    session.execute(
+        _SET_QTY_RECEIVED,
+        [{"po": po.id, "line": n, "received": by_line[n]["qty_received"]} for n in sorted(wanted)],
+    )
+    status = domain.status_after_receipt(
+        [LineState(line["line_no"], line["qty_ordered"], line["qty_received"]) for line in lines]
+    )
+    session.execute(_SET_PO_STATUS, {"po": po.id, "po_status": status, "now": now})
+    _add_po_changed(uow, po.number, po.vendor_code, status, po.order_date, lines)
+    return ReceiptOut(
+        number=receipt_number,
+        po_number=po.number,
+        po_status=status,
+        received_at=now,
+        received_by=received_by,
+        notes=data.notes,
+        lines=[ReceiptLineOut.model_validate(line) for line in receipt_lines],
+    )
 
 
 def list_receipts(uow: UnitOfWork, number: str) -> list[ReceiptOut]:
@@ -301,27 +334,100 @@ def _po_out(po: PurchaseOrder) -> PurchaseOrderOut:
 
 def _publish_po_changed(uow: UnitOfWork, po: PurchaseOrder) -> PurchaseOrderOut:
     out = _po_out(po)
-    uow.add_event(
-        PurchaseOrderChanged(
-            po_number=po.number,
-            vendor_code=out.vendor_code,
-            status=out.status,
-            order_date=po.order_date,
-            lines=[
-                {
-                    "line_no": li.line_no,
-                    "sku": li.sku,
-                    "qty_ordered": li.qty_ordered,
-                    "qty_received": li.qty_received,
-                    "unit_cost": li.unit_cost,
-                    "due_date": li.due_date,
-                }
-                for li in out.lines
-            ],
-        ),
-        key=po.number,
+    _add_po_changed(
+        uow,
+        po.number,
+        out.vendor_code,
+        out.status,
+        po.order_date,
+        [line.model_dump(exclude={"qty_open"}) for line in out.lines],
     )
     return out
+
+
+def _add_po_changed(
+    uow: UnitOfWork,
+    number: str,
+    vendor_code: str,
+    status: PoStatus,
+    order_date: date,
+    lines: Sequence[Mapping[str, Any]],
+) -> None:
+    """PurchaseOrderChanged: the whole current PO, every line as it stands now (each line's
+    line_no, sku, qty_ordered, qty_received, unit_cost and due_date, nothing else)."""
+    uow.add_event(
+        PurchaseOrderChanged(
+            po_number=number,
+            vendor_code=vendor_code,
+            status=status,
+            order_date=order_date,
+            lines=lines,
+        ),
+        key=number,
+    )
+
+
+# The receiving path works on the tables (Core), not ORM objects, with statements built once:
+# a receipt only binds its values, and the compiled SQL comes from the engine's cache.
+_POS = cast(Table, PurchaseOrder.__table__)
+_PO_LINES = cast(Table, PurchaseOrderLine.__table__)
+_VENDORS = cast(Table, Vendor.__table__)
+_RECEIPTS = cast(Table, Receipt.__table__)
+_RECEIPT_LINES = cast(Table, ReceiptLine.__table__)
+
+# The PO's header (and vendor code), its row locked until commit: two receipts on one PO cannot
+# both take the open qty. Its lines are read by a statement of their own, after the lock: rows
+# joined to the SELECT … FOR UPDATE would, on PostgreSQL, come from the snapshot taken before
+# waiting for the lock, i.e. miss a receipt committed meanwhile.
+_LOCK_PO = (
+    select(
+        _POS.c.id,
+        _POS.c.number,
+        _POS.c.status,
+        _POS.c.order_date,
+        _VENDORS.c.code.label("vendor_code"),
+    )
+    .join(_VENDORS, _VENDORS.c.id == _POS.c.vendor_id)
+    .where(_POS.c.number == bindparam("number"))
+    .with_for_update(of=_POS)
+)
+_LINES_OF_PO = (
+    select(
+        _PO_LINES.c.line_no,
+        _PO_LINES.c.sku,
+        _PO_LINES.c.qty_ordered,
+        _PO_LINES.c.qty_received,
+        _PO_LINES.c.unit_cost,
+        _PO_LINES.c.due_date,
+    )
+    .where(_PO_LINES.c.po_id == bindparam("po"))
+    .order_by(_PO_LINES.c.line_no)
+)
+_INSERT_RECEIPT = insert(_RECEIPTS).returning(_RECEIPTS.c.id)
+_INSERT_RECEIPT_LINES = insert(_RECEIPT_LINES)
+_SET_QTY_RECEIVED = (
+    update(_PO_LINES)
+    .where(_PO_LINES.c.po_id == bindparam("po"), _PO_LINES.c.line_no == bindparam("line"))
+    .values(qty_received=bindparam("received", type_=Amount()))
+)
+_SET_PO_STATUS = (
+    update(_POS)
+    .where(_POS.c.id == bindparam("po"))
+    .values(status=bindparam("po_status"), updated_at=bindparam("now", type_=UtcDateTime()))
+)
+
+
+def _lock_po(uow: UnitOfWork, number: str) -> Row[int, str, str, date, str]:
+    po = uow.session.execute(_LOCK_PO, {"number": number}).first()
+    if po is None:
+        raise NotFound(f"no purchase order {number!r}", field="number")
+    return po
+
+
+def _po_lines(uow: UnitOfWork, po_id: int) -> list[dict[str, Any]]:
+    """Every line of the PO, in line order, as plain dicts the receipt updates in place: the
+    fields of a PurchaseOrderChanged line, as is."""
+    return [dict(row) for row in uow.session.execute(_LINES_OF_PO, {"po": po_id}).mappings()]
 
 
 def _receipt_out(receipt: Receipt, po: PurchaseOrder) -> ReceiptOut:

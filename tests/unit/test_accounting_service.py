@@ -30,7 +30,7 @@ from services.accounting.bootstrap import definition
 from services.accounting.models import JournalEntry, JournalLine, messaging
 from shared.auth.tokens import issue_service_token
 from shared.db import Database
-from shared.events.catalogue import JournalPosted, validate_payload
+from shared.events.catalogue import JournalPosted, MaterialReceived, validate_payload
 from shared.events.envelope import Envelope
 from shared.messaging.inbox import InboxConsumer
 from shared.migrations import upgrade
@@ -203,17 +203,19 @@ def test_the_inbox_applies_an_envelope_delivered_twice_once(db: Database) -> Non
     assert entry_numbers(db) == ["JE-2026-00001", "JE-2026-00002"]
 
 
-def test_the_unique_source_event_id_stops_a_poster_that_missed_the_check(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_replay_the_inbox_missed_posts_nothing_and_gives_its_number_back(db: Database) -> None:
     envelope = received()
     post(db, envelope)
-    # As if a second replica read before the first committed: the database still says no.
-    monkeypatch.setattr(service, "_already_posted", lambda uow, source_event_id: False)
-    with pytest.raises(IntegrityError):
-        post(db, envelope)
+    # As if the inbox row were lost: the handler runs again, and the unique source_event_id
+    # (ON CONFLICT DO NOTHING) decides: nothing posted, nothing raised, no event, no gap.
+    with new_uow(db) as uow:
+        receipt = MaterialReceived.model_validate(envelope.payload)
+        assert service.post_material_received(uow, receipt, envelope) is None
+        assert uow.pending_events == []
+        uow.commit()
     post(db, received(receipt_id="R2"))
     assert entry_numbers(db) == ["JE-2026-00001", "JE-2026-00002"]
+    assert count(db, JournalLine) == 4
 
 
 def test_a_receipt_of_no_value_posts_nothing(db: Database) -> None:
@@ -500,3 +502,31 @@ def test_postgresql_concurrent_posters_never_share_or_skip_a_number(pg_db: Datab
         thread.join()
     assert errors == []
     assert sorted(entry_numbers(pg_db)) == [f"JE-2026-{n:05d}" for n in range(1, posters + 1)]
+
+
+@pytest.mark.integration
+def test_postgresql_two_replicas_posting_one_event_at_once_post_it_once(pg_db: Database) -> None:
+    envelope = received()
+    receipt = MaterialReceived.model_validate(envelope.payload)
+    outcome: list[Any] = []
+
+    def second_replica() -> None:
+        try:
+            with new_uow(pg_db) as uow:
+                outcome.append(service.post_material_received(uow, receipt, envelope))
+                uow.commit()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    with new_uow(pg_db) as first:
+        assert service.post_material_received(first, receipt, envelope) is not None
+        second = threading.Thread(target=second_replica)
+        second.start()
+        second.join(timeout=0.5)
+        assert second.is_alive()  # queued behind the first on the year's counter row
+        first.commit()
+    second.join(timeout=10)
+    assert outcome == [None]
+    post(pg_db, received(receipt_id="R2"))
+    assert entry_numbers(pg_db) == ["JE-2026-00001", "JE-2026-00002"]
+    assert count(pg_db, JournalLine) == 4

@@ -9,10 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.inventory.domain import (
+    Balance,
     LocationCode,
     StockLevels,
     StockStatus,
+    apply_receipt,
     moving_average_cost,
+    on_hand_totals,
     receipt_location,
     stock_levels,
 )
@@ -155,3 +158,39 @@ def test_allocated_stock_is_taken_off_available_and_reported_as_reserved() -> No
 
 def test_an_item_with_no_balances_has_nothing() -> None:
     assert stock_levels([]) == StockLevels(D(0), D(0), D(0), D(0), D(0), D(0))
+
+
+# --------------------------------------------------------------------------------------------
+# A receipt applied to the item's balances (what the service stores and publishes)
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_receipt_averages_over_own_stock_only_and_adds_to_its_balance() -> None:
+    balances = [
+        Balance("RAW", "", "approved", D(10), D("25.00")),
+        Balance("QC", "", "pending_qc", D(10), D("35.00")),
+        Balance("WIP", "", "approved", D(100), D("900.00")),  # not the item's own on hand
+    ]
+
+    effect = apply_receipt(balances, LocationCode.RAW, "", StockStatus.APPROVED, D(20), D("60.00"))
+
+    assert on_hand_totals(balances) == (D(20), D("60.00"))
+    assert effect.average_cost == D("3.0000")  # (60 + 60) / (20 + 20)
+    assert effect.new_balance is False
+    assert effect.balance == Balance("RAW", "", "approved", D(30), D("85.00"))
+    assert (effect.levels.on_hand, effect.levels.available) == (D(40), D(30))
+    assert (effect.levels.pending_qc, effect.levels.wip) == (D(10), D(100))
+
+
+def test_a_receipt_into_a_new_lot_or_status_opens_a_balance() -> None:
+    balances = [Balance("RAW", "L1", "approved", D(5), D(10))]
+
+    into_qc = apply_receipt(balances, LocationCode.QC, "L1", StockStatus.PENDING_QC, D(5), D(20))
+    new_lot = apply_receipt(balances, LocationCode.RAW, "L2", StockStatus.APPROVED, D(5), D(20))
+
+    assert into_qc.new_balance and new_lot.new_balance
+    assert into_qc.balance == Balance("QC", "L1", "pending_qc", D(5), D(20))
+    assert (into_qc.levels.on_hand, into_qc.levels.pending_qc) == (D(10), D(5))
+    assert new_lot.levels.available == D(10)
+    assert new_lot.average_cost == D("3.0000")
+    assert balances == [Balance("RAW", "L1", "approved", D(5), D(10))]  # not changed
