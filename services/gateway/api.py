@@ -17,9 +17,22 @@ from services.gateway.schemas import LoginRequest, UserOut
 from shared.events.envelope import utc_now
 from shared.settings import Settings
 from shared.web.commands import new_uow
-from shared.web.problems import Unauthorized
+from shared.web.problems import Forbidden, Unauthorized
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+def same_site_only(request: Request) -> None:
+    """Dependency of every gateway route that changes something: refuse cross-site requests."""
+    reason = domain.cross_site_reason(
+        request.method,
+        request.headers.get("host"),
+        request.headers.get("origin"),
+        request.headers.get("sec-fetch-site"),
+    )
+    if reason is not None:
+        raise Forbidden(f"Cross-site request refused ({reason}).", code="cross_site_request")
+
+
+router = APIRouter(prefix="/api/auth", tags=["auth"], dependencies=[Depends(same_site_only)])
 
 
 def settings_of(request: Request) -> Settings:

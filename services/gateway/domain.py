@@ -79,6 +79,31 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cross_site_reason(
+    method: str, host: str | None, origin: str | None, fetch_site: str | None
+) -> str | None:
+    """Why a state-changing browser request looks cross-site, or None when it does not.
+
+    Browsers send Sec-Fetch-Site and Origin on such requests; a page on another site cannot
+    forge either, so a request they mark as cross-site is refused (CSRF). A client that sends
+    neither (a script, curl) carries no ambient cookie from another site and passes.
+    """
+    if method.upper() in SAFE_METHODS:
+        return None
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site is {fetch_site!r}"
+    if origin is not None and origin != "null":
+        origin_host = origin.split("://", 1)[-1]
+        if host is None or origin_host != host:
+            return f"Origin {origin!r} is not this site"
+    elif origin == "null":
+        return "Origin is 'null'"
+    return None
+
+
 def fingerprint(text: str) -> str:
     """A short, stable hash to log in place of something that may be a secret."""
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 import httpx
 import structlog
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from services.gateway.api import SignedInUser, settings_of
+from services.gateway.api import SignedInUser, same_site_only, settings_of
 from services.gateway.schemas import UserOut
 from shared import context
 from shared.auth.tokens import issue_service_token
@@ -26,7 +26,7 @@ from shared.web.problems import NotFound, PortalError
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(tags=["proxy"])
+router = APIRouter(tags=["proxy"], dependencies=[Depends(same_site_only)])
 
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 FORWARDED_REQUEST_HEADERS = ("accept", "content-type", "idempotency-key")

@@ -373,3 +373,35 @@ async def test_the_page_script_is_served_and_nothing_outside_static_is(
     assert "javascript" in script.headers["content-type"]
     assert "/api/auth/login" in script.text
     assert escape.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("origin", "fetch_site", "refused"),
+    [
+        ("https://evil.example", None, True),
+        (None, "cross-site", True),
+        (None, "same-site", True),
+        ("null", None, True),
+        ("http://portal", "same-origin", False),
+        (None, None, False),
+    ],
+)
+def test_a_state_changing_request_from_another_site_is_refused(
+    origin: str | None, fetch_site: str | None, refused: bool
+) -> None:
+    from services.gateway.domain import cross_site_reason
+
+    reason = cross_site_reason("POST", "portal", origin, fetch_site)
+    assert (reason is not None) is refused
+    assert cross_site_reason("GET", "portal", "https://evil.example", "cross-site") is None
+
+
+async def test_a_sign_in_posted_from_another_site_is_refused(tablet: httpx.AsyncClient) -> None:
+    refused = await tablet.post(
+        "/api/auth/login",
+        json={"username": "admin", "password": ADMIN_PASSWORD},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "cross_site_request"
+    assert "portal_session" not in refused.cookies
