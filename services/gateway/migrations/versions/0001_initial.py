@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from shared.messaging.migration import create_messaging_tables, drop_messaging_tables
+
 # revision identifiers, used by Alembic.
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -24,7 +26,7 @@ UTC_DATETIME = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     """Upgrade schema."""
-    _create_messaging_tables()
+    create_messaging_tables()
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -74,66 +76,4 @@ def downgrade() -> None:
     op.drop_table("login_attempts")
     op.drop_table("sessions")
     op.drop_table("users")
-    for table in ("outbox", "inbox", "idempotency_keys", "event_sequences", "dead_letters"):
-        op.drop_table(table)
-
-
-def _create_messaging_tables() -> None:
-    op.create_table(
-        "dead_letters",
-        sa.Column("id", ID, autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("event_type", sa.String(length=80), nullable=False),
-        sa.Column("envelope", sa.Text(), nullable=False),
-        sa.Column("error", sa.Text(), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("dead_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-    )
-    op.create_table(
-        "event_sequences",
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("last_sequence", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("key"),
-    )
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("caller", sa.String(length=150), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("method", sa.String(length=10), nullable=False),
-        sa.Column("path", sa.String(length=500), nullable=False),
-        sa.Column("request_hash", sa.String(length=64), nullable=False),
-        sa.Column("status_code", sa.Integer(), nullable=True),
-        sa.Column("response_body", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("caller", "key"),
-    )
-    op.create_table(
-        "inbox",
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("event_type", sa.String(length=80), nullable=False),
-        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("event_id"),
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", ID, autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("event_type", sa.String(length=80), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("sequence", sa.BigInteger(), nullable=False),
-        sa.Column("envelope", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["id"],
-        postgresql_where=sa.text("published_at IS NULL"),
-        sqlite_where=sa.text("published_at IS NULL"),
-    )
+    drop_messaging_tables()
