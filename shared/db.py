@@ -10,6 +10,7 @@ On PostgreSQL both are the same pool and the same BEGIN.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,6 +117,26 @@ class Database:
         """A read-only session: never waits for SQLite's write lock; ORM writes are refused."""
         with self.readers() as session, session.begin():
             yield session
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold a database-wide lock named `name` for the block (PostgreSQL advisory lock).
+
+        Replicas of a service that start together migrate and seed one after the other, so
+        two gateways never both create the first admin. SQLite has one process: a no-op.
+        """
+        if self.dialect != "postgresql":
+            yield
+            return
+        key = zlib.crc32(f"portal.{name}".encode())
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
 
     def ping(self) -> bool:
         try:

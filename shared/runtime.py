@@ -98,12 +98,13 @@ class ServiceRuntime:
         )
 
     def migrate(self) -> None:
-        upgrade(self.definition, self.db.url)
+        with self.db.exclusive("migrate"):
+            upgrade(self.definition, self.db.url)
 
     def seed(self) -> None:
         if self.definition.seed is None:
             return
-        with self.uow() as uow:
+        with self.db.exclusive("seed"), self.uow() as uow:
             self.definition.seed(uow, self.settings)
             uow.commit()
 

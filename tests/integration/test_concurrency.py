@@ -224,3 +224,32 @@ async def test_two_inventory_replicas_receiving_one_item_at_once_lose_no_update(
     assert average == Decimal("2.5000")
     for runtime in (first, second):
         runtime.db.dispose()
+
+
+async def test_two_gateway_replicas_starting_together_create_one_admin(
+    postgres: PostgresDatabases, tmp_path: Path
+) -> None:
+    from services.gateway.models import User
+
+    url = postgres.create("gateway")
+    replicas = [
+        ServiceRuntime(
+            registry.definition("gateway"),
+            Settings(var_dir=tmp_path),
+            InProcessBus(),
+            db_url=url,
+            token_secret=SECRET,
+        )
+        for _ in range(2)
+    ]
+
+    def start(runtime: ServiceRuntime) -> None:
+        runtime.migrate()
+        runtime.seed()
+
+    await asyncio.gather(*(asyncio.to_thread(start, r) for r in replicas))
+    with replicas[0].uow() as uow:
+        admins = uow.session.scalars(select(User.username)).all()
+    assert admins == ["admin"]
+    for runtime in replicas:
+        runtime.db.dispose()
