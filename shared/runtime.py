@@ -71,6 +71,7 @@ class ServiceRuntime:
         )
         self.metrics.set_outbox_backlog_source(self.relay.backlog)
         self._tasks: list[asyncio.Task[None]] = []
+        self._consumer_lag = 0
         self.app: FastAPI = create_app(
             service=definition.name,
             settings=settings,
@@ -119,6 +120,17 @@ class ServiceRuntime:
             )
         if relay:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"relay-{self.name}"))
+        if consume and self.definition.handlers:
+            self._tasks.append(asyncio.create_task(self._watch_lag(), name=f"lag-{self.name}"))
+
+    async def _watch_lag(self, every_seconds: float = 5.0) -> None:
+        """Keep the consumer-lag gauge current: a scrape must not wait on the broker."""
+        self.metrics.set_consumer_lag_source(lambda: self._consumer_lag)
+        while True:
+            depth = await self.bus.queue_depth(self.name)
+            if depth is not None:
+                self._consumer_lag = depth
+            await asyncio.sleep(every_seconds)
 
     async def stop(self) -> None:
         for task in self._tasks:

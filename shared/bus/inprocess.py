@@ -90,6 +90,10 @@ class InProcessBus:
             self._bindings[event_type].append(service)
         queue.task = asyncio.create_task(self._consume(queue), name=f"inprocess-{service}")
 
+    async def queue_depth(self, service: str) -> int | None:
+        queue = self._queues.get(service)
+        return queue.items.qsize() if queue is not None else None
+
     def dead_letters(self, service: str) -> list[Envelope]:
         return list(self._queues[service].dead)
 

@@ -415,6 +415,25 @@ class RabbitMQBus:
             and all(not sub.channel.is_closed for sub in self._subscriptions)
         )
 
+    async def queue_depth(self, service: str) -> int | None:
+        """Ready messages in `<service>.events`, by a passive declare; None while disconnected.
+
+        On a channel of its own: a passive declare of a missing queue closes its channel, which
+        must never be the publishing one.
+        """
+        connection = self._connection
+        if connection is None or connection.is_closed:
+            return None
+        try:
+            async with connection.channel(publisher_confirms=False) as channel:
+                underlay = await channel.get_underlay_channel()
+                name = self.events_queue_name(service)
+                answer = await underlay.queue_declare(name, passive=True)
+        except Exception:
+            return None
+        count = answer.message_count if answer is not None else None
+        return int(count) if count is not None else None
+
     async def close(self) -> None:
         self._closed = True
         subscriptions, self._subscriptions = self._subscriptions, []

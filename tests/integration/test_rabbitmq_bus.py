@@ -449,6 +449,9 @@ async def test_events_published_before_the_consumer_ever_started_wait_for_it(
     await producer.publish([*early, *envelopes(2, "MaterialReceived")])
     await broker.wait_ready_count(f"{broker.prefix}purchasing.events", 5)
     await broker.wait_ready_count(f"{broker.prefix}accounting.events", 2)
+    # What waits is the consumer's lag, as the metrics report it.
+    assert await producer.queue_depth("purchasing") == 5
+    assert await producer.queue_depth("accounting") == 2
 
     # ... so purchasing, started for the first time afterwards, gets them, in order.
     consumer = await broker.bus()

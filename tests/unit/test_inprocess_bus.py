@@ -155,3 +155,28 @@ async def test_the_bus_is_ready_from_start_until_close() -> None:
 
     await bus.close()
     assert await bus.is_ready() is False
+
+
+async def test_queue_depth_counts_what_waits_for_a_consumer() -> None:
+    bus = InProcessBus()
+    await bus.start()
+    release = asyncio.Event()
+
+    async def slow(batch: Sequence[Envelope]) -> set[str]:
+        await release.wait()
+        return set()
+
+    await bus.subscribe("inventory", ["MaterialReceived"], slow, batch_size=1)
+    envelopes = [
+        Envelope(type="MaterialReceived", producer="purchasing", key="PO-1", payload={"n": n})
+        for n in range(3)
+    ]
+    publishing = asyncio.create_task(bus.publish(envelopes))
+    await asyncio.sleep(0.05)
+    # one batch of one is being handled; two wait
+    assert await bus.queue_depth("inventory") == 2
+    assert await bus.queue_depth("nobody") is None
+    release.set()
+    await publishing
+    assert await bus.queue_depth("inventory") == 0
+    await bus.close()
