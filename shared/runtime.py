@@ -19,9 +19,10 @@ from fastapi import FastAPI
 
 from shared.bus.base import Bus, OutboundMessage
 from shared.db import Database
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, utc_now
 from shared.events.routing import check_handlers
 from shared.messaging.dead_letters import DeadLetters
+from shared.messaging.housekeeping import purge_messaging_tables
 from shared.messaging.inbox import InboxConsumer
 from shared.messaging.relay import OutboxRelay
 from shared.migrations import upgrade
@@ -122,6 +123,30 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"relay-{self.name}"))
         if consume and self.definition.handlers:
             self._tasks.append(asyncio.create_task(self._watch_lag(), name=f"lag-{self.name}"))
+        self._tasks.append(asyncio.create_task(self._keep_tidy(), name=f"tidy-{self.name}"))
+
+    async def _keep_tidy(self, every_seconds: float = 3600.0) -> None:
+        """Purge old messaging rows once an hour (see shared.messaging.housekeeping)."""
+        while True:
+            try:
+                purged = await asyncio.to_thread(
+                    purge_messaging_tables,
+                    self.db,
+                    self.definition.tables,
+                    utc_now(),
+                    outbox_days=self.settings.outbox_keep_days,
+                    inbox_days=self.settings.inbox_keep_days,
+                )
+                if purged.outbox or purged.inbox:
+                    log.info(
+                        "messaging.purged",
+                        service=self.name,
+                        outbox=purged.outbox,
+                        inbox=purged.inbox,
+                    )
+            except Exception as exc:  # a busy database now is no reason to stop trying
+                log.warning("messaging.purge_failed", service=self.name, error=str(exc))
+            await asyncio.sleep(every_seconds)
 
     async def _watch_lag(self, every_seconds: float = 5.0) -> None:
         """Keep the consumer-lag gauge current: a scrape must not wait on the broker."""

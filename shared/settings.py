@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     handler_backoff_seconds: float = Field(default=0.05, ge=0)
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.5
+    # Published outbox rows and handled inbox ids are purged after these many days.
+    outbox_keep_days: int = Field(default=7, ge=1)
+    inbox_keep_days: int = Field(default=30, ge=7)
     # PostgreSQL caches 64 subtransactions per transaction; a batch that falls back to the
     # careful path takes a savepoint per envelope, so more than 64 would spill to disk.
     consumer_batch_size: int = Field(default=50, ge=1)
