@@ -18,16 +18,16 @@ from services.accounting.schemas import (
     JournalEntrySummaryOut,
     TrialBalanceOut,
 )
+from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
 from shared.clock import plant_today
 from shared.web.commands import new_uow, runtime_of
 from shared.web.pagination import Page, PageParams, page_params
-from shared.web.security import require_roles
+from shared.web.security import require_permission
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"])
 
-# The books are for those who keep or oversee them (admin passes every role check).
-Reader = Annotated[TokenClaims, Depends(require_roles("accountant", "supervisor"))]
+Reader = Annotated[TokenClaims, Depends(require_permission(Action.BOOKS_READ))]
 Pages = Annotated[PageParams, Depends(page_params)]
 
 

@@ -16,16 +16,18 @@ from services.inventory.schemas import (
     LocationOut,
     StockTransactionOut,
 )
+from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
 from shared.web.commands import new_uow, run_command
 from shared.web.pagination import Page, PageParams, page_params
-from shared.web.security import authenticated, require_roles
+from shared.web.security import require_permission
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"])
 
-Reader = Annotated[TokenClaims, Depends(authenticated)]
+ItemReader = Annotated[TokenClaims, Depends(require_permission(Action.ITEMS_READ))]
+StockReader = Annotated[TokenClaims, Depends(require_permission(Action.STOCK_READ))]
 Pages = Annotated[PageParams, Depends(page_params)]
-can_edit_items = require_roles("planner", "buyer", "store")
+can_edit_items = require_permission(Action.ITEMS_WRITE)
 
 
 @router.post(
@@ -38,7 +40,7 @@ def create_item(body: ItemCreate, request: Request) -> JSONResponse:
 @router.get("/items", response_model=Page[ItemOut])
 def list_items(
     request: Request,
-    _: Reader,
+    _: ItemReader,
     page: Pages,
     q: Annotated[str | None, Query(max_length=100)] = None,
     item_type: ItemType | None = None,
@@ -48,26 +50,26 @@ def list_items(
 
 
 @router.get("/items/{sku}", response_model=ItemOut)
-def get_item(sku: str, request: Request, _: Reader) -> ItemOut:
+def get_item(sku: str, request: Request, _: ItemReader) -> ItemOut:
     with new_uow(request) as uow:
         return service.get_item(uow, sku)
 
 
 @router.get("/items/{sku}/stock", response_model=ItemStockOut)
-def get_item_stock(sku: str, request: Request, _: Reader) -> ItemStockOut:
+def get_item_stock(sku: str, request: Request, _: StockReader) -> ItemStockOut:
     with new_uow(request) as uow:
         return service.item_stock(uow, sku)
 
 
 @router.get("/locations", response_model=list[LocationOut])
-def list_locations(request: Request, _: Reader) -> list[LocationOut]:
+def list_locations(request: Request, _: StockReader) -> list[LocationOut]:
     with new_uow(request) as uow:
         return service.list_locations(uow)
 
 
 @router.get("/stock-transactions", response_model=Page[StockTransactionOut])
 def list_stock_transactions(
-    request: Request, _: Reader, page: Pages, sku: str | None = None
+    request: Request, _: StockReader, page: Pages, sku: str | None = None
 ) -> Page[StockTransactionOut]:
     with new_uow(request) as uow:
         return service.list_transactions(uow, page, sku)

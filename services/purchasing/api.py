@@ -18,49 +18,62 @@ from services.purchasing.schemas import (
     VendorCreate,
     VendorOut,
 )
+from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
 from shared.clock import plant_today
 from shared.web.commands import new_uow, run_command, runtime_of
 from shared.web.pagination import Page, PageParams, page_params
-from shared.web.security import authenticated, require_roles
+from shared.web.security import require_permission
 
 router = APIRouter(prefix="/api/v1", tags=["purchasing"])
 
-Reader = Annotated[TokenClaims, Depends(authenticated)]
-Buyer = Annotated[TokenClaims, Depends(require_roles("buyer"))]
-Receiver = Annotated[TokenClaims, Depends(require_roles("store", "buyer"))]
+VendorReader = Annotated[TokenClaims, Depends(require_permission(Action.VENDORS_READ))]
+VendorWriter = Annotated[TokenClaims, Depends(require_permission(Action.VENDORS_WRITE))]
+ItemReader = Annotated[TokenClaims, Depends(require_permission(Action.ITEMS_READ))]
+OrderReader = Annotated[TokenClaims, Depends(require_permission(Action.PURCHASE_ORDERS_READ))]
+OrderWriter = Annotated[TokenClaims, Depends(require_permission(Action.PURCHASE_ORDERS_WRITE))]
+Receiver = Annotated[TokenClaims, Depends(require_permission(Action.RECEIPTS_WRITE))]
 Pages = Annotated[PageParams, Depends(page_params)]
+Search = Annotated[str | None, Query(max_length=100)]
 
 
 @router.post("/vendors", status_code=201, response_model=VendorOut)
-def create_vendor(body: VendorCreate, request: Request, _: Buyer) -> JSONResponse:
+def create_vendor(body: VendorCreate, request: Request, _: VendorWriter) -> JSONResponse:
     return run_command(request, lambda uow: service.create_vendor(uow, body), status_code=201)
 
 
 @router.get("/vendors", response_model=Page[VendorOut])
 def list_vendors(
-    request: Request, _: Reader, page: Pages, q: Annotated[str | None, Query(max_length=100)] = None
+    request: Request,
+    _: VendorReader,
+    page: Pages,
+    q: Search = None,
 ) -> Page[VendorOut]:
     with new_uow(request) as uow:
         return service.list_vendors(uow, page, q)
 
 
 @router.get("/vendors/{code}", response_model=VendorOut)
-def get_vendor(code: str, request: Request, _: Reader) -> VendorOut:
+def get_vendor(code: str, request: Request, _: VendorReader) -> VendorOut:
     with new_uow(request) as uow:
         return service.get_vendor(uow, code)
 
 
 @router.get("/items", response_model=Page[KnownItemOut])
 def list_items(
-    request: Request, _: Reader, page: Pages, q: Annotated[str | None, Query(max_length=100)] = None
+    request: Request,
+    _: ItemReader,
+    page: Pages,
+    q: Search = None,
 ) -> Page[KnownItemOut]:
     with new_uow(request) as uow:
         return service.list_known_items(uow, page, q)
 
 
 @router.post("/purchase-orders", status_code=201, response_model=PurchaseOrderOut)
-def create_purchase_order(body: PurchaseOrderCreate, request: Request, _: Buyer) -> JSONResponse:
+def create_purchase_order(
+    body: PurchaseOrderCreate, request: Request, _: OrderWriter
+) -> JSONResponse:
     today = plant_today(runtime_of(request).settings)
     return run_command(
         request, lambda uow: service.create_purchase_order(uow, body, today), status_code=201
@@ -70,7 +83,7 @@ def create_purchase_order(body: PurchaseOrderCreate, request: Request, _: Buyer)
 @router.get("/purchase-orders", response_model=Page[PurchaseOrderOut])
 def list_purchase_orders(
     request: Request,
-    _: Reader,
+    _: OrderReader,
     page: Pages,
     status: PoStatus | None = None,
     vendor_code: str | None = None,
@@ -80,13 +93,13 @@ def list_purchase_orders(
 
 
 @router.get("/purchase-orders/{number}", response_model=PurchaseOrderOut)
-def get_purchase_order(number: str, request: Request, _: Reader) -> PurchaseOrderOut:
+def get_purchase_order(number: str, request: Request, _: OrderReader) -> PurchaseOrderOut:
     with new_uow(request) as uow:
         return service.get_purchase_order(uow, number)
 
 
 @router.post("/purchase-orders/{number}/submit", response_model=PurchaseOrderOut)
-def submit_purchase_order(number: str, request: Request, _: Buyer) -> JSONResponse:
+def submit_purchase_order(number: str, request: Request, _: OrderWriter) -> JSONResponse:
     return run_command(request, lambda uow: service.submit_purchase_order(uow, number))
 
 
@@ -104,6 +117,6 @@ def receive_purchase_order(
 
 
 @router.get("/purchase-orders/{number}/receipts", response_model=list[ReceiptOut])
-def list_receipts(number: str, request: Request, _: Reader) -> list[ReceiptOut]:
+def list_receipts(number: str, request: Request, _: OrderReader) -> list[ReceiptOut]:
     with new_uow(request) as uow:
         return service.list_receipts(uow, number)

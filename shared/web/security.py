@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shared import context
+from shared.auth.permissions import DESCRIPTIONS, Action, allowed
 from shared.auth.tokens import Role, TokenClaims, verify_service_token
 from shared.web.problems import Forbidden, Unauthorized
 
@@ -39,6 +40,19 @@ async def authenticated(request: Request) -> TokenClaims:
 
 
 CurrentUser = Annotated[TokenClaims, Depends(authenticated)]
+
+
+def require_permission(action: Action) -> Callable[[TokenClaims], Awaitable[TokenClaims]]:
+    """A dependency passing callers whose roles the permission matrix allows `action`."""
+
+    async def permitted(claims: CurrentUser) -> TokenClaims:
+        if allowed(claims.roles, action):
+            return claims
+        raise Forbidden(
+            f"Your role may not {DESCRIPTIONS[action]} ({action}).", code="permission_required"
+        )
+
+    return permitted
 
 
 def require_roles(*roles: Role | str) -> Callable[[TokenClaims], Awaitable[TokenClaims]]:

@@ -1,0 +1,81 @@
+"""The one permission matrix: which roles may do what (DESIGN §7, issue 5).
+
+Every service enforces it on its own endpoints with `shared.web.security.require_permission`,
+and the gateway will hide what a role may not do from the same table, so the two never
+disagree. `docs/permissions.md` is this table rendered (`render_markdown`); a test keeps the two
+identical. Admin may do everything and is not listed.
+
+A feature adds its actions here, named `<service>.<thing>.<verb>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from shared.auth.tokens import Role
+
+EVERYONE = frozenset(Role) - {Role.ADMIN}
+
+
+class Action(StrEnum):
+    ITEMS_READ = "inventory.items.read"
+    ITEMS_WRITE = "inventory.items.write"
+    STOCK_READ = "inventory.stock.read"
+    VENDORS_READ = "purchasing.vendors.read"
+    VENDORS_WRITE = "purchasing.vendors.write"
+    PURCHASE_ORDERS_READ = "purchasing.orders.read"
+    PURCHASE_ORDERS_WRITE = "purchasing.orders.write"
+    RECEIPTS_WRITE = "purchasing.receipts.write"
+    BOOKS_READ = "accounting.books.read"
+
+
+MATRIX: dict[Action, frozenset[Role]] = {
+    Action.ITEMS_READ: EVERYONE,
+    Action.ITEMS_WRITE: frozenset({Role.PLANNER, Role.BUYER, Role.STORE}),
+    Action.STOCK_READ: EVERYONE,
+    Action.VENDORS_READ: EVERYONE,
+    Action.VENDORS_WRITE: frozenset({Role.BUYER}),
+    Action.PURCHASE_ORDERS_READ: EVERYONE,
+    Action.PURCHASE_ORDERS_WRITE: frozenset({Role.BUYER}),
+    Action.RECEIPTS_WRITE: frozenset({Role.STORE, Role.BUYER}),
+    Action.BOOKS_READ: frozenset({Role.ACCOUNTANT, Role.SUPERVISOR}),
+}
+
+DESCRIPTIONS: dict[Action, str] = {
+    Action.ITEMS_READ: "see items",
+    Action.ITEMS_WRITE: "create and change items",
+    Action.STOCK_READ: "see stock, balances and the stock ledger",
+    Action.VENDORS_READ: "see vendors",
+    Action.VENDORS_WRITE: "create and change vendors",
+    Action.PURCHASE_ORDERS_READ: "see purchase orders and receipts",
+    Action.PURCHASE_ORDERS_WRITE: "create and submit purchase orders",
+    Action.RECEIPTS_WRITE: "receive material against purchase orders",
+    Action.BOOKS_READ: "see journal entries, accounts and the trial balance",
+}
+
+
+def allowed(roles: Iterable[str], action: Action) -> bool:
+    held = set(roles)
+    return Role.ADMIN in held or bool(held & MATRIX[action])
+
+
+def render_markdown() -> str:
+    """The matrix as the page docs/permissions.md."""
+    roles = [role for role in Role if role is not Role.ADMIN]
+    header = "| action | what it allows | " + " | ".join(roles) + " |"
+    rule = "|---|---|" + "---|" * len(roles)
+    rows = [
+        f"| `{action}` | {DESCRIPTIONS[action]} | "
+        + " | ".join("✓" if role in MATRIX[action] else "" for role in roles)
+        + " |"
+        for action in Action
+    ]
+    intro = (
+        "# Permissions\n\n"
+        "Who may do what, by role. Admin may do everything. Every service enforces this on its\n"
+        "own endpoints; the gateway hides what a role may not do. Generated from\n"
+        "`shared/auth/permissions.py` (the one place to change it); a test keeps this page\n"
+        "identical to it.\n\n"
+    )
+    return intro + "\n".join([header, rule, *rows]) + "\n"
