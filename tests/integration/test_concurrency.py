@@ -44,6 +44,21 @@ async def started(service: str, db_url: str, tmp_path: Path) -> ServiceRuntime:
     return runtime
 
 
+def teach_purchasing_the_resin(purchasing: ServiceRuntime) -> None:
+    """Deliver inventory's ItemUpserted for RESIN, as the bus would, so POs may order it."""
+    item = ItemUpserted(sku="RESIN", name="Resin", uom="L", item_type="raw", make_or_buy="buy")
+    envelope = Envelope(
+        type="ItemUpserted",
+        producer="inventory",
+        key="RESIN",
+        sequence=1,
+        payload=item.model_dump(mode="json"),
+    )
+    with purchasing.uow() as uow:
+        purchasing.consumer.handlers["ItemUpserted"](envelope, uow)
+        uow.commit()
+
+
 @pytest.fixture
 async def purchasing(postgres: PostgresDatabases, tmp_path: Path) -> AsyncIterator[ServiceRuntime]:
     runtime = await started("purchasing", postgres.create("purchasing"), tmp_path)
@@ -54,19 +69,7 @@ async def purchasing(postgres: PostgresDatabases, tmp_path: Path) -> AsyncIterat
 async def test_ten_clerks_receiving_one_line_at_once_never_over_receive(
     purchasing: ServiceRuntime,
 ) -> None:
-    item = ItemUpserted(sku="RESIN", name="Resin", uom="L", item_type="raw", make_or_buy="buy")
-    with purchasing.uow() as uow:
-        purchasing.consumer.handlers["ItemUpserted"](
-            Envelope(
-                type="ItemUpserted",
-                producer="inventory",
-                key="RESIN",
-                sequence=1,
-                payload=item.model_dump(mode="json"),
-            ),
-            uow,
-        )
-        uow.commit()
+    teach_purchasing_the_resin(purchasing)
     token = issue_service_token(SECRET, user="clerk", roles=["admin"], ttl_seconds=300)
     transport = httpx.ASGITransport(app=purchasing.app)
     async with httpx.AsyncClient(
@@ -123,21 +126,7 @@ async def test_the_first_documents_of_the_year_taken_at_once_get_distinct_number
         assert (
             await api.post("/api/v1/vendors", json={"code": "ACME", "name": "Acme"})
         ).status_code == 201
-        with purchasing.uow() as uow:
-            item = ItemUpserted(
-                sku="RESIN", name="Resin", uom="L", item_type="raw", make_or_buy="buy"
-            )
-            purchasing.consumer.handlers["ItemUpserted"](
-                Envelope(
-                    type="ItemUpserted",
-                    producer="inventory",
-                    key="RESIN",
-                    sequence=1,
-                    payload=item.model_dump(mode="json"),
-                ),
-                uow,
-            )
-            uow.commit()
+        teach_purchasing_the_resin(purchasing)
         answers = await asyncio.gather(
             *[
                 api.post(
