@@ -9,8 +9,9 @@
 #   make bench      run bench/events.py
 #   make clean      remove var/ and the virtual environment
 #
-# Needs only python3 (>= 3.11) with venv support; everything else is installed into .venv from
-# uv.lock. Variables: PYTHON (interpreter that creates the venv), PYTEST_ARGS, SERVICE.
+# Needs python3 (>= 3.11) with venv support and Node.js with npm; Python packages are installed
+# into .venv from uv.lock, the UI's front-end packages into node_modules from package-lock.json,
+# and (for `make test` only) Chromium and slapd from Debian by scripts/system-packages. Variables: PYTHON (interpreter that creates the venv), PYTEST_ARGS, SERVICE.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -21,6 +22,7 @@ SERVICE ?=
 BIN := $(VENV)/bin
 # Touched after a successful install; rebuilt whenever the lock or the project file changes.
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
 # uv must never fetch an interpreter of its own: the venv's python is the one to use.
 export UV_PYTHON_DOWNLOADS := never
@@ -41,7 +43,7 @@ define pytest_step
 endef
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck format migrate bench clean
+.PHONY: help install run test lint typecheck format migrate bench clean system-packages
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
@@ -74,10 +76,18 @@ $(STAMP): pyproject.toml uv.lock
 	$(BIN)/uv sync --frozen --inexact
 	@touch $@
 
-run: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "*** npm was not found: install Node.js >= 18 with npm (e.g. apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+system-packages:
+	$(call step,system packages (chromium slapd ldap-utils),bash scripts/system-packages)
+
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/portal run
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP) system-packages
 	$(call step,ruff check,$(BIN)/ruff check .)
 	$(call step,ruff format --check,$(BIN)/ruff format --check .)
 	$(call step,mypy,$(BIN)/mypy)
@@ -101,4 +111,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/events.py
 
 clean:
-	rm -rf var $(VENV)
+	rm -rf var $(VENV) node_modules

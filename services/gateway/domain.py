@@ -26,8 +26,8 @@ ADMIN_USERNAME = "admin"
 INVALID_CREDENTIALS = "invalid username or password"
 # last_seen_at is written at most this often, so a busy page does not write on every request.
 SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
-# Attempts stay this long for rate limiting and for anyone asking "who tried to sign in?".
-LOGIN_ATTEMPT_RETENTION = timedelta(days=1)
+# Attempts stay this long: rate limiting, and the login history an admin reads.
+LOGIN_ATTEMPT_RETENTION = timedelta(days=90)
 
 _hasher = PasswordHasher()
 

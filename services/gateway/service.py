@@ -106,7 +106,7 @@ def sign_in(
         logged = user.username if user is not None else domain.fingerprint(username)
         log.warning("gateway.sign_in_failed", user=logged, ip=client.ip)
         return None
-    if domain.password_needs_rehash(user.password_hash):
+    if user.password_hash and domain.password_needs_rehash(user.password_hash):
         user.password_hash = domain.hash_password(credentials.password)
     _end_other_sessions(uow, user.id, now)
     token = domain.new_session_token()
