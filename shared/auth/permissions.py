@@ -28,6 +28,11 @@ class Action(StrEnum):
     PURCHASE_ORDERS_WRITE = "purchasing.orders.write"
     RECEIPTS_WRITE = "purchasing.receipts.write"
     BOOKS_READ = "accounting.books.read"
+    USERS_MANAGE = "gateway.users.manage"
+    AUDIT_READ = "gateway.audit.read"
+    SETTINGS_MANAGE = "gateway.settings.manage"
+    OPS_READ = "ops.dashboard.read"
+    DEAD_LETTERS_REPLAY = "ops.dead_letters.replay"
 
 
 MATRIX: dict[Action, frozenset[Role]] = {
@@ -40,6 +45,11 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.PURCHASE_ORDERS_WRITE: frozenset({Role.BUYER}),
     Action.RECEIPTS_WRITE: frozenset({Role.STORE, Role.BUYER}),
     Action.BOOKS_READ: frozenset({Role.ACCOUNTANT, Role.SUPERVISOR}),
+    Action.USERS_MANAGE: frozenset(),
+    Action.AUDIT_READ: frozenset(),
+    Action.SETTINGS_MANAGE: frozenset(),
+    Action.OPS_READ: frozenset({Role.SUPERVISOR}),
+    Action.DEAD_LETTERS_REPLAY: frozenset(),
 }
 
 DESCRIPTIONS: dict[Action, str] = {
@@ -52,6 +62,11 @@ DESCRIPTIONS: dict[Action, str] = {
     Action.PURCHASE_ORDERS_WRITE: "create and submit purchase orders",
     Action.RECEIPTS_WRITE: "receive material against purchase orders",
     Action.BOOKS_READ: "see journal entries, accounts and the trial balance",
+    Action.USERS_MANAGE: "create users, change their roles, deactivate them, see login history",
+    Action.AUDIT_READ: "see and export the audit log of every change",
+    Action.SETTINGS_MANAGE: "change plant settings (directory group mapping, session timeout)",
+    Action.OPS_READ: "see the ops dashboard: health, traffic, event flow, dead letters",
+    Action.DEAD_LETTERS_REPLAY: "replay dead-lettered events",
 }
 
 
