@@ -20,9 +20,11 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from shared import context
+from shared.i18n import LANGUAGES, language_scope, negotiate
 from shared.settings import Settings
 from shared.web.metrics import ServiceMetrics
 from shared.web.problems import install_problem_handlers, problem_response, render_problem
@@ -146,6 +148,7 @@ class RequestContextMiddleware:
         start = time.perf_counter()
         with (
             context.request_scope(request_id, correlation_id),
+            language_scope(request_language(headers)),
             structlog.contextvars.bound_contextvars(service=self.service),
         ):
             try:
@@ -188,6 +191,20 @@ class RequestContextMiddleware:
             fallback = getattr(route, "path_format", None) or UNMATCHED_ROUTE
             template = self._templates.setdefault(id(route), fallback)
         return template
+
+
+LANGUAGE_COOKIE = "portal_lang"
+
+
+def request_language(headers: Headers) -> str:
+    """The gateway's language cookie (the user's profile choice), else Accept-Language.
+
+    Services get no cookies: the gateway sends them Accept-Language from the user's profile.
+    """
+    chosen = cookie_parser(headers.get("cookie", "")).get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return negotiate(headers.get("accept-language"))
 
 
 def _safe_id(value: str | None) -> str | None:

@@ -20,11 +20,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from shared import context
+from shared.i18n import Text, _, translate
 
 log = structlog.get_logger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://portal.example/problems/"
+
+
+def shown(message: str | Text | None) -> str | None:
+    """A message in the reader's language; a plain string is looked up as a message id."""
+    return (
+        message.render() if isinstance(message, Text) else translate(message) if message else None
+    )
 
 
 def problem_type_uri(slug: str) -> str:
@@ -35,11 +43,13 @@ class PortalError(Exception):
     """A request the portal refuses, with a message meant for the person who sent it."""
 
     status: ClassVar[int] = 400
-    title: ClassVar[str] = "Bad request"
+    title: ClassVar[str | Text] = _("Bad request")
     slug: ClassVar[str] = "bad-request"
 
-    def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
-        super().__init__(detail)
+    def __init__(
+        self, detail: str | Text, *, field: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(str(detail))
         self.detail = detail
         self.field = field
         self.code = code
@@ -51,25 +61,25 @@ class PortalError(Exception):
 
 class NotFound(PortalError):
     status = 404
-    title = "Not found"
+    title = _("Not found")
     slug = "not-found"
 
 
 class Conflict(PortalError):
     status = 409
-    title = "Conflict"
+    title = _("Conflict")
     slug = "conflict"
 
 
 class InvalidInput(PortalError):
     status = 422
-    title = "Invalid input"
+    title = _("Invalid input")
     slug = "invalid-input"
 
 
 class Unauthorized(PortalError):
     status = 401
-    title = "Unauthorized"
+    title = _("Unauthorized")
     slug = "unauthorized"
 
     @property
@@ -79,7 +89,7 @@ class Unauthorized(PortalError):
 
 class Forbidden(PortalError):
     status = 403
-    title = "Forbidden"
+    title = _("Forbidden")
     slug = "forbidden"
 
 
@@ -91,8 +101,8 @@ def problem_response(
     request: Request,
     *,
     status: int,
-    title: str,
-    detail: str | None = None,
+    title: str | Text,
+    detail: str | Text | None = None,
     type_uri: str = "about:blank",
     field: str | None = None,
     code: str | None = None,
@@ -101,9 +111,9 @@ def problem_response(
 ) -> ProblemResponse:
     body: dict[str, Any] = {
         "type": type_uri,
-        "title": title,
+        "title": shown(title),
         "status": status,
-        "detail": detail,
+        "detail": shown(detail),
         "instance": request.url.path,
         "field": field,
         "code": code,
@@ -138,8 +148,8 @@ def render_problem(request: Request, exc: Exception) -> ProblemResponse:
     return problem_response(
         request,
         status=500,
-        title="Internal server error",
-        detail="Something went wrong on our side; quote the request id when reporting it.",
+        title=_("Internal server error"),
+        detail=_("Something went wrong on our side; quote the request id when reporting it."),
         type_uri=problem_type_uri("internal-error"),
     )
 
@@ -165,18 +175,31 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> Proble
         return problem_response(
             request,
             status=400,
-            title="Malformed JSON",
-            detail=f"The request body is not valid JSON: {reason} (at character {position}).",
+            title=_("Malformed JSON"),
+            detail=_(
+                "The request body is not valid JSON: {reason} (at character {position}).",
+                reason=reason,
+                position=position,
+            ),
             type_uri=problem_type_uri("malformed-json"),
             code="json_invalid",
         )
     listed = [
-        {"field": field_path(e["loc"]), "message": e["msg"], "type": e["type"]} for e in errors
+        {
+            "field": field_path(e["loc"]),
+            "message": shown(validation_message(e["type"], e.get("ctx") or {}, e["msg"])),
+            "type": e["type"],
+        }
+        for e in errors
     ]
     first_field = listed[0]["field"] if listed else None
-    detail = f"{first_field}: {listed[0]['message']}" if listed else "The request is invalid."
+    detail: str | Text = (
+        _("{field}: {message}", field=first_field, message=listed[0]["message"])
+        if listed
+        else _("The request is invalid.")
+    )
     if len(listed) > 1:
-        detail += f" (and {len(listed) - 1} more)"
+        detail = _("{first} (and {count} more)", first=detail, count=len(listed) - 1)
     return problem_response(
         request,
         status=422,
@@ -188,18 +211,80 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> Proble
     )
 
 
+# Pydantic's error types -> the message a person reads beside the field, in their language.
+_VALIDATION_MESSAGES: dict[str, Text] = {
+    "missing": _("This field is required."),
+    "string_too_short": _("Enter at least {min_length} characters."),
+    "string_too_long": _("Enter at most {max_length} characters."),
+    "too_short": _("Needs at least {min_length} entries."),
+    "too_long": _("Takes at most {max_length} entries."),
+    "greater_than": _("Must be greater than {gt}."),
+    "greater_than_equal": _("Must be at least {ge}."),
+    "less_than": _("Must be less than {lt}."),
+    "less_than_equal": _("Must be at most {le}."),
+    "decimal_parsing": _("Enter a number."),
+    "decimal_type": _("Enter a number."),
+    "float_parsing": _("Enter a number."),
+    "int_parsing": _("Enter a whole number."),
+    "int_from_float": _("Enter a whole number."),
+    "int_type": _("Enter a whole number."),
+    "decimal_max_places": _("Use at most {decimal_places} decimal places."),
+    "decimal_max_digits": _("Use at most {max_digits} digits."),
+    "decimal_whole_digits": _("Use at most {whole_digits} digits before the decimal point."),
+    "finite_number": _("Enter a finite number."),
+    "string_pattern_mismatch": _("Does not have the expected format."),
+    "string_type": _("Enter text."),
+    "enum": _("Choose one of: {expected}."),
+    "literal_error": _("Choose one of: {expected}."),
+    "bool_parsing": _("Enter yes or no."),
+    "bool_type": _("Enter yes or no."),
+    "date_parsing": _("Enter a date (YYYY-MM-DD)."),
+    "date_from_datetime_parsing": _("Enter a date (YYYY-MM-DD)."),
+    "date_type": _("Enter a date (YYYY-MM-DD)."),
+    "datetime_parsing": _("Enter a date and time."),
+    "datetime_from_date_parsing": _("Enter a date and time."),
+    "datetime_type": _("Enter a date and time."),
+    "timezone_aware": _("Give the time with its time zone."),
+    "extra_forbidden": _("This field is not allowed here."),
+    "list_type": _("Must be a list."),
+    "dict_type": _("Must be an object."),
+    "model_type": _("Must be an object."),
+    "model_attributes_type": _("Must be an object."),
+    "uuid_parsing": _("Enter a valid UUID."),
+    "json_type": _("Must be JSON."),
+}
+
+
+def validation_message(kind: str, ctx: Mapping[str, Any], fallback: str) -> str | Text:
+    """What to say about one invalid field; a custom rule's own message is kept as written."""
+    if kind == "value_error" and isinstance(ctx.get("error"), ValueError):
+        error = ctx["error"]
+        text = error.args[0] if error.args else fallback
+        return text if isinstance(text, Text) else str(text)
+    template = _VALIDATION_MESSAGES.get(kind)
+    if template is None:
+        return fallback
+    try:
+        return Text(template.msgid, {key: str(value) for key, value in ctx.items()})
+    except (TypeError, ValueError):
+        return fallback
+
+
 def _http_problem(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
     phrase = _status_phrase(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    message: str | Text | None = detail
     if detail is None and exc.status_code == 404:
-        detail = f"There is nothing at {request.url.path}."
+        message = _("There is nothing at {path}.", path=request.url.path)
     elif detail is None and exc.status_code == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}."
+        message = _(
+            "{method} is not allowed on {path}.", method=request.method, path=request.url.path
+        )
     return problem_response(
         request,
         status=exc.status_code,
         title=phrase,
-        detail=detail,
+        detail=message,
         headers=exc.headers,
     )
 

@@ -98,11 +98,24 @@ def test_a_bad_quantity_names_the_field(client: TestClient) -> None:
     assert body["errors"] == [
         {
             "field": "lines.1.qty",
-            "message": "Input should be greater than 0",
+            "message": "Must be greater than 0.",
             "type": "greater_than",
         }
     ]
     assert body["instance"] == "/api/v1/receipts"
+
+
+def test_a_spanish_caller_reads_the_problem_in_spanish(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/receipts",
+        json={"lines": [{"item": "nut", "qty": 0}]},
+        headers={"Accept-Language": "es-US,es;q=0.9"},
+    )
+
+    body = assert_problem(response, 422)
+    assert body["title"] == "Datos no válidos"
+    assert body["errors"][0]["message"] == "Debe ser mayor que 0."
+    assert body["detail"] == "lines.0.qty: Debe ser mayor que 0."
 
 
 def test_every_invalid_field_is_listed(client: TestClient) -> None:
