@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po, write_po
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared.i18n import ROOT, missing_translations  # noqa: E402
+from shared.i18n import ROOT, missing_translations
 
 
 def catalogue_for(source: Path) -> Path:
