@@ -83,6 +83,8 @@ class ServiceRuntime:
             lifespan=None,
         )
         self.app.state.runtime = self
+        if definition.configure_app is not None:
+            definition.configure_app(self.app)
 
     @property
     def dead_letters(self) -> DeadLetters:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData
 
 from shared.messaging.inbox import Handler
@@ -25,3 +25,5 @@ class ServiceDefinition:
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     # Reference data every installation needs (locations, chart of accounts); must be idempotent.
     seed: Callable[[UnitOfWork, Settings], None] | None = None
+    # Anything else the app needs beyond routers (the gateway's page error handlers).
+    configure_app: Callable[[FastAPI], None] | None = None
