@@ -7,13 +7,16 @@ answers a page: the total of the filtered query and the requested slice of it, i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
+
+from shared.i18n import _
+from shared.web.problems import InvalidInput
 
 T = TypeVar("T")
 
@@ -32,6 +35,52 @@ def page_params(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
+
+
+SORT_PATTERN = r"^-?[a-z][a-z0-9_]*$"
+
+
+def sort_param(
+    sort: Annotated[
+        str | None,
+        Query(
+            pattern=SORT_PATTERN,
+            max_length=64,
+            description="Column to sort by; a leading '-' sorts descending, e.g. '-created_at'.",
+        ),
+    ] = None,
+) -> str | None:
+    return sort
+
+
+def apply_sort(
+    query: Select[*tuple[Any, ...]],
+    sort: str | None,
+    columns: Mapping[str, Any],
+    *,
+    default: str,
+    tiebreak: Any,
+) -> Select[*tuple[Any, ...]]:
+    """Order `query` by the `sort` the caller asked for (one of `columns`), then by `tiebreak`.
+
+    An unknown column is a 422 naming the parameter and the columns there are; the tie-breaker
+    (a unique key) keeps pages from overlapping when many rows share a value.
+    """
+    chosen = sort or default
+    descending = chosen.startswith("-")
+    name = chosen.lstrip("-")
+    if name not in columns:
+        raise InvalidInput(
+            _(
+                "Cannot sort by {name}; choose one of: {choices}.",
+                name=name,
+                choices=", ".join(columns),
+            ),
+            field="query.sort",
+            code="unknown_sort",
+        )
+    column = columns[name]
+    return query.order_by(column.desc() if descending else column.asc(), tiebreak)
 
 
 class Page(BaseModel, Generic[T]):
