@@ -2,9 +2,10 @@
 
     .venv/bin/python scripts/strings.py          # add the missing ones (empty msgstr) and list them
     .venv/bin/python scripts/strings.py --check  # only list them; exit 1 when there are any
+    .venv/bin/python scripts/strings.py services/gateway/ui/admin   # only messages used there
 
-A message goes to the catalogue of the nearest package above its first use that has a
-`locale/` folder (a gateway UI feature, a service, or `shared`); fill the empty msgstr lines
+A message goes to the catalogue of where it is first used: a gateway UI feature
+(`services/gateway/ui/<feature>/locale/`), the UI frame, a service, or `shared`; fill the empty msgstr lines
 in with any PO editor or by hand. See shared/i18n.py.
 """
 
@@ -22,10 +23,17 @@ from shared.i18n import ROOT, missing_translations
 
 
 def catalogue_for(source: Path) -> Path:
-    for folder in source.parents:
-        if (folder / "locale").is_dir() or folder.parent == ROOT:
-            return folder / "locale" / "es.po"
-    return ROOT / "shared" / "locale" / "es.po"
+    """A UI feature's own catalogue, else the UI frame's, else its service's, else shared's."""
+    parts = source.relative_to(ROOT).parts
+    if parts[:3] == ("services", "gateway", "ui"):
+        feature = ROOT.joinpath(*parts[:4])
+        is_feature = len(parts) > 4 and (feature / "pages.py").exists()
+        folder = feature if is_feature else ROOT.joinpath(*parts[:3])
+    elif parts[0] == "services" and len(parts) > 2:
+        folder = ROOT.joinpath(*parts[:2])
+    else:
+        folder = ROOT / "shared"
+    return folder / "locale" / "es.po"
 
 
 def add_missing(missing: dict[str, list[str]]) -> None:
@@ -49,7 +57,13 @@ def add_missing(missing: dict[str, list[str]]) -> None:
 
 
 def main() -> int:
-    missing = missing_translations("es")
+    """Arguments other than --check limit the work to sources under those paths."""
+    prefixes = tuple(arg.rstrip("/") + "/" for arg in sys.argv[1:] if not arg.startswith("--"))
+    missing = {
+        msgid: where
+        for msgid, where in missing_translations("es").items()
+        if not prefixes or where[0].startswith(prefixes)
+    }
     for msgid, where in missing.items():
         print(f"{where[0]}: {msgid!r}")
     if "--check" in sys.argv:

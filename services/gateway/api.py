@@ -69,15 +69,20 @@ def signed_in_user(request: Request) -> UserOut:
 SignedInUser = Annotated[UserOut, Depends(signed_in_user)]
 
 
-@router.post("/login", response_model=UserOut)
-def login(body: LoginRequest, request: Request, response: Response) -> UserOut:
-    settings = settings_of(request)
-    client = service.Client(
+def client_of(request: Request) -> service.Client:
+    return service.Client(
         ip=request.client.host if request.client else "unknown",
         user_agent=request.headers.get("user-agent"),
     )
+
+
+@router.post("/login", response_model=UserOut)
+def login(body: LoginRequest, request: Request, response: Response) -> UserOut:
+    settings = settings_of(request)
     with new_uow(request) as uow:
-        signed_in = service.sign_in(uow, body, client, idle_timeout(settings), utc_now())
+        signed_in = service.sign_in(
+            uow, body, client_of(request), idle_timeout(settings), utc_now()
+        )
         uow.commit()
     if signed_in is None:
         raise Unauthorized(domain.INVALID_CREDENTIALS, code="invalid_credentials")

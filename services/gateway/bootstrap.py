@@ -1,10 +1,10 @@
-"""Wires the gateway: its tables, auth and forwarding routes, the page, migrations, first admin."""
+"""Wires the gateway: tables, auth and forwarding routes, the web UI, migrations, first admin."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from services.gateway import api, pages, proxy, service
+from services.gateway import api, proxy, service, ui
 from services.gateway.handlers import HANDLERS
 from services.gateway.models import messaging, metadata
 from shared.service import ServiceDefinition
@@ -16,7 +16,8 @@ def definition() -> ServiceDefinition:
         metadata=metadata,
         tables=messaging,
         migrations=Path(__file__).parent / "migrations",
-        routers=[api.router, proxy.router, pages.router],
+        routers=[api.router, proxy.router, *ui.routers()],
         handlers=HANDLERS,
         seed=service.seed_admin,
+        configure_app=ui.configure_app,
     )

@@ -8,6 +8,7 @@ answer. Password hashing is here rather than in `service.py` because it is pure 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import secrets
 from collections.abc import Iterable, Sequence
@@ -111,6 +112,22 @@ def fingerprint(text: str) -> str:
 
 def new_password() -> str:
     return secrets.token_urlsafe(12)
+
+
+def csrf_token(secret: str, session_token: str | None) -> str:
+    """The anti-forgery token of a session: forms and htmx requests send it back.
+
+    Derived from the session's own secret, so it needs no storage and dies with the session;
+    a page on another site can read neither the cookie nor this token.
+    """
+    if not session_token:
+        return ""
+    return hmac.new(secret.encode(), b"csrf:" + session_token.encode(), "sha256").hexdigest()
+
+
+def csrf_matches(secret: str, session_token: str | None, sent: str | None) -> bool:
+    expected = csrf_token(secret, session_token)
+    return bool(expected and sent) and hmac.compare_digest(expected, sent or "")
 
 
 def new_session_token() -> str:

@@ -21,9 +21,10 @@ from services.gateway.models import LoginAttempt, User, UserSession
 from services.gateway.schemas import LoginRequest, UserOut
 from shared.auth.tokens import Role
 from shared.events.envelope import utc_now
+from shared.i18n import _
 from shared.settings import Settings
 from shared.uow import UnitOfWork
-from shared.web.problems import PortalError
+from shared.web.problems import NotFound, PortalError
 
 log = structlog.get_logger(__name__)
 
@@ -221,3 +222,12 @@ def _end_session(session: UserSession, reason: SessionEnd, now: datetime) -> Non
     # An idle session ended when its idle time ran out, not when someone noticed.
     session.ended_at = min(now, session.expires_at) if reason is SessionEnd.IDLE else now
     session.ended_reason = reason.value
+
+
+def set_language(uow: UnitOfWork, username: str, language: Language, client: Client) -> None:
+    """The user's language, kept in their profile: every device they sign in on uses it."""
+    user = uow.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(_("There is no user {username}.", username=username))
+    user.language = language.value
+    log.info("gateway.language_changed", username=username, language=language.value)

@@ -1,71 +1,61 @@
-// Production Portal start page: sign in and out through the JSON auth API.
-// A file rather than inline script, so the page's Content-Security-Policy can forbid inline code.
+// Production Portal: the frame's behaviour. A file rather than inline script, so the pages'
+// Content-Security-Policy can forbid inline code (Alpine is its CSP build for the same reason).
 "use strict";
 
 (function () {
-  const message = document.getElementById("message");
-
-  function show(text) {
-    if (!message) return;
-    message.textContent = text;
-    message.hidden = !text;
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
   }
 
-  async function explain(response) {
+  // Every htmx request carries the session's CSRF token; the gateway refuses changes without it.
+  document.addEventListener("htmx:configRequest", (event) => {
+    event.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
+
+  // A refused htmx request shows the problem's detail instead of failing silently.
+  document.addEventListener("htmx:responseError", (event) => {
+    const xhr = event.detail.xhr;
+    let text = `${xhr.status} ${xhr.statusText}`;
     try {
-      const problem = await response.json();
-      return problem.detail || problem.title || `${response.status} ${response.statusText}`;
-    } catch {
-      return `${response.status} ${response.statusText}`;
-    }
+      const problem = JSON.parse(xhr.responseText);
+      text = problem.detail || problem.title || text;
+    } catch (_) { /* not JSON */ }
+    toast(text);
+  });
+  document.addEventListener("htmx:sendError", () => toast(document.body.dataset.offline || "The portal cannot be reached. Check the network and try again."));
+
+  function toast(text) {
+    const box = document.getElementById("toast");
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(box._timer);
+    box._timer = setTimeout(() => { box.hidden = true; }, 6000);
   }
 
-  function post(url, body) {
-    const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  }
+  // For page scripts (grids, charts) that call the JSON API themselves.
+  window.portal = {
+    csrfToken,
+    toast,
+    async send(method, url, body) {
+      const headers = { Accept: "application/json", "X-CSRF-Token": csrfToken() };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      return fetch(url, {
+        method,
+        credentials: "same-origin",
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    },
+  };
 
-  const form = document.getElementById("sign-in");
-  if (form) {
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const button = form.querySelector("button[type=submit]");
-      const fields = new FormData(form);
-      show("");
-      button.disabled = true;
-      try {
-        const response = await post("/api/auth/login", {
-          username: String(fields.get("username") || ""),
-          password: String(fields.get("password") || ""),
-        });
-        if (response.ok) {
-          window.location.assign("/");
-          return;
-        }
-        show(await explain(response));
-      } catch {
-        show("The portal cannot be reached. Check the network and try again.");
-      } finally {
-        button.disabled = false;
-      }
-    });
-  }
-
-  const signOut = document.getElementById("sign-out");
-  if (signOut) {
-    signOut.addEventListener("click", async () => {
-      signOut.disabled = true;
-      try {
-        await post("/api/auth/logout");
-      } finally {
-        window.location.assign("/");
-      }
-    });
-  }
+  // Alpine components (the CSP build evaluates no inline expressions beyond property access).
+  document.addEventListener("alpine:init", () => {
+    window.Alpine.data("menu", () => ({
+      open: false,
+      toggle() { this.open = !this.open; },
+      close() { this.open = false; },
+    }));
+  });
 })();
