@@ -1,0 +1,176 @@
+"""Browser tests: the portal as `make run` starts it, driven in Debian's Chromium by Playwright.
+
+`LivePortal` runs `portal run` (embedded mode, demo data) in its own process with its own var
+directory and port; `add_user` writes a local account into its gateway database, as an admin
+would through the UI. Chromium is the Debian package (/usr/bin/chromium, installed by
+scripts/system-packages), never a browser Playwright downloads. `check_accessibility` runs
+axe-core (from node_modules) in the page and returns the serious and critical violations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from tests.support.servers import unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "var" / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TABLET = {"width": 1024, "height": 768}
+DESKTOP = {"width": 1600, "height": 1000}
+
+
+def require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        unavailable(f"Chromium not found at {CHROMIUM} (run scripts/system-packages)")
+    if not AXE.exists():
+        unavailable(f"axe-core not found at {AXE} (run `npm ci`)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LivePortal:
+    var_dir: Path
+    admin_password: str
+    extra_env: dict[str, str]
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "PORTAL_VAR_DIR": str(self.var_dir),
+            "PORTAL_PORT": str(self.port),
+            "PORTAL_ADMIN_PASSWORD": self.admin_password,
+            "PORTAL_LOG_LEVEL": "WARNING",
+            **self.extra_env,
+        }
+        log = (self.var_dir / "portal.log").open("wb")
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "portal"), "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"portal run exited: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"portal run did not become ready: {self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        path = self.var_dir / "portal.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def add_user(
+        self, username: str, password: str, roles: list[str], language: str = "en"
+    ) -> None:
+        """A local account, written straight into the gateway's database."""
+        from services.gateway.domain import hash_password
+        from services.gateway.models import User
+        from shared.events.envelope import utc_now
+
+        engine = create_engine(f"sqlite:///{self.var_dir / 'gateway.db'}")
+        try:
+            with Session(engine) as session, session.begin():
+                if session.scalar(select(User.id).where(User.username == username)):
+                    return
+                session.add(
+                    User(
+                        username=username,
+                        display_name=username.title(),
+                        password_hash=hash_password(password),
+                        source="local",
+                        roles=roles,
+                        language=language,
+                        active=True,
+                        created_at=utc_now(),
+                    )
+                )
+        finally:
+            engine.dispose()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def check_accessibility(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => { const r = await window.axe.run(document, "
+        "{resultTypes: ['violations']}); return r.violations; }"
+    )
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "targets": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in result
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+def assert_accessible(page: Any) -> None:
+    violations = check_accessibility(page)
+    assert not violations, f"axe-core on {page.url}:\n" + json.dumps(violations, indent=2)
+
+
+def clean(var_dir: Path) -> None:
+    shutil.rmtree(var_dir, ignore_errors=True)
