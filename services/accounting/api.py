@@ -22,7 +22,7 @@ from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
 from shared.clock import plant_today
 from shared.web.commands import new_uow, runtime_of
-from shared.web.pagination import Page, PageParams, page_params
+from shared.web.pagination import Page, PageParams, page_params, sort_param
 from shared.web.security import require_permission
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"])
@@ -40,6 +40,7 @@ def list_journal_entries(
     date_to: date | None = None,
     entry_type: Annotated[str | None, Query(max_length=40)] = None,
     document_ref: Annotated[str | None, Query(max_length=100)] = None,
+    sort: Annotated[str | None, Depends(sort_param)] = None,
 ) -> Page[JournalEntrySummaryOut]:
     with new_uow(request) as uow:
         return service.list_journal_entries(
@@ -49,6 +50,7 @@ def list_journal_entries(
             date_to=date_to,
             entry_type=entry_type,
             document_ref=document_ref,
+            sort=sort,
         )
 
 

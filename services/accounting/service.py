@@ -32,9 +32,10 @@ from shared.db import dialect_insert
 from shared.events.catalogue import JournalLine as PostedLine
 from shared.events.catalogue import JournalPosted, MaterialReceived
 from shared.events.envelope import Envelope, utc_now
+from shared.i18n import _
 from shared.settings import Settings
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, paginate
+from shared.web.pagination import Page, PageParams, apply_sort, paginate
 from shared.web.problems import InvalidInput, NotFound
 
 
@@ -191,9 +192,17 @@ def list_journal_entries(
     date_to: date | None = None,
     entry_type: str | None = None,
     document_ref: str | None = None,
+    sort: str | None = None,
 ) -> Page[JournalEntrySummaryOut]:
     if date_from is not None and date_to is not None and date_from > date_to:
-        raise InvalidInput(f"date_from {date_from} is after date_to {date_to}", field="date_from")
+        raise InvalidInput(
+            _(
+                "date_from {date_from} is after date_to {date_to}",
+                date_from=date_from,
+                date_to=date_to,
+            ),
+            field="date_from",
+        )
     query = select(JournalEntry)
     if date_from is not None:
         query = query.where(JournalEntry.entry_date >= date_from)
@@ -203,12 +212,24 @@ def list_journal_entries(
         query = query.where(JournalEntry.entry_type == entry_type)
     if document_ref:
         query = query.where(JournalEntry.document_ref == document_ref)
-    return paginate(
-        uow.session,
-        query.order_by(JournalEntry.entry_date.desc(), JournalEntry.id.desc()),
-        page,
-        JournalEntrySummaryOut.model_validate,
+    ordered = apply_sort(
+        query,
+        sort,
+        JOURNAL_SORTS,
+        default="-entry_date",
+        tiebreak=JournalEntry.id.desc(),
     )
+    return paginate(uow.session, ordered, page, JournalEntrySummaryOut.model_validate)
+
+
+# What a journal list may be sorted by (?sort=-entry_date).
+JOURNAL_SORTS = {
+    "entry_date": JournalEntry.entry_date,
+    "number": JournalEntry.number,
+    "entry_type": JournalEntry.entry_type,
+    "document_ref": JournalEntry.document_ref,
+    "total_debit": JournalEntry.total_debit,
+}
 
 
 def get_journal_entry(uow: UnitOfWork, number: str) -> JournalEntryOut:
@@ -218,7 +239,7 @@ def get_journal_entry(uow: UnitOfWork, number: str) -> JournalEntryOut:
         .options(selectinload(JournalEntry.lines))
     )
     if entry is None:
-        raise NotFound(f"no journal entry numbered {number!r}", field="number")
+        raise NotFound(_("no journal entry numbered '{number}'", number=number), field="number")
     return JournalEntryOut.model_validate(entry)
 
 
