@@ -119,6 +119,7 @@ def upstream_headers(request: Request, user: UserOut) -> dict[str, str]:
         roles=user.roles,
         name=user.display_name,
         ttl_seconds=settings_of(request).service_token_ttl_seconds,
+        ip=request.client.host if request.client else None,  # for the audit log
     )
     headers = {
         name: value

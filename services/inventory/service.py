@@ -19,6 +19,7 @@ from services.inventory.schemas import (
     LocationOut,
     StockTransactionOut,
 )
+from shared.audit import record_change
 from shared.db import dialect_insert
 from shared.events.catalogue import ItemUpserted, MaterialReceived, StockChanged
 from shared.events.envelope import utc_now
@@ -47,6 +48,7 @@ def create_item(uow: UnitOfWork, data: ItemCreate) -> ItemOut:
     uow.session.flush()
     out = ItemOut.model_validate(item)
     uow.add_event(ItemUpserted(**out.model_dump()), key=item.sku)
+    record_change(uow, "inventory.items.create", "item", item.sku, None, out)
     return out
 
 

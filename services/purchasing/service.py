@@ -31,6 +31,7 @@ from services.purchasing.schemas import (
     VendorCreate,
     VendorOut,
 )
+from shared.audit import record_change
 from shared.clock import plant_date
 from shared.counters import take_next
 from shared.events.catalogue import ItemUpserted, MaterialReceived, PurchaseOrderChanged
@@ -48,7 +49,9 @@ def create_vendor(uow: UnitOfWork, data: VendorCreate) -> VendorOut:
     vendor = Vendor(**data.model_dump(), active=True, created_at=utc_now())
     uow.session.add(vendor)
     uow.session.flush()
-    return VendorOut.model_validate(vendor)
+    out = VendorOut.model_validate(vendor)
+    record_change(uow, "purchasing.vendors.create", "vendor", vendor.code, None, out)
+    return out
 
 
 def list_vendors(uow: UnitOfWork, page: PageParams, search: str | None = None) -> Page[VendorOut]:
@@ -113,15 +116,20 @@ def create_purchase_order(
     )
     uow.session.add(po)
     uow.session.flush()
-    return _publish_po_changed(uow, po)
+    out = _publish_po_changed(uow, po)
+    record_change(uow, "purchasing.orders.create", "purchase_order", po.number, None, out)
+    return out
 
 
 def submit_purchase_order(uow: UnitOfWork, number: str) -> PurchaseOrderOut:
     po = _po_for_update(uow, number)
     _apply_rule(lambda: domain.check_can_submit(PoStatus(po.status), len(po.lines)))
+    before = _po_out(po)
     po.status = PoStatus.SUBMITTED
     po.updated_at = utc_now()
-    return _publish_po_changed(uow, po)
+    out = _publish_po_changed(uow, po)
+    record_change(uow, "purchasing.orders.submit", "purchase_order", po.number, before, out)
+    return out
 
 
 def get_purchase_order(uow: UnitOfWork, number: str) -> PurchaseOrderOut:
@@ -170,6 +178,7 @@ def receive_purchase_order(
             [(line.line_no, line.qty) for line in data.lines],
         )
     )
+    before = _receiving_state(po.status, lines)
     now = utc_now()
     day = plant_date(now, settings)
     receipt_number = domain.format_receipt_number(day.year, _next_number(uow, "RCV", day.year))
@@ -229,7 +238,7 @@ def receive_purchase_order(
     )
     session.execute(_SET_PO_STATUS, {"po": po.id, "po_status": status, "now": now})
     _add_po_changed(uow, po.number, po.vendor_code, status, po.order_date, lines)
-    return ReceiptOut(
+    out = ReceiptOut(
         number=receipt_number,
         po_number=po.number,
         po_status=status,
@@ -238,6 +247,26 @@ def receive_purchase_order(
         notes=data.notes,
         lines=[ReceiptLineOut.model_validate(line) for line in receipt_lines],
     )
+    after = {**_receiving_state(status, lines), "receipt": out.model_dump(mode="json")}
+    record_change(uow, "purchasing.receipts.create", "purchase_order", po.number, before, after)
+    return out
+
+
+def _receiving_state(status: str, lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What a receipt changes on a PO, for the audit log: its status and what each line has
+    received (a copy: the receipt updates `lines` in place)."""
+    return {
+        "status": str(status),
+        "lines": [
+            {
+                "line_no": line["line_no"],
+                "sku": line["sku"],
+                "qty_ordered": line["qty_ordered"],
+                "qty_received": line["qty_received"],
+            }
+            for line in lines
+        ],
+    }
 
 
 def list_receipts(uow: UnitOfWork, number: str) -> list[ReceiptOut]:

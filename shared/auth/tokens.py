@@ -41,12 +41,14 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
-    """The verified caller: the user's login, their roles and display name."""
+    """The verified caller: the user's login, their roles and display name, and the address
+    the gateway saw the request come from (`ip`, None when the token carries none)."""
 
     user: str
     roles: tuple[str, ...]
     name: str | None
     expires_at: datetime
+    ip: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -64,8 +66,13 @@ def issue_service_token(
     roles: Sequence[str],
     ttl_seconds: int,
     name: str | None = None,
+    ip: str | None = None,
 ) -> str:
-    """Sign a token for one call from the gateway; unknown role names are a programming error."""
+    """Sign a token for one call from the gateway; unknown role names are a programming error.
+
+    `ip` is the client's address as the gateway saw it, for the audit log; optional, so a
+    token without it (an older gateway, a script) is still valid.
+    """
     if not secret:
         raise ValueError("the service token secret is not configured")
     if ttl_seconds <= 0:
@@ -81,6 +88,8 @@ def issue_service_token(
         "aud": AUDIENCE,
         "jti": uuid.uuid4().hex,
     }
+    if ip is not None:
+        claims["ip"] = ip
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -150,6 +159,8 @@ def _unauthorized(exc: jwt.InvalidTokenError) -> Unauthorized:
 
 def _claims_from(payload: Mapping[str, Any]) -> TokenClaims:
     user, roles, name = payload["sub"], payload["roles"], payload.get("name")
+    # Only for the audit log, signed like the rest: anything but text is taken as no address.
+    ip = payload.get("ip") if isinstance(payload.get("ip"), str) else None
     if not isinstance(user, str) or not user:
         raise Unauthorized("The service token's 'sub' claim is empty.", code="token_malformed")
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
@@ -164,4 +175,5 @@ def _claims_from(payload: Mapping[str, Any]) -> TokenClaims:
         roles=tuple(roles),
         name=name,
         expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+        ip=ip,
     )

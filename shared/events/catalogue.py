@@ -51,6 +51,7 @@ from pydantic import (
 
 __all__ = [
     "CATALOGUE",
+    "AuditRecorded",
     "BillLine",
     "BomLine",
     "BomReleased",
@@ -731,6 +732,53 @@ class JournalPosted(EventPayload):
 
 
 # --------------------------------------------------------------------------------------------
+# Every service: the audit log
+# --------------------------------------------------------------------------------------------
+
+
+class AuditRecorded(EventPayload):
+    """A user changed something: who, when, from where, what, and the thing before and after.
+
+    Every service records one in the same transaction as the change (`shared.audit`); the
+    gateway keeps them in its audit log. `action` is named like the permission matrix
+    (`inventory.items.create`). `before` is None for a creation, `after` for a deletion; both
+    are JSON objects (decimals as strings, times as ISO 8601). The string limits are those of
+    the gateway's audit table (`MAX_LENGTHS`); the producer clips to them, so an audit entry
+    never fails the change it records.
+    """
+
+    event_type: ClassVar[str] = "AuditRecorded"
+    MAX_LENGTHS: ClassVar[dict[str, int]] = {
+        "service": 32,
+        "actor": 150,
+        "actor_name": 200,
+        "ip": 45,
+        "action": 100,
+        "entity_type": 50,
+        "entity_id": 100,
+        "request_id": 64,
+        "correlation_id": 64,
+    }
+
+    service: Code = Field(max_length=MAX_LENGTHS["service"])
+    actor: Code = Field(max_length=MAX_LENGTHS["actor"], description="The user's login")
+    actor_name: str | None = Field(default=None, max_length=MAX_LENGTHS["actor_name"])
+    ip: str | None = Field(
+        default=None,
+        max_length=MAX_LENGTHS["ip"],
+        description="The client's address as the gateway saw it",
+    )
+    action: Code = Field(max_length=MAX_LENGTHS["action"])
+    entity_type: Code = Field(max_length=MAX_LENGTHS["entity_type"])
+    entity_id: Code = Field(max_length=MAX_LENGTHS["entity_id"])
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    request_id: str | None = Field(default=None, max_length=MAX_LENGTHS["request_id"])
+    correlation_id: str | None = Field(default=None, max_length=MAX_LENGTHS["correlation_id"])
+    at: UtcDatetime
+
+
+# --------------------------------------------------------------------------------------------
 # Helpers for validators
 # --------------------------------------------------------------------------------------------
 
@@ -779,6 +827,7 @@ _MODELS: tuple[type[EventPayload], ...] = (
     JournalPosted,
     FinishedGoodsReceived,
     ReprintCreated,
+    AuditRecorded,
 )
 
 

@@ -21,7 +21,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "mrp": (),
     "downtime": (),
     "accounting": ("MaterialReceived",),
-    "gateway": (),
+    "gateway": ("AuditRecorded",),  # the audit log of every service's user changes
 }
 
 

@@ -45,7 +45,7 @@ def workbook_bytes(
     sheet.append(header_cells)
     zone = ZoneInfo(timezone)
     for row in rows:
-        sheet.append([cell_value(value, zone) for value in row])
+        sheet.append([_text_stays_text(sheet, cell_value(value, zone)) for value in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -60,6 +60,16 @@ def cell_value(value: Any, zone: ZoneInfo) -> Any:
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value)
     return str(value)
+
+
+def _text_stays_text(sheet: Any, value: Any) -> Any:
+    """Text that looks like a formula ('=HYPERLINK(…)', a SKU typed by a user) is written as
+    text: openpyxl would store it as a formula that Excel runs when the file is opened."""
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 def workbook_response(

@@ -50,6 +50,8 @@ DESIGN_EVENT_TYPES = [
     "JournalPosted",
     "FinishedGoodsReceived",
     "ReprintCreated",
+    # The gateway keeps the audit log of user actions (§2); every service reports its changes.
+    "AuditRecorded",
 ]
 
 T0 = "2025-03-04T08:15:00Z"
@@ -321,10 +323,25 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "qc_record_id": "QC-9",
         "created_at": T1,
     },
+    "AuditRecorded": {
+        "service": "purchasing",
+        "actor": "maria",
+        "actor_name": "María López",
+        "ip": "10.0.4.17",
+        "action": "purchasing.orders.submit",
+        "entity_type": "purchase_order",
+        "entity_id": "PO-2025-00001",
+        "before": {"status": "draft", "total": "25.00"},
+        "after": {"status": "submitted", "total": "25.00"},
+        "request_id": "req-1",
+        "correlation_id": "req-1",
+        "at": T1,
+    },
 }
 
 ALL_TYPES = sorted(CATALOGUE)
-TYPES_WITHOUT_DECIMALS = {"LineUpserted", "DowntimeRecorded"}
+# AuditRecorded carries before/after as JSON, decimals already strings in them.
+TYPES_WITHOUT_DECIMALS = {"LineUpserted", "DowntimeRecorded", "AuditRecorded"}
 
 
 def _required_fields(event_type: str) -> list[str]:
