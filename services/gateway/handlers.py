@@ -1,11 +1,14 @@
 """The gateway's event handlers: envelope in, one use case call. The inbox makes them idempotent.
 
 AuditRecorded: every service's record of a user's change goes into the audit log.
+The business events that change what pages show (stock, items, purchase orders, journals) tell
+the open pages to fetch their rows again (`ui/live.py`); the gateway keeps nothing of them.
 """
 
 from __future__ import annotations
 
 from services.gateway import audit
+from services.gateway.ui import live
 from shared.events.catalogue import AuditRecorded
 from shared.events.envelope import Envelope
 from shared.messaging.inbox import Handler
@@ -14,8 +17,14 @@ from shared.uow import UnitOfWork
 
 def on_audit_recorded(envelope: Envelope, uow: UnitOfWork) -> None:
     audit.store_audit_event(uow, AuditRecorded.model_validate(envelope.payload), str(envelope.id))
+    live.publish_event(envelope.type)
+
+
+def refresh_pages(envelope: Envelope, uow: UnitOfWork) -> None:
+    live.publish_event(envelope.type)
 
 
 HANDLERS: dict[str, Handler] = {
     "AuditRecorded": on_audit_recorded,
+    **{event_type: refresh_pages for event_type in live.TOPICS if event_type != "AuditRecorded"},
 }

@@ -21,7 +21,15 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "mrp": (),
     "downtime": (),
     "accounting": ("MaterialReceived",),
-    "gateway": ("AuditRecorded",),  # the audit log of every service's user changes
+    # The audit log of every service's user changes, and what live pages show.
+    "gateway": (
+        "AuditRecorded",
+        "ItemUpserted",
+        "StockChanged",
+        "MaterialReceived",
+        "PurchaseOrderChanged",
+        "JournalPosted",
+    ),
 }
 
 
