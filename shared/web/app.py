@@ -27,7 +27,12 @@ from shared import context
 from shared.i18n import LANGUAGES, language_scope, negotiate
 from shared.settings import Settings
 from shared.web.metrics import ServiceMetrics
-from shared.web.problems import install_problem_handlers, problem_response, render_problem
+from shared.web.problems import (
+    PROBLEM_RESPONSES,
+    install_problem_handlers,
+    problem_response,
+    render_problem,
+)
 
 try:  # FastAPI >= 0.165 includes routers lazily; scope["route"] then lacks the router prefixes.
     from fastapi.routing import iter_route_contexts
@@ -75,7 +80,8 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, service=service, metrics=metrics)
     app.include_router(_probes(service, metrics, readiness))
     for router in routers:
-        app.include_router(router)
+        # Every route documents the problem answers it may give (DESIGN §6).
+        app.include_router(router, responses=PROBLEM_RESPONSES)
     return app
 
 

@@ -97,6 +97,61 @@ class ProblemResponse(JSONResponse):
     media_type = PROBLEM_MEDIA_TYPE
 
 
+# The problem body as the OpenAPI documents it: RFC 9457 members plus ours; `errors` lists every
+# invalid field of a 422. Other members may follow (a 503 names its failing checks).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "field": {"type": "string"},
+        "code": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message", "type"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_PROBLEM_MEANINGS = {
+    400: "Malformed request (e.g. the body is not JSON)",
+    401: "No valid service token",
+    403: "The caller's role may not do this",
+    404: "Not found",
+    409: "Conflicts with the current state (a duplicate, a document in the wrong status)",
+    422: "Invalid input; `field` names the first invalid field, `errors` lists them all",
+    429: "Too many attempts; Retry-After says when to try again",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` documenting each status as an application/problem+json body."""
+    return {
+        status: {
+            "description": _PROBLEM_MEANINGS.get(status) or _status_phrase(status),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}},
+        }
+        for status in statuses
+    }
+
+
+# Every API route may answer these (create_app documents them on every router).
+PROBLEM_RESPONSES = problem_responses(400, 401, 403, 404, 409, 422)
+
+
 def problem_response(
     request: Request,
     *,
@@ -261,6 +316,8 @@ def validation_message(kind: str, ctx: Mapping[str, Any], fallback: str) -> str 
         error = ctx["error"]
         text = error.args[0] if error.args else fallback
         return text if isinstance(text, Text) else str(text)
+    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
+        return _VALIDATION_MESSAGES["missing"]
     template = _VALIDATION_MESSAGES.get(kind)
     if template is None:
         return fallback
