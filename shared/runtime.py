@@ -29,6 +29,7 @@ from shared.migrations import upgrade
 from shared.service import ServiceDefinition
 from shared.settings import Settings
 from shared.uow import UnitOfWork
+from shared.web import ops
 from shared.web.app import create_app
 from shared.web.metrics import ServiceMetrics
 
@@ -76,7 +77,7 @@ class ServiceRuntime:
         self.app: FastAPI = create_app(
             service=definition.name,
             settings=settings,
-            routers=definition.routers,
+            routers=[*definition.routers, ops.router],  # every service's ops API
             metrics=self.metrics,
             readiness=self.readiness,
             token_secret=token_secret,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.gateway import api, audit_api, proxy, service, ui
+from services.gateway import api, audit_api, ops, proxy, service, ui
 from services.gateway.handlers import HANDLERS
 from services.gateway.models import messaging, metadata
 from shared.service import ServiceDefinition
@@ -16,7 +16,7 @@ def definition() -> ServiceDefinition:
         metadata=metadata,
         tables=messaging,
         migrations=Path(__file__).parent / "migrations",
-        routers=[api.router, audit_api.router, proxy.router, *ui.routers()],
+        routers=[api.router, audit_api.router, proxy.router, ops.router, *ui.routers()],
         handlers=HANDLERS,
         seed=service.seed_admin,
         configure_app=ui.configure_app,

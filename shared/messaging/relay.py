@@ -19,6 +19,7 @@ import contextlib
 import time
 import zlib
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import structlog
 from sqlalchemy import Connection, func, select, text, update
@@ -137,6 +138,22 @@ class OutboxRelay:
         with self.db.reader_engine.connect() as conn:
             query = select(func.count()).where(outbox.c.published_at.is_(None))
             return int(conn.execute(query).scalar_one())
+
+    def backlog_with_oldest(self) -> tuple[int, datetime | None]:
+        """Unpublished rows and when the oldest of them was written (None when there are none)."""
+        outbox = self.tables.outbox
+        with self.db.reader_engine.connect() as conn:
+            query = select(func.count(), func.min(outbox.c.created_at)).where(
+                outbox.c.published_at.is_(None)
+            )
+            count, oldest = conn.execute(query).one()
+        return int(count), oldest
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this relay is the one publishing its database's outbox: always on SQLite (one
+        process per file), on PostgreSQL while it holds the advisory lock."""
+        return self.db.dialect != "postgresql" or self._leader is not None
 
     def _fetch_batch(self) -> list[Row]:
         outbox = self.tables.outbox
