@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -13,13 +15,17 @@ from services.inventory.schemas import (
     ItemOut,
     ItemStockOut,
     ItemType,
+    ItemUpdate,
     LocationOut,
+    MakeOrBuy,
     StockTransactionOut,
 )
 from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
-from shared.web.commands import new_uow, run_command
-from shared.web.pagination import Page, PageParams, page_params
+from shared.i18n import _
+from shared.web.commands import new_uow, run_command, runtime_of
+from shared.web.pagination import Page, PageParams, page_params, sort_param
+from shared.web.problems import InvalidInput
 from shared.web.security import require_permission
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"])
@@ -27,6 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["inventory"])
 ItemReader = Annotated[TokenClaims, Depends(require_permission(Action.ITEMS_READ))]
 StockReader = Annotated[TokenClaims, Depends(require_permission(Action.STOCK_READ))]
 Pages = Annotated[PageParams, Depends(page_params)]
+Sort = Annotated[str | None, Depends(sort_param)]
 can_edit_items = require_permission(Action.ITEMS_WRITE)
 
 
@@ -42,17 +49,27 @@ def list_items(
     request: Request,
     _: ItemReader,
     page: Pages,
+    sort: Sort,
     q: Annotated[str | None, Query(max_length=100)] = None,
     item_type: ItemType | None = None,
+    make_or_buy: MakeOrBuy | None = None,
+    active: bool | None = None,
 ) -> Page[ItemOut]:
     with new_uow(request) as uow:
-        return service.list_items(uow, page, q, item_type)
+        return service.list_items(
+            uow, page, q, item_type, make_or_buy=make_or_buy, active=active, sort=sort
+        )
 
 
 @router.get("/items/{sku}", response_model=ItemOut)
 def get_item(sku: str, request: Request, _: ItemReader) -> ItemOut:
     with new_uow(request) as uow:
         return service.get_item(uow, sku)
+
+
+@router.patch("/items/{sku}", response_model=ItemOut, dependencies=[Depends(can_edit_items)])
+def update_item(sku: str, body: ItemUpdate, request: Request) -> JSONResponse:
+    return run_command(request, lambda uow: service.update_item(uow, sku, body))
 
 
 @router.get("/items/{sku}/stock", response_model=ItemStockOut)
@@ -69,7 +86,43 @@ def list_locations(request: Request, _: StockReader) -> list[LocationOut]:
 
 @router.get("/stock-transactions", response_model=Page[StockTransactionOut])
 def list_stock_transactions(
-    request: Request, _: StockReader, page: Pages, sku: str | None = None
+    request: Request,
+    _reader: StockReader,
+    page: Pages,
+    sort: Sort,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
+    location: Annotated[str | None, Query(max_length=16)] = None,
+    txn_type: Annotated[str | None, Query(max_length=32)] = None,
+    date_from: Annotated[
+        date | None, Query(description="First day, in the plant's time zone.")
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(description="Last day (included), in the plant's time zone.")
+    ] = None,
 ) -> Page[StockTransactionOut]:
+    if date_from is not None and date_to is not None and date_to < date_from:
+        raise InvalidInput(_("The last day comes before the first day."), field="query.date_to")
+    zone = ZoneInfo(runtime_of(request).settings.plant_timezone)
     with new_uow(request) as uow:
-        return service.list_transactions(uow, page, sku)
+        return service.list_transactions(
+            uow,
+            page,
+            sku,
+            location=location,
+            txn_type=txn_type,
+            since=_start_of(date_from, zone),
+            before=_start_of(date_to, zone, days_later=1),
+            sort=sort,
+        )
+
+
+def _start_of(day: date | None, zone: ZoneInfo, *, days_later: int = 0) -> datetime | None:
+    """Midnight of `day` (plus `days_later`) in the plant's time zone, in UTC as the ledger's
+    times are; None (no bound) for a day beyond what a time can hold (year 1 or 9999)."""
+    if day is None:
+        return None
+    try:
+        moment = datetime.combine(day + timedelta(days=days_later), time.min, tzinfo=zone)
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return None

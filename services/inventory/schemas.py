@@ -6,8 +6,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from shared.i18n import _
 from shared.values import Amount4
 
 Sku = Annotated[
@@ -47,6 +48,37 @@ class ItemCreate(BaseModel):
     customer_supplied: bool = False
     reorder_point: NonNegative = Decimal(0)
     reorder_qty: NonNegative = Decimal(0)
+
+
+class ItemUpdate(BaseModel):
+    """PATCH /items/{sku}: the fields to change; a field left out keeps its value.
+
+    The SKU is the item's identity and cannot change; the moving-average cost is inventory's own
+    figure. `null` is refused: leave a field out to keep it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
+    uom: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)] | None
+    ) = None
+    item_type: ItemType | None = None
+    make_or_buy: MakeOrBuy | None = None
+    customer_supplied: bool | None = None
+    reorder_point: NonNegative | None = None
+    reorder_qty: NonNegative | None = None
+    active: bool | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError(_("Give a value, or leave the field out to keep it."))
+        return value
 
 
 class ItemOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import cast
@@ -16,6 +17,7 @@ from services.inventory.schemas import (
     ItemCreate,
     ItemOut,
     ItemStockOut,
+    ItemUpdate,
     LocationOut,
     StockTransactionOut,
 )
@@ -23,10 +25,11 @@ from shared.audit import record_change
 from shared.db import dialect_insert
 from shared.events.catalogue import ItemUpserted, MaterialReceived, StockChanged
 from shared.events.envelope import utc_now
+from shared.i18n import _
 from shared.settings import Settings
 from shared.types import Amount, UtcDateTime
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, paginate
+from shared.web.pagination import Page, PageParams, apply_sort, paginate
 from shared.web.problems import Conflict, NotFound
 
 
@@ -39,7 +42,7 @@ def seed_locations(uow: UnitOfWork, settings: Settings | None = None) -> None:
 
 def create_item(uow: UnitOfWork, data: ItemCreate) -> ItemOut:
     if uow.session.scalar(select(Item.id).where(Item.sku == data.sku)) is not None:
-        raise Conflict(f"an item with SKU {data.sku!r} already exists", field="sku")
+        raise Conflict(_("an item with SKU '{sku}' already exists", sku=data.sku), field="sku")
     now = utc_now()
     item = Item(
         **data.model_dump(), average_cost=Decimal(0), active=True, created_at=now, updated_at=now
@@ -56,8 +59,75 @@ def get_item(uow: UnitOfWork, sku: str) -> ItemOut:
     return ItemOut.model_validate(_item(uow, sku))
 
 
+def update_item(uow: UnitOfWork, sku: str, changes: ItemUpdate) -> ItemOut:
+    """Change the fields `changes` names; the whole new state goes out as ItemUpserted."""
+    item = _item(uow, sku)
+    before = ItemOut.model_validate(item)
+    values = changes.model_dump(exclude_unset=True)
+    if values.get("uom", item.uom) != item.uom and _has_transactions(uow, item.id):
+        raise Conflict(
+            _(
+                "The unit of measure cannot change: item {sku} already has stock transactions "
+                "in {uom}.",
+                sku=item.sku,
+                uom=item.uom,
+            ),
+            field="uom",
+            code="uom_in_use",
+        )
+    for name, value in values.items():
+        setattr(item, name, value)
+    item.updated_at = utc_now()
+    uow.session.flush()
+    out = ItemOut.model_validate(item)
+    if out != before:
+        uow.add_event(ItemUpserted(**out.model_dump()), key=item.sku)
+        record_change(uow, "inventory.items.update", "item", item.sku, before, out)
+    return out
+
+
+def _has_transactions(uow: UnitOfWork, item_id: int) -> bool:
+    found = uow.session.scalar(
+        select(StockTransaction.id).where(StockTransaction.item_id == item_id).limit(1)
+    )
+    return found is not None
+
+
+# The sort names list endpoints take (?sort=name, ?sort=-average_cost).
+ITEM_SORTS = {
+    "sku": Item.sku,
+    "name": Item.name,
+    "item_type": Item.item_type,
+    "uom": Item.uom,
+    "make_or_buy": Item.make_or_buy,
+    "reorder_point": Item.reorder_point,
+    "reorder_qty": Item.reorder_qty,
+    "average_cost": Item.average_cost,
+}
+TRANSACTION_SORTS = {
+    "id": StockTransaction.id,
+    "created_at": StockTransaction.created_at,
+    "txn_type": StockTransaction.txn_type,
+    "sku": Item.sku,
+    "location": StockTransaction.location_code,
+    "lot": StockTransaction.lot,
+    "status": StockTransaction.status,
+    "qty": StockTransaction.qty,
+    "unit_cost": StockTransaction.unit_cost,
+    "value": StockTransaction.value,
+    "reference": StockTransaction.reference,
+}
+
+
 def list_items(
-    uow: UnitOfWork, page: PageParams, search: str | None = None, item_type: str | None = None
+    uow: UnitOfWork,
+    page: PageParams,
+    search: str | None = None,
+    item_type: str | None = None,
+    *,
+    make_or_buy: str | None = None,
+    active: bool | None = None,
+    sort: str | None = None,
 ) -> Page[ItemOut]:
     query = select(Item)
     if search:
@@ -65,7 +135,12 @@ def list_items(
         query = query.where(Item.sku.ilike(pattern) | Item.name.ilike(pattern))
     if item_type:
         query = query.where(Item.item_type == item_type)
-    return paginate(uow.session, query.order_by(Item.sku), page, ItemOut.model_validate)
+    if make_or_buy:
+        query = query.where(Item.make_or_buy == make_or_buy)
+    if active is not None:
+        query = query.where(Item.active == active)
+    query = apply_sort(query, sort, ITEM_SORTS, default="sku", tiebreak=Item.id)
+    return paginate(uow.session, query, page, ItemOut.model_validate)
 
 
 def list_locations(uow: UnitOfWork) -> list[LocationOut]:
@@ -105,11 +180,28 @@ def item_stock(uow: UnitOfWork, sku: str) -> ItemStockOut:
 
 
 def list_transactions(
-    uow: UnitOfWork, page: PageParams, sku: str | None = None
+    uow: UnitOfWork,
+    page: PageParams,
+    sku: str | None = None,
+    *,
+    location: str | None = None,
+    txn_type: str | None = None,
+    since: datetime | None = None,
+    before: datetime | None = None,
+    sort: str | None = None,
 ) -> Page[StockTransactionOut]:
+    """The ledger, newest first unless `sort` says otherwise; `since` <= created_at < `before`."""
     query = select(StockTransaction, Item.sku).join(Item, Item.id == StockTransaction.item_id)
     if sku:
         query = query.where(Item.sku == sku)
+    if location:
+        query = query.where(StockTransaction.location_code == location)
+    if txn_type:
+        query = query.where(StockTransaction.txn_type == txn_type)
+    if since is not None:
+        query = query.where(StockTransaction.created_at >= since)
+    if before is not None:
+        query = query.where(StockTransaction.created_at < before)
 
     def to_out(row: Row[StockTransaction, str]) -> StockTransactionOut:
         t, item_sku = row
@@ -128,7 +220,10 @@ def list_transactions(
             created_at=t.created_at.isoformat(),
         )
 
-    return paginate(uow.session, query.order_by(StockTransaction.id.desc()), page, to_out)
+    query = apply_sort(
+        query, sort, TRANSACTION_SORTS, default="-id", tiebreak=StockTransaction.id.desc()
+    )
+    return paginate(uow.session, query, page, to_out)
 
 
 def receive_material(uow: UnitOfWork, receipt: MaterialReceived, source_event_id: str) -> None:
@@ -221,7 +316,7 @@ def receive_material(uow: UnitOfWork, receipt: MaterialReceived, source_event_id
 def _item(uow: UnitOfWork, sku: str) -> Item:
     item = uow.session.scalar(select(Item).where(Item.sku == sku))
     if item is None:
-        raise NotFound(f"no item with SKU {sku!r}", field="sku")
+        raise NotFound(_("no item with SKU '{sku}'", sku=sku), field="sku")
     return item
 
 
