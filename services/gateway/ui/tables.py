@@ -11,7 +11,7 @@ what the user sees and what the export holds are the same query.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -28,6 +28,7 @@ from shared.events.envelope import utc_now
 from shared.i18n import Text, format_date, format_number, language_scope
 from shared.web.xlsx import workbook_response
 
+Loader = Callable[[Request, Page, dict[str, Any]], Awaitable[dict[str, Any]]]
 EXPORT_PAGE = 1000
 EXPORT_MAX_ROWS = 100_000
 PAGE_SIZES = (25, 50, 100)
@@ -101,13 +102,23 @@ class Table:
     columns: Sequence[Column]
     filters: Sequence[Filter] = ()
     default_sort: str | None = None
-    # Server-sent event topic after which the rows are fetched again (see live.py).
+    # Server-sent event topic(s) after which the rows are fetched again (see live.py);
+    # several separated by commas: "items,stock".
     live: str | None = None
     fixed: Mapping[str, str] = field(default_factory=dict)  # parameters always sent
+    # For the gateway's own lists (users, audit log): rows from here instead of a service.
+    # It gets the request, the page and the query's parameters, and answers {items, total}.
+    loader: Loader | None = None
 
     @property
     def dom_id(self) -> str:
         return f"table-{self.name}"
+
+    @property
+    def live_trigger(self) -> str:
+        """htmx's trigger for the live topics: live="items,stock" -> "sse:items, sse:stock"."""
+        topics = [topic.strip() for topic in (self.live or "").split(",") if topic.strip()]
+        return ", ".join(f"sse:{topic}" for topic in topics)
 
     def query_of(self, request: Request) -> TableQuery:
         args = request.query_params
@@ -124,6 +135,8 @@ class Table:
 
     async def fetch(self, request: Request, page: Page, query: TableQuery) -> dict[str, Any]:
         params = {**self.fixed, **query.params()}
+        if self.loader is not None:
+            return await self.loader(request, page, params)
         result: dict[str, Any] = await upstream.get_json(
             request, page.user, self.service, self.path, params
         )
@@ -166,7 +179,8 @@ class Table:
                 request, page, TableQuery(query.filters, query.sort, offset, EXPORT_PAGE)
             )
             items = chunk.get("items", [])
-            rows.extend([self.cell(column, item) for column in self.columns] for item in items)
+            with language_scope(page.language):  # status labels in the reader's language
+                rows.extend([self.cell(column, item) for column in self.columns] for item in items)
             offset += len(items)
             if not items or offset >= chunk.get("total", 0):
                 break
@@ -196,6 +210,8 @@ class Table:
             return datetime.fromisoformat(value)
         if column.kind == "date" and isinstance(value, str):
             return date.fromisoformat(value)
+        if column.kind == "status" and value in column.labels:
+            return column.labels[value].render()  # as the page shows it
         return value
 
 
