@@ -6,12 +6,17 @@ embedded mode every service's database defaults to its own SQLite file under `va
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.auth.tokens import Role
 
 SERVICES = ("inventory", "purchasing", "production", "mrp", "downtime", "accounting", "gateway")
 
@@ -47,6 +52,31 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 480
     secure_cookies: bool = False
 
+    # Sign-in: local accounts (argon2 hashes in the gateway) and/or Active Directory / LDAP.
+    # Off, only directory users sign in; a local account never falls through to the directory.
+    local_accounts: bool = True
+    # ldap://host:389 or ldaps://host:636; unset turns directory sign-in off.
+    ldap_url: str | None = None
+    # The service account that searches the directory; unset binds anonymously.
+    ldap_bind_dn: str | None = None
+    ldap_bind_password: SecretStr | None = None
+    ldap_user_base: str | None = None
+    # {username} is replaced by the escaped, lower-cased username.
+    ldap_user_filter: str = "(uid={username})"
+    ldap_display_name_attribute: str = "displayName"
+    # Unset: groups are searched under ldap_user_base.
+    ldap_group_base: str | None = None
+    # {user_dn} is replaced by the escaped DN of the user; memberOf on the user counts as well.
+    ldap_group_filter: str = "(|(member={user_dn})(uniqueMember={user_dn}))"
+    # Group DN or CN -> role names (case-insensitive); the plant_settings row
+    # 'ldap_group_roles' overrides it at run time.
+    # NoDecode: the validator reads the JSON itself, so a mistake is named, not a traceback.
+    ldap_group_roles: Annotated[dict[str, list[str]], NoDecode] = Field(default_factory=dict)
+    ldap_timeout_seconds: float = Field(default=5, gt=0, le=60)
+    ldap_start_tls: bool = False
+    # CA certificates (PEM) that sign the directory's certificate, for ldaps:// and StartTLS.
+    ldap_ca_file: Path | None = None
+
     # Delivery tuning: bounded retries with backoff, then dead-letter.
     handler_max_attempts: int = 4
     handler_backoff_seconds: float = Field(default=0.05, ge=0)
@@ -72,6 +102,40 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
         return value
 
+    @field_validator("ldap_url")
+    @classmethod
+    def _ldap_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.lower().startswith(("ldap://", "ldaps://")):
+            raise ValueError(f"{value!r} is not an ldap:// or ldaps:// URL")
+        return value
+
+    @field_validator("ldap_user_filter")
+    @classmethod
+    def _user_filter(cls, value: str) -> str:
+        return _ldap_filter(value, "{username}")
+
+    @field_validator("ldap_group_filter")
+    @classmethod
+    def _group_filter(cls, value: str) -> str:
+        return _ldap_filter(value, "{user_dn}")
+
+    @field_validator("ldap_group_roles", mode="before")
+    @classmethod
+    def _group_roles(cls, value: Any) -> dict[str, list[str]]:
+        return parse_group_roles(value)
+
+    @model_validator(mode="after")
+    def _someone_can_sign_in(self) -> Self:
+        if self.ldap_url and not self.ldap_user_base:
+            raise ValueError("PORTAL_LDAP_USER_BASE is required with PORTAL_LDAP_URL")
+        if not self.local_accounts and not self.ldap_url:
+            raise ValueError(
+                "PORTAL_LOCAL_ACCOUNTS=false needs PORTAL_LDAP_URL, or nobody could sign in"
+            )
+        return self
+
     def service_url(self, service: str) -> str | None:
         value: str | None = getattr(self, f"{service}_url", None)
         return value
@@ -81,6 +145,45 @@ class Settings(BaseSettings):
         if self.db_url:
             return self.db_url
         return f"sqlite:///{(self.var_dir / f'{service}.db').resolve()}"
+
+
+def _ldap_filter(value: str, placeholder: str) -> str:
+    value = value.strip()
+    if not (value.startswith("(") and value.endswith(")")):
+        raise ValueError(f"{value!r} is not an LDAP filter: it must be in parentheses")
+    if placeholder not in value:
+        raise ValueError(f"{value!r} must contain {placeholder}")
+    return value
+
+
+def parse_group_roles(value: Any) -> dict[str, list[str]]:
+    """Directory group -> roles as stored: JSON text or a dict, each value a role or a list.
+
+    Keys are kept as written (the directory adapter compares them case-insensitively); an
+    unknown role is an error naming it, so a typo cannot silently give nobody that role.
+    """
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON: {exc.msg} (at character {exc.pos})") from exc
+    if not isinstance(value, Mapping):
+        raise ValueError("must be a JSON object from group DN or CN to role names")
+    mapping: dict[str, list[str]] = {}
+    for group, roles in value.items():
+        names = [roles] if isinstance(roles, str) else roles
+        if not isinstance(group, str) or not group.strip() or not isinstance(names, list):
+            raise ValueError(f"group {group!r}: give a group name and a list of role names")
+        mapping[group.strip()] = [_role_name(group, name) for name in names]
+    return mapping
+
+
+def _role_name(group: str, name: Any) -> str:
+    try:
+        return Role(str(name).strip().lower()).value
+    except ValueError:
+        known = ", ".join(role.value for role in Role)
+        raise ValueError(f"group {group!r}: unknown role {name!r} (known: {known})") from None
 
 
 @lru_cache

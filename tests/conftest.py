@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: the real servers (see tests/support/servers.py)."""
+"""Fixtures shared by every test: the real servers (see tests/support/servers.py and slapd.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import servers
+from tests.support import servers, slapd
 
 
 @pytest.fixture
@@ -23,3 +23,17 @@ def postgres() -> Iterator[servers.PostgresDatabases]:
 def rabbitmq() -> str:
     servers.require_rabbitmq()
     return servers.AMQP_URL
+
+
+@pytest.fixture(scope="session")
+def ldap_directory() -> Iterator[slapd.LdapDirectory]:
+    """A real OpenLDAP server with the test directory (tests/support/ldap/directory.ldif).
+
+    One per test session: a test that changes the directory puts it back.
+    """
+    slapd.require_slapd()
+    directory = slapd.start_directory()
+    try:
+        yield directory
+    finally:
+        slapd.remove(directory)

@@ -81,7 +81,7 @@ def login(body: LoginRequest, request: Request, response: Response) -> UserOut:
     settings = settings_of(request)
     with new_uow(request) as uow:
         signed_in = service.sign_in(
-            uow, body, client_of(request), idle_timeout(settings), utc_now()
+            uow, body, client_of(request), idle_timeout(settings), utc_now(), settings=settings
         )
         uow.commit()
     if signed_in is None:

@@ -3,7 +3,14 @@
 Each takes an open unit of work and leaves the commit to its caller. `sign_in` and
 `resume_session` return a refusal rather than raising it: the failed attempt, or the end of an
 idle session, must be written although the request is refused, so the caller commits first
-and refuses after.
+and refuses after. One exception: a directory user whose groups give no portal role must be
+told so (not "wrong password"), and the callers show a message only from a raised
+`PortalError`; so `sign_in` commits that failed attempt itself and then raises `NoPortalRole`.
+
+Sign-in has two sources (DESIGN §7): local accounts, checked against their argon2 hash, and
+Active Directory / LDAP (`directory.py`), whose users get a row here created or refreshed
+from the directory on every sign-in. A local account and a directory user with the same
+username: the local account wins, and the directory is never asked for that name.
 """
 
 from __future__ import annotations
@@ -14,21 +21,27 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from services.gateway import domain
+from services.gateway.directory import Directory, DirectoryConfig, DirectoryUser
 from services.gateway.domain import ADMIN_USERNAME, Language, SessionEnd
-from services.gateway.models import LoginAttempt, User, UserSession
+from services.gateway.models import LoginAttempt, PlantSetting, User, UserSession
 from services.gateway.schemas import LoginRequest, UserOut
 from shared.auth.tokens import Role
 from shared.events.envelope import utc_now
 from shared.i18n import _
-from shared.settings import Settings
+from shared.settings import Settings, get_settings, parse_group_roles
 from shared.uow import UnitOfWork
 from shared.web.problems import NotFound, PortalError
 
 log = structlog.get_logger(__name__)
 
 USER_AGENT_LENGTH = 300
+DISPLAY_NAME_LENGTH = 200
+LOCAL, DIRECTORY = "local", "directory"  # users.source
+# The plant_settings row by which the admin overrides PORTAL_LDAP_GROUP_ROLES.
+GROUP_ROLES_SETTING = "ldap_group_roles"
 
 
 class TooManyLoginAttempts(PortalError):
@@ -47,6 +60,33 @@ class TooManyLoginAttempts(PortalError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class NoPortalRole(PortalError):
+    status = 403
+    title = "Forbidden"
+    slug = "no-portal-role"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your directory password is right, but none of your directory groups gives you a "
+            "role in the portal. Ask an administrator to map one of your groups to a role.",
+            code="directory_no_roles",
+        )
+
+
+class GroupMappingInvalid(PortalError):
+    status = 503
+    title = "Service Unavailable"
+    slug = "directory-group-mapping-invalid"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The directory group mapping saved in the plant settings is invalid ({reason}); "
+            "directory accounts cannot sign in until an administrator corrects it.",
+            field=GROUP_ROLES_SETTING,
+            code="directory_group_mapping_invalid",
+        )
 
 
 @dataclass(frozen=True)
@@ -91,24 +131,161 @@ def seed_admin(uow: UnitOfWork, settings: Settings) -> None:
 
 
 def sign_in(
-    uow: UnitOfWork, credentials: LoginRequest, client: Client, idle: timedelta, now: datetime
+    uow: UnitOfWork,
+    credentials: LoginRequest,
+    client: Client,
+    idle: timedelta,
+    now: datetime,
+    *,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
 ) -> SignedIn | None:
-    """A new session for the user, ending their others; None for wrong credentials."""
+    """A new session for the user, ending their others; None for wrong credentials.
+
+    `settings` are the app's (None: the process's); `directory` replaces the one they
+    describe (tests). Raises `TooManyLoginAttempts`, `DirectoryUnavailable` when the directory
+    does not answer (nothing is recorded: the person did nothing wrong), and `NoPortalRole`
+    after committing the failed attempt (see the module docstring).
+    """
+    settings = settings or get_settings()
     username = domain.normalise_username(credentials.username)
     _refuse_when_throttled(uow, username, client.ip, now)
     user = uow.session.scalar(select(User).where(User.username == username))
-    # Verified even for an unknown or disabled user, so the answer takes as long either way.
-    matches = domain.verify_password(user.password_hash if user else None, credentials.password)
-    accepted = user is not None and user.active and matches
-    _record_attempt(uow, username, client.ip, now, ok=accepted)
-    if user is None or not accepted:
+    config = DirectoryConfig.from_settings(settings)
+    if config is None or (user is not None and user.source == LOCAL):
+        accepted = _local_account(user, credentials.password, settings)
+    else:
+        found = _ask_directory(uow, user, username, credentials.password, settings, directory)
+        if found is not None and not found.roles:
+            _refuse_without_role(uow, user, username, found, client, now)
+        accepted = _directory_account(uow, user, username, found, now) if found else None
+    _record_attempt(uow, username, client.ip, now, ok=accepted is not None)
+    if accepted is None:
         # A password typed into the username box must not reach the logs: log a short hash;
         # a known user is named, since that name is no secret.
         logged = user.username if user is not None else domain.fingerprint(username)
         log.warning("gateway.sign_in_failed", user=logged, ip=client.ip)
         return None
+    token = _start_session(uow, accepted, client, idle, now)
+    log.info("gateway.signed_in", username=username, source=accepted.source, ip=client.ip)
+    return SignedIn(token=token, user=UserOut.model_validate(accepted))
+
+
+def _local_account(user: User | None, password: str, settings: Settings) -> User | None:
+    """The local account when this is its password and local accounts are on."""
+    local = user is not None and user.source == LOCAL
+    # Verified even for an unknown, disabled or directory user, so the answer takes as long.
+    matches = domain.verify_password(user.password_hash if local and user else None, password)
+    if user is None or not local or not user.active or not matches:
+        return None
+    if not settings.local_accounts:
+        log.warning("gateway.local_accounts_off", username=user.username)
+        return None
     if user.password_hash and domain.password_needs_rehash(user.password_hash):
-        user.password_hash = domain.hash_password(credentials.password)
+        user.password_hash = domain.hash_password(password)
+    return user
+
+
+def _ask_directory(
+    uow: UnitOfWork,
+    user: User | None,
+    username: str,
+    password: str,
+    settings: Settings,
+    directory: Directory | None,
+) -> DirectoryUser | None:
+    """What the directory says of this username and password; None for no (or disabled here)."""
+    # Costs what a local check costs, so an unknown name is no quicker to refuse than a local one.
+    domain.verify_password(None, password)
+    if user is not None and not user.active:
+        return None
+    if directory is None:
+        config = DirectoryConfig.from_settings(settings)
+        assert config is not None  # the caller asks only when the directory is configured
+        directory = Directory(config)
+    return directory.authenticate(username, password, directory_group_roles(uow, settings))
+
+
+def directory_group_roles(uow: UnitOfWork, settings: Settings) -> dict[str, list[str]]:
+    """The group -> roles mapping in force: the admin's plant setting, else the environment's.
+
+    An invalid saved mapping refuses directory sign-ins (503) rather than fall back to the
+    environment's, which may grant what the admin meant to take away.
+    """
+    row = uow.session.get(PlantSetting, GROUP_ROLES_SETTING)
+    if row is None:
+        return settings.ldap_group_roles
+    try:
+        return parse_group_roles(row.value)
+    except ValueError as exc:
+        log.error("gateway.group_mapping_invalid", error=str(exc))
+        raise GroupMappingInvalid(str(exc)) from exc
+
+
+def _directory_account(
+    uow: UnitOfWork, user: User | None, username: str, found: DirectoryUser, now: datetime
+) -> User:
+    """The user's row, created on their first sign-in; name and roles as the directory says."""
+    if user is None:
+        user = _new_directory_user(uow, username, found, now)
+    _refresh_from_directory(user, found)
+    return user
+
+
+def _new_directory_user(
+    uow: UnitOfWork, username: str, found: DirectoryUser, now: datetime
+) -> User:
+    user = User(
+        username=username,
+        display_name=found.display_name[:DISPLAY_NAME_LENGTH],
+        password_hash=None,
+        source=DIRECTORY,
+        roles=list(found.roles),
+        language=Language.EN.value,
+        active=True,
+        created_at=now,
+    )
+    try:
+        with uow.session.begin_nested():
+            uow.session.add(user)
+    except IntegrityError:
+        # The same person's first sign-in on another device got there first: use that row.
+        existing = uow.session.scalar(select(User).where(User.username == username))
+        if existing is None:
+            raise
+        return existing
+    return user
+
+
+def _refresh_from_directory(user: User, found: DirectoryUser) -> None:
+    # The language is the user's own choice and stays; the rest is the directory's.
+    user.source = DIRECTORY
+    user.password_hash = None
+    user.display_name = found.display_name[:DISPLAY_NAME_LENGTH]
+    user.roles = list(found.roles)
+
+
+def _refuse_without_role(
+    uow: UnitOfWork,
+    user: User | None,
+    username: str,
+    found: DirectoryUser,
+    client: Client,
+    now: datetime,
+) -> None:
+    """Record the refusal, commit it, and raise `NoPortalRole` (see the module docstring)."""
+    if user is not None:
+        _refresh_from_directory(user, found)  # no roles now: a live session loses them too
+    _record_attempt(uow, username, client.ip, now, ok=False)
+    log.warning("gateway.sign_in_without_role", username=username, groups=list(found.groups))
+    uow.commit()
+    raise NoPortalRole()
+
+
+def _start_session(
+    uow: UnitOfWork, user: User, client: Client, idle: timedelta, now: datetime
+) -> str:
+    """A new session for the user, ending their others; the token for the cookie."""
     _end_other_sessions(uow, user.id, now)
     token = domain.new_session_token()
     uow.session.add(
@@ -123,8 +300,7 @@ def sign_in(
         )
     )
     user.last_login_at = now
-    log.info("gateway.signed_in", username=username, ip=client.ip)
-    return SignedIn(token=token, user=UserOut.model_validate(user))
+    return token
 
 
 def resume_session(
