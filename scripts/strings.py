@@ -5,8 +5,8 @@
     .venv/bin/python scripts/strings.py services/gateway/ui/admin   # only messages used there
 
 A message goes to the catalogue of where it is first used: a gateway UI feature
-(`services/gateway/ui/<feature>/locale/`), the UI frame, a service, or `shared`; fill the empty msgstr lines
-in with any PO editor or by hand. See shared/i18n.py.
+(`services/gateway/ui/<feature>/locale/`), the UI frame, a service, or `shared`; fill the
+empty msgstr lines in with any PO editor or by hand. See shared/i18n.py.
 """
 
 from __future__ import annotations
@@ -58,7 +58,11 @@ def add_missing(missing: dict[str, list[str]]) -> None:
 
 def main() -> int:
     """Arguments other than --check limit the work to sources under those paths."""
-    prefixes = tuple(arg.rstrip("/") + "/" for arg in sys.argv[1:] if not arg.startswith("--"))
+    prefixes = tuple(
+        arg if Path(arg).suffix else arg.rstrip("/") + "/"
+        for arg in sys.argv[1:]
+        if not arg.startswith("--")
+    )
     missing = {
         msgid: where
         for msgid, where in missing_translations("es").items()

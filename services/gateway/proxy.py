@@ -16,17 +16,20 @@ import httpx
 import structlog
 from fastapi import APIRouter, Depends, Request, Response
 
-from services.gateway.api import SignedInUser, same_site_only, settings_of
+from services.gateway.api import SignedInUser, csrf_token_or_json, same_site_only, settings_of
 from services.gateway.schemas import UserOut
 from shared import context
 from shared.auth.tokens import issue_service_token
+from shared.i18n import _
 from shared.settings import SERVICES
 from shared.web.app import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
 from shared.web.problems import NotFound, PortalError
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(tags=["proxy"], dependencies=[Depends(same_site_only)])
+router = APIRouter(
+    tags=["proxy"], dependencies=[Depends(same_site_only), Depends(csrf_token_or_json)]
+)
 
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 FORWARDED_REQUEST_HEADERS = ("accept", "content-type", "idempotency-key")
@@ -41,13 +44,13 @@ RETURNED_RESPONSE_HEADERS = (
 
 class UpstreamUnreachable(PortalError):
     status = 502
-    title = "Bad gateway"
+    title = _("Bad gateway")
     slug = "upstream-unreachable"
 
 
 class UpstreamTimeout(PortalError):
     status = 504
-    title = "Gateway timeout"
+    title = _("Gateway timeout")
     slug = "upstream-timeout"
 
 
@@ -58,6 +61,8 @@ async def forward(service: str, path: str, request: Request, user: SignedInUser)
     upstream = upstream_client(request, service)
     target = upstream_target(request, service, path)
     headers = upstream_headers(request, user)
+    # The service answers (problems included) in the user's language, from their profile.
+    headers["accept-language"] = user.language.value
     try:
         answer = await upstream.request(
             request.method, target, content=await request.body(), headers=headers
@@ -65,12 +70,14 @@ async def forward(service: str, path: str, request: Request, user: SignedInUser)
     except httpx.TimeoutException as exc:
         log.warning("gateway.upstream_timeout", upstream=service, path=target, error=repr(exc))
         raise UpstreamTimeout(
-            f"The {service} service did not answer in time.", code="upstream_timeout"
+            _("The {service} service did not answer in time.", service=service),
+            code="upstream_timeout",
         ) from exc
     except httpx.TransportError as exc:
         log.warning("gateway.upstream_unreachable", upstream=service, path=target, error=repr(exc))
         raise UpstreamUnreachable(
-            f"The {service} service cannot be reached.", code="upstream_unreachable"
+            _("The {service} service cannot be reached.", service=service),
+            code="upstream_unreachable",
         ) from exc
     return Response(
         answer.content, status_code=answer.status_code, headers=returned_headers(answer.headers)
@@ -84,12 +91,20 @@ def upstream_client(request: Request, service: str) -> httpx.AsyncClient:
         return client
     if service in SERVICES and service != "gateway":
         raise UpstreamUnreachable(
-            f"The gateway has no address for the {service} service: "
-            f"set PORTAL_{service.upper()}_URL.",
+            _(
+                "The gateway has no address for the {service} service: set {setting}.",
+                service=service,
+                setting=f"PORTAL_{service.upper()}_URL",
+            ),
             code="upstream_not_configured",
         )
-    known = ", ".join(sorted(upstreams)) or "none"
-    raise NotFound(f"There is no service '{service}' (known: {known}).", code="unknown_service")
+    known = ", ".join(sorted(upstreams))
+    raise NotFound(
+        _("There is no service '{service}' (known: {known}).", service=service, known=known)
+        if known
+        else _("There is no service '{service}'.", service=service),
+        code="unknown_service",
+    )
 
 
 def upstream_target(request: Request, service: str, path: str) -> str:
@@ -99,7 +114,7 @@ def upstream_target(request: Request, service: str, path: str) -> str:
     '.' and '..' segments are refused, so no path escapes the service's /api/v1.
     """
     if any(segment in (".", "..") for segment in path.split("/")):
-        raise NotFound(f"There is nothing at {request.url.path}.")
+        raise NotFound(_("There is nothing at {path}.", path=request.url.path))
     raw_path: bytes = request.scope.get("raw_path") or b""
     prefix = f"/api/{service}/v1/".encode()
     tail = (

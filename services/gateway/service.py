@@ -46,14 +46,19 @@ GROUP_ROLES_SETTING = "ldap_group_roles"
 
 class TooManyLoginAttempts(PortalError):
     status = 429
-    title = "Too many requests"
+    title = _("Too many requests")
     slug = "too-many-login-attempts"
 
     def __init__(self, retry_after_seconds: int) -> None:
         minutes = math.ceil(retry_after_seconds / 60)
-        wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
         super().__init__(
-            f"Too many failed sign-in attempts. Try again in {wait}.", code="login_rate_limited"
+            _("Too many failed sign-in attempts. Try again in 1 minute.")
+            if minutes == 1
+            else _(
+                "Too many failed sign-in attempts. Try again in {minutes} minutes.",
+                minutes=minutes,
+            ),
+            code="login_rate_limited",
         )
         self.retry_after_seconds = retry_after_seconds
 

@@ -16,6 +16,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -199,6 +200,17 @@ def render_problem(request: Request, exc: Exception) -> ProblemResponse:
         return _validation_problem(request, exc)
     if isinstance(exc, StarletteHTTPException):
         return _http_problem(request, exc)
+    if isinstance(exc, PoolTimeout):
+        log.warning("request.database_busy", path=request.url.path)
+        return problem_response(
+            request,
+            status=503,
+            title=_("Service unavailable"),
+            detail=_("The service is busy. Try again in a few seconds."),
+            type_uri=problem_type_uri("busy"),
+            code="database_busy",
+            headers={"Retry-After": "2"},
+        )
     log.error("request.unhandled_error", path=request.url.path, exc_info=exc)
     return problem_response(
         request,

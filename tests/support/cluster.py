@@ -127,3 +127,5 @@ async def sign_in(client: httpx.AsyncClient, password: str = ADMIN_PASSWORD) -> 
         "/api/auth/login", json={"username": "admin", "password": password}
     )
     assert response.status_code == 200, response.text
+    # As the pages' scripts do: every change carries the session's CSRF token.
+    client.headers["X-CSRF-Token"] = response.headers["X-CSRF-Token"]

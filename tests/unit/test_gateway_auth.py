@@ -330,36 +330,37 @@ def test_the_lock_lifts_when_the_oldest_counted_failure_ages_out() -> None:
 # --- the start page -----------------------------------------------------------------------------
 
 
-async def test_the_start_page_offers_sign_in_then_shows_the_user_and_the_apis(
+async def test_the_start_page_sends_a_stranger_to_sign_in_then_greets_the_user(
     tablet: httpx.AsyncClient,
 ) -> None:
     signed_out = await tablet.get("/")
+    form = await tablet.get(signed_out.headers["location"])
     await sign_in(tablet)
     signed_in = await tablet.get("/")
 
-    assert signed_out.status_code == 200
-    assert "<title>Production Portal</title>" in signed_out.text
-    assert 'id="sign-in"' in signed_out.text
-    assert '<script src="/static/portal.js" defer></script>' in signed_out.text
-    csp = signed_out.headers["content-security-policy"]
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"] == "/sign-in?next=%2F"
+    assert '<form method="post" action="/sign-in"' in form.text
+    assert '<script src="/static/portal.js" defer></script>' in form.text
+    csp = form.headers["content-security-policy"]
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
-    assert 'id="sign-in"' not in signed_in.text
-    assert "Administrator (admin)" in signed_in.text
-    assert 'href="/api/auth/me"' in signed_in.text
-    assert 'href="/api/inventory/v1/items"' in signed_in.text
+    assert signed_in.status_code == 200
+    assert "Good to see you, Administrator" in signed_in.text
+    assert '<meta name="csrf-token" content="' in signed_in.text
 
 
-async def test_the_start_page_explains_a_session_ended_elsewhere(
+async def test_the_sign_in_page_explains_a_session_ended_elsewhere(
     gateway: ServiceRuntime, tablet: httpx.AsyncClient
 ) -> None:
     await sign_in(tablet)
     async with browser(gateway, OFFICE) as desk:
         await sign_in(desk)
 
-    page = await tablet.get("/")
+    sent_away = await tablet.get("/")
+    page = await tablet.get(sent_away.headers["location"])
 
-    assert 'id="sign-in"' in page.text
+    assert "reason=signed_in_elsewhere" in sent_away.headers["location"]
     assert "signed in on another device" in page.text
 
 
@@ -367,12 +368,14 @@ async def test_the_page_script_is_served_and_nothing_outside_static_is(
     tablet: httpx.AsyncClient,
 ) -> None:
     script = await tablet.get("/static/portal.js")
-    escape = await tablet.get("/static/..%2fpages.py")
+    escape = await tablet.get("/static/..%2fapi.py")
+    vendor = await tablet.get("/static/vendor/..%2f..%2fpackage.json")
 
     assert script.status_code == 200
     assert "javascript" in script.headers["content-type"]
-    assert "/api/auth/login" in script.text
+    assert "X-CSRF-Token" in script.text
     assert escape.status_code == 404
+    assert vendor.status_code == 404
 
 
 @pytest.mark.parametrize(

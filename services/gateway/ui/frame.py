@@ -24,11 +24,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
-from starlette.concurrency import run_in_threadpool
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from services.gateway import domain
-from services.gateway.api import session_or_reason, settings_of
+from services.gateway import api, domain
+from services.gateway.api import behind_tls, live_session_or_reason, settings_of
 from services.gateway.domain import SESSION_COOKIE, SessionEnd
 from services.gateway.schemas import UserOut
 from shared.auth.permissions import Action, allowed
@@ -45,9 +45,10 @@ from shared.i18n import (
     translate,
 )
 from shared.web.app import LANGUAGE_COOKIE
+from shared.web.problems import PortalError, shown, validation_message
 
 HERE = Path(__file__).parent
-CSRF_HEADER = "X-CSRF-Token"
+CSRF_HEADER = api.CSRF_HEADER
 CSRF_FIELD = "csrf_token"
 
 PAGE_HEADERS = {
@@ -163,6 +164,25 @@ def _loader() -> ChoiceLoader:
     return ChoiceLoader([FileSystemLoader(HERE / "templates"), PrefixLoader(by_feature)])
 
 
+# How each role is named on the pages.
+ROLE_LABELS: dict[str, Text] = {
+    "admin": _("Administrator"),
+    "supervisor": _("Supervisor"),
+    "operator": _("Operator"),
+    "planner": _("Planner"),
+    "buyer": _("Buyer"),
+    "store": _("Storekeeper"),
+    "quality": _("Quality"),
+    "accountant": _("Accountant"),
+    "viewer": _("Viewer"),
+}
+
+
+def _role(name: str) -> str:
+    label = ROLE_LABELS.get(name)
+    return label.render() if label is not None else name
+
+
 _timezone: ContextVar[str] = ContextVar("portal_page_timezone", default="UTC")
 
 
@@ -189,6 +209,7 @@ def _environment() -> Environment:
     )
     env.globals["_"] = _gettext
     env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    env.filters["role"] = _role
     env.filters["number"] = _number
     env.filters["money"] = _money
     env.filters["date"] = lambda value: format_date(_as_date(value))
@@ -243,14 +264,7 @@ def remember_language(request: Request, response: Response, language: str) -> No
         )
 
 
-def secure_cookies(request: Request) -> bool:
-    """Secure cookies behind TLS: when configured, or when the request came over https."""
-    forwarded = request.headers.get("x-forwarded-proto", "")
-    return (
-        settings_of(request).secure_cookies
-        or request.url.scheme == "https"
-        or forwarded.split(",")[0].strip() == "https"
-    )
+secure_cookies = behind_tls
 
 
 # --- the signed-in user of a page ----------------------------------------------------------
@@ -262,7 +276,7 @@ def csrf_token(request: Request) -> str:
 
 async def page_user(request: Request, action: Action | None = None) -> Page:
     """The page's user and frame, or a redirect to sign in, or a 403 page for the wrong role."""
-    outcome = await run_in_threadpool(session_or_reason, request)
+    outcome = await live_session_or_reason(request)
     if isinstance(outcome, SessionEnd):
         raise SignInRequired(request, outcome)
     if action is not None and not allowed(outcome.roles, action):
@@ -308,3 +322,18 @@ def why_signed_out(reason: str | None, idle_minutes: int) -> str | Text | None:
     if end is None or end is SessionEnd.NOT_SIGNED_IN:
         return None
     return domain.why_session_ended(end, idle_minutes)
+
+
+def form_errors(error: ValidationError | PortalError) -> dict[str, str]:
+    """Field -> message for a form, in the current language, from a refused model or use case.
+
+    A refusal that names no field is under "" (the form shows it at the top).
+    """
+    if isinstance(error, PortalError):
+        return {error.field or "": str(shown(error.detail) or "")}
+    errors: dict[str, str] = {}
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]) or ""
+        message = validation_message(item["type"], item.get("ctx") or {}, item["msg"])
+        errors.setdefault(name, str(shown(message) or ""))
+    return errors

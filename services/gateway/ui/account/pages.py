@@ -14,7 +14,13 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.gateway import service
-from services.gateway.api import client_of, idle_timeout, settings_of
+from services.gateway.api import (
+    client_of,
+    forget_sessions,
+    session_cache,
+    settings_of,
+    sign_in_with_password,
+)
 from services.gateway.domain import SESSION_COOKIE, Language
 from services.gateway.schemas import LoginRequest
 from services.gateway.ui.frame import (
@@ -95,22 +101,10 @@ async def sign_in(
             error=_("Enter your username and password."),
             status_code=422,
         )
-    settings = settings_of(request)
-
-    def attempt() -> service.SignedIn | None:
-        with new_uow(request) as uow:
-            outcome = service.sign_in(
-                uow,
-                LoginRequest(username=username, password=password),
-                client_of(request),
-                idle_timeout(settings),
-                utc_now(),
-            )
-            uow.commit()
-        return outcome
-
     try:
-        signed_in = await run_in_threadpool(attempt)
+        signed_in = await run_in_threadpool(
+            sign_in_with_password, request, LoginRequest(username=username, password=password)
+        )
     except PortalError as refused:  # rate limited, directory down
         return _sign_in_page(
             request,
@@ -148,6 +142,7 @@ async def sign_out(request: Request) -> Response:
             uow.commit()
 
     await run_in_threadpool(end)
+    session_cache(request).forget_token(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE, httponly=True, samesite="lax", secure=secure_cookies(request), path="/"
@@ -181,6 +176,7 @@ async def change_language(
             uow.commit()
 
     await run_in_threadpool(store)
+    forget_sessions(request, page.user.username)
     response = RedirectResponse("/profile?saved=1", status_code=303)
     remember_language(request, response, language)
     return response
