@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Dialect, Numeric
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from shared.i18n import _
+
 PRECISION = 18
 SCALE = 4
 _LIMIT = Decimal(10) ** (PRECISION - SCALE)
@@ -37,9 +39,18 @@ class DecimalType(TypeDecorator[Decimal]):
         number = value if isinstance(value, Decimal) else Decimal(str(value))
         exact = number.quantize(_QUANTUM)
         if exact != number:
-            raise ValueError(f"{number} has more than {SCALE} decimals")
+            raise ValueError(
+                _("{number} has more than {scale} decimals", number=number, scale=SCALE)
+            )
         if abs(exact) >= _LIMIT:
-            raise ValueError(f"{number} does not fit NUMERIC({PRECISION}, {SCALE})")
+            raise ValueError(
+                _(
+                    "{number} does not fit NUMERIC({precision}, {scale})",
+                    number=number,
+                    precision=PRECISION,
+                    scale=SCALE,
+                )
+            )
         if dialect.name == "sqlite":
             return int(exact * _FACTOR)
         return exact

@@ -21,10 +21,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from shared.auth.tokens import Role
+from shared.i18n import Text, _
 
 SESSION_COOKIE = "portal_session"
 ADMIN_USERNAME = "admin"
-INVALID_CREDENTIALS = "invalid username or password"
+INVALID_CREDENTIALS = _("invalid username or password")
 # last_seen_at is written at most this often, so a busy page does not write on every request.
 SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
 # Attempts stay this long: rate limiting, and the login history an admin reads.
@@ -85,7 +86,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def cross_site_reason(
     method: str, host: str | None, origin: str | None, fetch_site: str | None
-) -> str | None:
+) -> Text | None:
     """Why a state-changing browser request looks cross-site, or None when it does not.
 
     Browsers send Sec-Fetch-Site and Origin on such requests; a page on another site cannot
@@ -95,13 +96,13 @@ def cross_site_reason(
     if method.upper() in SAFE_METHODS:
         return None
     if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return f"Sec-Fetch-Site is {fetch_site!r}"
+        return _("Sec-Fetch-Site is '{value}'", value=fetch_site)
     if origin is not None and origin != "null":
         origin_host = origin.split("://", 1)[-1]
         if host is None or origin_host != host:
-            return f"Origin {origin!r} is not this site"
+            return _("Origin '{origin}' is not this site", origin=origin)
     elif origin == "null":
-        return "Origin is 'null'"
+        return _("Origin is 'null'")
     return None
 
 
@@ -161,25 +162,30 @@ def needs_touch(last_seen_at: datetime, now: datetime) -> bool:
     return now - last_seen_at >= SESSION_TOUCH_INTERVAL
 
 
-def why_session_ended(reason: SessionEnd, idle_minutes: int) -> str:
+def why_session_ended(reason: SessionEnd, idle_minutes: int) -> Text:
     """What the person at the screen is told when a request is refused for want of a session."""
     match reason:
         case SessionEnd.SIGNED_IN_ELSEWHERE:
-            return (
+            return _(
                 "Your session ended because you signed in on another device. "
                 "Sign in again to continue here."
             )
         case SessionEnd.LOGOUT:
-            return "You signed out. Sign in again to continue."
+            return _("You signed out. Sign in again to continue.")
         case SessionEnd.IDLE:
-            return (
-                f"Your session ended after {idle_minutes} minutes without activity. "
-                "Sign in again to continue."
+            if idle_minutes == 1:
+                return _(
+                    "Your session ended after 1 minute without activity. Sign in again to continue."
+                )
+            return _(
+                "Your session ended after {minutes} minutes without activity. "
+                "Sign in again to continue.",
+                minutes=idle_minutes,
             )
         case SessionEnd.ACCOUNT_DISABLED:
-            return "Your account has been disabled. Ask an administrator."
+            return _("Your account has been disabled. Ask an administrator.")
         case _:
-            return "You are not signed in."
+            return _("You are not signed in.")
 
 
 @dataclass(frozen=True)

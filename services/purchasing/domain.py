@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from shared.i18n import Text, _
+
 MONEY = Decimal("0.01")
 
 
@@ -23,12 +25,21 @@ class PoStatus(StrEnum):
 
 RECEIVABLE = (PoStatus.SUBMITTED, PoStatus.PARTIAL)
 
+# A status as a person reads it inside a message ("a received purchase order ...").
+STATUS_NAMES: dict[PoStatus, Text] = {
+    PoStatus.DRAFT: _("draft"),
+    PoStatus.SUBMITTED: _("submitted"),
+    PoStatus.PARTIAL: _("partial"),
+    PoStatus.RECEIVED: _("received"),
+    PoStatus.CANCELLED: _("cancelled"),
+}
+
 
 class PurchasingRuleBroken(Exception):
     """A business rule refused the command; `field` names the input that broke it."""
 
-    def __init__(self, detail: str, *, field: str, conflict: bool = False) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str | Text, *, field: str, conflict: bool = False) -> None:
+        super().__init__(str(detail))
         self.detail = detail
         self.field = field
         self.conflict = conflict
@@ -70,7 +81,12 @@ def check_line_values(lines: list[tuple[Decimal, Decimal]]) -> None:
     for index, (qty, unit_cost) in enumerate(lines):
         if qty * unit_cost >= MAX_LINE_VALUE:
             raise PurchasingRuleBroken(
-                f"line value {qty} x {unit_cost} is beyond {MAX_LINE_VALUE:,}",
+                _(
+                    "line value {qty} x {unit_cost} is beyond {limit}",
+                    qty=qty,
+                    unit_cost=unit_cost,
+                    limit=f"{MAX_LINE_VALUE:,}",
+                ),
                 field=f"lines.{index}.qty",
             )
 
@@ -78,10 +94,12 @@ def check_line_values(lines: list[tuple[Decimal, Decimal]]) -> None:
 def check_can_submit(status: PoStatus, line_count: int) -> None:
     if status is not PoStatus.DRAFT:
         raise PurchasingRuleBroken(
-            f"only a draft can be submitted; this PO is {status}", field="status", conflict=True
+            _("only a draft can be submitted; this PO is {status}", status=STATUS_NAMES[status]),
+            field="status",
+            conflict=True,
         )
     if line_count == 0:
-        raise PurchasingRuleBroken("a purchase order needs at least one line", field="lines")
+        raise PurchasingRuleBroken(_("a purchase order needs at least one line"), field="lines")
 
 
 def check_receipt(
@@ -90,29 +108,38 @@ def check_receipt(
     """Refuse a receipt on a PO not yet submitted or closed, an unknown line, or over-receipt."""
     if status not in RECEIVABLE:
         raise PurchasingRuleBroken(
-            f"a {status} purchase order cannot be received against; submit it first"
+            _(
+                "a {status} purchase order cannot be received against; submit it first",
+                status=STATUS_NAMES[status],
+            )
             if status is PoStatus.DRAFT
-            else f"a {status} purchase order takes no more receipts",
+            else _("a {status} purchase order takes no more receipts", status=STATUS_NAMES[status]),
             field="status",
             conflict=True,
         )
     if not receipt:
-        raise PurchasingRuleBroken("a receipt needs at least one line", field="lines")
+        raise PurchasingRuleBroken(_("a receipt needs at least one line"), field="lines")
     receiving: dict[int, Decimal] = {}
     for index, (line_no, qty) in enumerate(receipt):
         if line_no not in lines:
             raise PurchasingRuleBroken(
-                f"the PO has no line {line_no}", field=f"lines.{index}.line_no"
+                _("the PO has no line {line_no}", line_no=line_no), field=f"lines.{index}.line_no"
             )
         if qty <= 0:
             raise PurchasingRuleBroken(
-                "quantity must be greater than zero", field=f"lines.{index}.qty"
+                _("quantity must be greater than zero"), field=f"lines.{index}.qty"
             )
         receiving[line_no] = receiving.get(line_no, Decimal(0)) + qty
         if receiving[line_no] > lines[line_no].open_qty:
             raise PurchasingRuleBroken(
-                f"line {line_no} has {lines[line_no].open_qty} open; receiving "
-                f"{receiving[line_no]} would exceed the ordered {lines[line_no].qty_ordered}",
+                _(
+                    "line {line_no} has {open_qty} open; receiving {qty} would exceed the "
+                    "ordered {ordered}",
+                    line_no=line_no,
+                    open_qty=lines[line_no].open_qty,
+                    qty=receiving[line_no],
+                    ordered=lines[line_no].qty_ordered,
+                ),
                 field=f"lines.{index}.qty",
             )
 

@@ -36,6 +36,7 @@ from shared.clock import plant_date
 from shared.counters import take_next
 from shared.events.catalogue import ItemUpserted, MaterialReceived, PurchaseOrderChanged
 from shared.events.envelope import utc_now
+from shared.i18n import _
 from shared.settings import Settings
 from shared.types import Amount, UtcDateTime
 from shared.uow import UnitOfWork
@@ -45,7 +46,9 @@ from shared.web.problems import Conflict, InvalidInput, NotFound
 
 def create_vendor(uow: UnitOfWork, data: VendorCreate) -> VendorOut:
     if uow.session.scalar(select(Vendor.id).where(Vendor.code == data.code)) is not None:
-        raise Conflict(f"a vendor with code {data.code!r} already exists", field="code")
+        raise Conflict(
+            _("a vendor with code '{code}' already exists", code=data.code), field="code"
+        )
     vendor = Vendor(**data.model_dump(), active=True, created_at=utc_now())
     uow.session.add(vendor)
     uow.session.flush()
@@ -64,7 +67,7 @@ def list_vendors(uow: UnitOfWork, page: PageParams, search: str | None = None) -
 def get_vendor(uow: UnitOfWork, code: str) -> VendorOut:
     vendor = uow.session.scalar(select(Vendor).where(Vendor.code == code))
     if vendor is None:
-        raise NotFound(f"no vendor with code {code!r}", field="code")
+        raise NotFound(_("no vendor with code '{code}'", code=code), field="code")
     return VendorOut.model_validate(vendor)
 
 
@@ -86,7 +89,9 @@ def create_purchase_order(
     """A draft PO; `today` is the plant's business day, the order date when none is given."""
     vendor = uow.session.scalar(select(Vendor).where(Vendor.code == data.vendor_code))
     if vendor is None or not vendor.active:
-        raise InvalidInput(f"no active vendor with code {data.vendor_code!r}", field="vendor_code")
+        raise InvalidInput(
+            _("no active vendor with code '{code}'", code=data.vendor_code), field="vendor_code"
+        )
     _check_items_known(uow, [line.sku for line in data.lines])
     _apply_rule(
         lambda: domain.check_line_values([(line.qty, line.unit_cost) for line in data.lines])
@@ -300,7 +305,9 @@ def _check_items_known(uow: UnitOfWork, skus: list[str]) -> None:
     )
     for index, sku in enumerate(skus):
         if sku not in known:
-            raise InvalidInput(f"unknown or inactive item SKU {sku!r}", field=f"lines.{index}.sku")
+            raise InvalidInput(
+                _("unknown or inactive item SKU '{sku}'", sku=sku), field=f"lines.{index}.sku"
+            )
 
 
 def _next_number(uow: UnitOfWork, kind: str, year: int) -> int:
@@ -319,7 +326,7 @@ def _apply_rule(check: Callable[[], None]) -> None:
 def _po(uow: UnitOfWork, number: str) -> PurchaseOrder:
     po = uow.session.scalar(select(PurchaseOrder).where(PurchaseOrder.number == number))
     if po is None:
-        raise NotFound(f"no purchase order {number!r}", field="number")
+        raise NotFound(_("no purchase order '{number}'", number=number), field="number")
     return po
 
 
@@ -331,7 +338,7 @@ def _po_for_update(uow: UnitOfWork, number: str) -> PurchaseOrder:
         .with_for_update(of=PurchaseOrder)
     )
     if po is None:
-        raise NotFound(f"no purchase order {number!r}", field="number")
+        raise NotFound(_("no purchase order '{number}'", number=number), field="number")
     return po
 
 
@@ -449,7 +456,7 @@ _SET_PO_STATUS = (
 def _lock_po(uow: UnitOfWork, number: str) -> Row[int, str, str, date, str]:
     po = uow.session.execute(_LOCK_PO, {"number": number}).first()
     if po is None:
-        raise NotFound(f"no purchase order {number!r}", field="number")
+        raise NotFound(_("no purchase order '{number}'", number=number), field="number")
     return po
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from shared.auth.tokens import Role
+from shared.i18n import Text, _
 
 EVERYONE = frozenset(Role) - {Role.ADMIN}
 
@@ -52,21 +53,21 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.DEAD_LETTERS_REPLAY: frozenset(),
 }
 
-DESCRIPTIONS: dict[Action, str] = {
-    Action.ITEMS_READ: "see items",
-    Action.ITEMS_WRITE: "create and change items",
-    Action.STOCK_READ: "see stock, balances and the stock ledger",
-    Action.VENDORS_READ: "see vendors",
-    Action.VENDORS_WRITE: "create and change vendors",
-    Action.PURCHASE_ORDERS_READ: "see purchase orders and receipts",
-    Action.PURCHASE_ORDERS_WRITE: "create and submit purchase orders",
-    Action.RECEIPTS_WRITE: "receive material against purchase orders",
-    Action.BOOKS_READ: "see journal entries, accounts and the trial balance",
-    Action.USERS_MANAGE: "create users, change their roles, deactivate them, see login history",
-    Action.AUDIT_READ: "see and export the audit log of every change",
-    Action.SETTINGS_MANAGE: "change plant settings (directory group mapping, session timeout)",
-    Action.OPS_READ: "see the ops dashboard: health, traffic, event flow, dead letters",
-    Action.DEAD_LETTERS_REPLAY: "replay dead-lettered events",
+DESCRIPTIONS: dict[Action, Text] = {
+    Action.ITEMS_READ: _("see items"),
+    Action.ITEMS_WRITE: _("create and change items"),
+    Action.STOCK_READ: _("see stock, balances and the stock ledger"),
+    Action.VENDORS_READ: _("see vendors"),
+    Action.VENDORS_WRITE: _("create and change vendors"),
+    Action.PURCHASE_ORDERS_READ: _("see purchase orders and receipts"),
+    Action.PURCHASE_ORDERS_WRITE: _("create and submit purchase orders"),
+    Action.RECEIPTS_WRITE: _("receive material against purchase orders"),
+    Action.BOOKS_READ: _("see journal entries, accounts and the trial balance"),
+    Action.USERS_MANAGE: _("create users, change their roles, deactivate them, see login history"),
+    Action.AUDIT_READ: _("see and export the audit log of every change"),
+    Action.SETTINGS_MANAGE: _("change plant settings (directory group mapping, session timeout)"),
+    Action.OPS_READ: _("see the ops dashboard: health, traffic, event flow, dead letters"),
+    Action.DEAD_LETTERS_REPLAY: _("replay dead-lettered events"),
 }
 
 
@@ -81,7 +82,7 @@ def render_markdown() -> str:
     header = "| action | what it allows | " + " | ".join(roles) + " |"
     rule = "|---|---|" + "---|" * len(roles)
     rows = [
-        f"| `{action}` | {DESCRIPTIONS[action]} | "
+        f"| `{action}` | {DESCRIPTIONS[action].render('en')} | "
         + " | ".join("✓" if role in MATRIX[action] else "" for role in roles)
         + " |"
         for action in Action

@@ -17,6 +17,7 @@ from typing import Any
 
 import jwt
 
+from shared.i18n import _
 from shared.web.problems import Unauthorized
 
 ALGORITHM = "HS256"
@@ -99,7 +100,7 @@ def verify_service_token(secret: str, token: str | None) -> TokenClaims:
         raise ValueError("the service token secret is not configured")
     if not token:
         raise Unauthorized(
-            "No service token: the request must carry 'Authorization: Bearer <token>'.",
+            _("No service token: the request must carry 'Authorization: Bearer <token>'."),
             code="token_missing",
         )
     try:
@@ -121,38 +122,46 @@ def _unauthorized(exc: jwt.InvalidTokenError) -> Unauthorized:
     # Order matters: InvalidSignatureError is a DecodeError.
     match exc:
         case jwt.ExpiredSignatureError():
-            return Unauthorized("The service token has expired.", code="token_expired")
+            return Unauthorized(_("The service token has expired."), code="token_expired")
         case jwt.InvalidSignatureError():
             return Unauthorized(
-                "The service token's signature does not match: it was forged, altered, "
-                "or signed with another secret.",
+                _(
+                    "The service token's signature does not match: it was forged, altered, "
+                    "or signed with another secret."
+                ),
                 code="token_bad_signature",
             )
         case jwt.InvalidAudienceError():
             return Unauthorized(
-                f"The service token is meant for another audience, not '{AUDIENCE}'.",
+                _(
+                    "The service token is meant for another audience, not '{audience}'.",
+                    audience=AUDIENCE,
+                ),
                 code="token_wrong_audience",
             )
         case jwt.InvalidIssuerError():
             return Unauthorized(
-                f"The service token was not issued by '{ISSUER}'.", code="token_wrong_issuer"
+                _("The service token was not issued by '{issuer}'.", issuer=ISSUER),
+                code="token_wrong_issuer",
             )
         case jwt.ImmatureSignatureError():
             return Unauthorized(
-                "The service token is not valid yet (issued in the future: check the clocks).",
+                _("The service token is not valid yet (issued in the future: check the clocks)."),
                 code="token_not_yet_valid",
             )
         case jwt.InvalidAlgorithmError():
             return Unauthorized(
-                f"The service token is not signed with {ALGORITHM}.", code="token_bad_algorithm"
+                _("The service token is not signed with {algorithm}.", algorithm=ALGORITHM),
+                code="token_bad_algorithm",
             )
         case jwt.MissingRequiredClaimError(claim=claim):
             return Unauthorized(
-                f"The service token lacks the '{claim}' claim.", code="token_malformed"
+                _("The service token lacks the '{claim}' claim.", claim=claim),
+                code="token_malformed",
             )
         case _:
             return Unauthorized(
-                "The service token is malformed: it is not a readable JWT.",
+                _("The service token is malformed: it is not a readable JWT."),
                 code="token_malformed",
             )
 
@@ -162,14 +171,16 @@ def _claims_from(payload: Mapping[str, Any]) -> TokenClaims:
     # Only for the audit log, signed like the rest: anything but text is taken as no address.
     ip = payload.get("ip") if isinstance(payload.get("ip"), str) else None
     if not isinstance(user, str) or not user:
-        raise Unauthorized("The service token's 'sub' claim is empty.", code="token_malformed")
+        raise Unauthorized(_("The service token's 'sub' claim is empty."), code="token_malformed")
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise Unauthorized(
-            "The service token's 'roles' claim is not a list of role names.",
+            _("The service token's 'roles' claim is not a list of role names."),
             code="token_malformed",
         )
     if name is not None and not isinstance(name, str):
-        raise Unauthorized("The service token's 'name' claim is not text.", code="token_malformed")
+        raise Unauthorized(
+            _("The service token's 'name' claim is not text."), code="token_malformed"
+        )
     return TokenClaims(
         user=user,
         roles=tuple(roles),

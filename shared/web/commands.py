@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from shared import context
 from shared.events.envelope import utc_now
+from shared.i18n import _
 from shared.uow import UnitOfWork
 from shared.web.problems import Conflict, InvalidInput
 
@@ -46,7 +47,7 @@ MAX_KEY_LENGTH = 200
 REPLAYED_HEADER = "Idempotent-Replayed"
 # Stored for a key sent without a verified caller (no command endpoint allows that today).
 ANONYMOUS = ""
-CONCURRENT_CHANGE = (
+CONCURRENT_CHANGE = _(
     "The data this request changes was changed by another request at the same moment; "
     "reload and retry."
 )
@@ -81,7 +82,9 @@ def run_command(
             raise Conflict(CONCURRENT_CHANGE, code="concurrent_change") from exc
         except StatementError as exc:
             if isinstance(exc.orig, ValueError):
-                raise InvalidInput(f"A value cannot be stored: {exc.orig}.") from exc
+                raise InvalidInput(
+                    _("A value cannot be stored: {reason}.", reason=exc.orig)
+                ) from exc
             raise
     return JSONResponse(body, status_code=status_code)
 
@@ -90,7 +93,11 @@ def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidInput(
-            f"{IDEMPOTENCY_HEADER} must be 1 to {MAX_KEY_LENGTH} characters",
+            _(
+                "{header} must be 1 to {max_length} characters",
+                header=IDEMPOTENCY_HEADER,
+                max_length=MAX_KEY_LENGTH,
+            ),
             field=IDEMPOTENCY_HEADER,
         )
     return key
@@ -145,18 +152,28 @@ def _claim(uow: UnitOfWork, key: str, request: Request) -> JSONResponse | None:
     )
     if row["method"] != request.method or row["path"] != request.url.path:
         raise InvalidInput(
-            f"this {IDEMPOTENCY_HEADER} was already used for {row['method']} {row['path']}",
+            _(
+                "this {header} was already used for {method} {path}",
+                header=IDEMPOTENCY_HEADER,
+                method=row["method"],
+                path=row["path"],
+            ),
             field=IDEMPOTENCY_HEADER,
         )
     if row["request_hash"] != fingerprint:
         raise InvalidInput(
-            f"this {IDEMPOTENCY_HEADER} was already used for {row['method']} {row['path']} "
-            "with a different request body; use a new key for a new request",
+            _(
+                "this {header} was already used for {method} {path} with a different request "
+                "body; use a new key for a new request",
+                header=IDEMPOTENCY_HEADER,
+                method=row["method"],
+                path=row["path"],
+            ),
             field=IDEMPOTENCY_HEADER,
         )
     if row["status_code"] is None:  # not reachable while claims commit with their response
         raise Conflict(
-            f"a request with the same {IDEMPOTENCY_HEADER} is still in progress",
+            _("a request with the same {header} is still in progress", header=IDEMPOTENCY_HEADER),
             field=IDEMPOTENCY_HEADER,
         )
     return JSONResponse(

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from shared import context
 from shared.auth.permissions import DESCRIPTIONS, Action, allowed
 from shared.auth.tokens import Role, TokenClaims, verify_service_token
+from shared.i18n import _
 from shared.web.problems import Forbidden, Unauthorized
 
 
@@ -24,10 +25,10 @@ def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if not header:
         return None
-    scheme, _, token = header.partition(" ")
+    scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
-            "The Authorization header must be 'Bearer <token>'.", code="token_malformed"
+            _("The Authorization header must be 'Bearer <token>'."), code="token_malformed"
         )
     return token.strip()
 
@@ -49,7 +50,8 @@ def require_permission(action: Action) -> Callable[[TokenClaims], Awaitable[Toke
         if allowed(claims.roles, action):
             return claims
         raise Forbidden(
-            f"Your role may not {DESCRIPTIONS[action]} ({action}).", code="permission_required"
+            _("Your role may not {what} ({action}).", what=DESCRIPTIONS[action], action=action),
+            code="permission_required",
         )
 
     return permitted
@@ -60,11 +62,18 @@ def require_roles(*roles: Role | str) -> Callable[[TokenClaims], Awaitable[Token
     if not roles:
         raise ValueError("require_roles needs at least one role; use `authenticated` for any")
     needed = tuple(Role(role) for role in roles)  # a misspelt role fails at import, not at 3 am
-    wanted = " or ".join(f"'{role}'" for role in needed)
+    wanted = (
+        _("This needs the role '{role}'.", role=needed[0])
+        if len(needed) == 1
+        else _(
+            "This needs one of the roles {roles}.",
+            roles=", ".join(f"'{role}'" for role in needed),
+        )
+    )
 
     async def holds_role(claims: CurrentUser) -> TokenClaims:
         if claims.has_any_role(*needed):
             return claims
-        raise Forbidden(f"This needs the role {wanted}.", code="role_required")
+        raise Forbidden(wanted, code="role_required")
 
     return holds_role
