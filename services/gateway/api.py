@@ -24,7 +24,7 @@ from shared.i18n import _
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 from shared.web.commands import new_uow
-from shared.web.problems import Forbidden, Unauthorized
+from shared.web.problems import Forbidden, Unauthorized, problem_responses
 
 CSRF_HEADER = "X-CSRF-Token"
 JSON_MEDIA_TYPES = ("application/json", "application/problem+json")
@@ -135,7 +135,7 @@ def client_of(request: Request) -> service.Client:
     )
 
 
-@router.post("/login", response_model=UserOut)
+@router.post("/login", response_model=UserOut, responses=problem_responses(429, 503))
 def login(body: LoginRequest, request: Request, response: Response) -> UserOut:
     signed_in = sign_in_with_password(request, body)
     if signed_in is None:

@@ -101,7 +101,10 @@ async def gateway(
 @pytest.fixture
 async def planner(gateway: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
     async with browser(gateway) as client:
-        assert (await sign_in(client)).status_code == 200
+        signed_in = await sign_in(client)
+        assert signed_in.status_code == 200
+        # As the pages' scripts do: changes carry the CSRF token given at sign-in.
+        client.headers["X-CSRF-Token"] = signed_in.headers["X-CSRF-Token"]
         yield client
 
 
@@ -149,6 +152,23 @@ async def test_every_method_is_forwarded(planner: httpx.AsyncClient, method: str
     assert response.status_code == 200
     assert response.json()["method"] == method
     assert response.json()["path"] == "/api/v1/items/BOLT-M6"
+
+
+async def test_a_change_without_the_csrf_token_or_a_json_body_is_refused(
+    gateway: ServiceRuntime, upstream_calls: list[str]
+) -> None:
+    async with browser(gateway) as client:
+        assert (await sign_in(client)).status_code == 200
+        form = await client.post("/api/inventory/v1/items", data={"sku": "X"})
+        empty = await client.delete("/api/inventory/v1/items/BOLT-M6")
+        forged = await client.delete(
+            "/api/inventory/v1/items/BOLT-M6", headers={"X-CSRF-Token": "not-the-token"}
+        )
+        as_json = await client.post("/api/inventory/v1/items", json={"sku": "X"})
+
+    assert [assert_problem(r, 403)["code"] for r in (form, empty, forged)] == ["csrf_failed"] * 3
+    assert as_json.status_code != 403
+    assert upstream_calls == ["/api/v1/items"]  # only the JSON one got through
 
 
 async def test_the_services_answer_comes_back_as_it_was(planner: httpx.AsyncClient) -> None:
