@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from services.gateway.domain import SESSION_COOKIE, SessionEnd
 from services.gateway.plant_settings import IdleTimeoutCache
 from services.gateway.schemas import LoginRequest, UserOut
 from services.gateway.session_cache import SessionCache
+from shared.auth.permissions import DESCRIPTIONS, Action, allowed
 from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.settings import Settings
@@ -126,6 +128,21 @@ async def signed_in_user(request: Request) -> UserOut:
 
 
 SignedInUser = Annotated[UserOut, Depends(signed_in_user)]
+
+
+def user_permitted(action: Action) -> Callable[[UserOut], UserOut]:
+    """A dependency passing signed-in users whose roles the permission matrix allows `action`
+    (the session-side twin of `shared.web.security.require_permission`)."""
+
+    def permitted(user: SignedInUser) -> UserOut:
+        if allowed(user.roles, action):
+            return user
+        raise Forbidden(
+            _("Your role may not {what} ({action}).", what=DESCRIPTIONS[action], action=action),
+            code="permission_required",
+        )
+
+    return permitted
 
 
 def client_of(request: Request) -> service.Client:

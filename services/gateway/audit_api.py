@@ -9,13 +9,13 @@ of `shared.web.security.require_permission`, usable by any gateway route.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.gateway.api import SignedInUser, same_site_only, settings_of
+from services.gateway.api import same_site_only, settings_of, user_permitted
 from services.gateway.audit import (
     AuditEntryOut,
     AuditFilters,
@@ -24,30 +24,16 @@ from services.gateway.audit import (
     list_audit_entries,
 )
 from services.gateway.schemas import UserOut
-from shared.auth.permissions import DESCRIPTIONS, Action, allowed
+from shared.auth.permissions import Action
 from shared.clock import plant_zone
 from shared.i18n import _
 from shared.web.commands import runtime_of
 from shared.web.pagination import Page, PageParams, page_params
-from shared.web.problems import Forbidden, InvalidInput
+from shared.web.problems import InvalidInput
 from shared.web.xlsx import workbook_response
 
 # Excel holds at most this many characters in a cell.
 XLSX_CELL_LIMIT = 32_767
-
-
-def user_permitted(action: Action) -> Callable[[UserOut], UserOut]:
-    """A dependency passing signed-in users whose roles the permission matrix allows `action`."""
-
-    def permitted(user: SignedInUser) -> UserOut:
-        if allowed(user.roles, action):
-            return user
-        raise Forbidden(
-            _("Your role may not {what} ({action}).", what=DESCRIPTIONS[action], action=action),
-            code="permission_required",
-        )
-
-    return permitted
 
 
 AuditReader = Annotated[UserOut, Depends(user_permitted(Action.AUDIT_READ))]

@@ -26,7 +26,7 @@ import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -39,16 +39,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 from starlette.datastructures import State
 
-from services.gateway.api import SignedInUser, same_site_only
+from services.gateway.api import same_site_only, user_permitted
 from services.gateway.schemas import UserOut
 from shared import context
-from shared.auth.permissions import DESCRIPTIONS, Action, allowed
+from shared.auth.permissions import Action
 from shared.auth.tokens import issue_service_token
 from shared.events.envelope import utc_now
 from shared.settings import SERVICES, Settings
 from shared.web.app import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
 from shared.web.ops import OpsStatus, service_status
-from shared.web.problems import Forbidden
 
 log = structlog.get_logger(__name__)
 
@@ -296,20 +295,6 @@ async def gather_summary(state: State, user: UserOut) -> OpsSummary:
         for name, answer in zip([*names, "gateway"], answers, strict=True)
     ]
     return OpsSummary(checked_at=utc_now(), services=services)
-
-
-def user_permitted(action: Action) -> Callable[[UserOut], UserOut]:
-    """A dependency passing signed-in users whose roles the permission matrix allows `action`
-    (the session-side twin of `shared.web.security.require_permission`)."""
-
-    def permitted(user: SignedInUser) -> UserOut:
-        if allowed(user.roles, action):
-            return user
-        raise Forbidden(
-            f"Your role may not {DESCRIPTIONS[action]} ({action}).", code="permission_required"
-        )
-
-    return permitted
 
 
 OpsReader = Annotated[UserOut, Depends(user_permitted(Action.OPS_READ))]
