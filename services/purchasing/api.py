@@ -22,7 +22,7 @@ from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
 from shared.clock import plant_today
 from shared.web.commands import new_uow, run_command, runtime_of
-from shared.web.pagination import Page, PageParams, page_params
+from shared.web.pagination import Page, PageParams, page_params, sort_param
 from shared.web.security import require_permission
 
 router = APIRouter(prefix="/api/v1", tags=["purchasing"])
@@ -35,6 +35,7 @@ OrderWriter = Annotated[TokenClaims, Depends(require_permission(Action.PURCHASE_
 Receiver = Annotated[TokenClaims, Depends(require_permission(Action.RECEIPTS_WRITE))]
 Pages = Annotated[PageParams, Depends(page_params)]
 Search = Annotated[str | None, Query(max_length=100)]
+Sort = Annotated[str | None, Depends(sort_param)]
 
 
 @router.post("/vendors", status_code=201, response_model=VendorOut)
@@ -47,10 +48,12 @@ def list_vendors(
     request: Request,
     _: VendorReader,
     page: Pages,
+    sort: Sort,
     q: Search = None,
 ) -> Page[VendorOut]:
+    """Vendors; `q` finds part of a code or name, `sort` is code, name or active."""
     with new_uow(request) as uow:
-        return service.list_vendors(uow, page, q)
+        return service.list_vendors(uow, page, q, sort)
 
 
 @router.get("/vendors/{code}", response_model=VendorOut)
@@ -85,11 +88,15 @@ def list_purchase_orders(
     request: Request,
     _: OrderReader,
     page: Pages,
+    sort: Sort,
     status: PoStatus | None = None,
-    vendor_code: str | None = None,
+    vendor_code: Annotated[str | None, Query(max_length=32)] = None,
+    q: Search = None,
 ) -> Page[PurchaseOrderOut]:
+    """POs, newest first; `q` finds part of a PO number; `sort` is number, vendor, status,
+    order_date, expected_date, total or created_at (a leading '-' for descending)."""
     with new_uow(request) as uow:
-        return service.list_purchase_orders(uow, page, status, vendor_code)
+        return service.list_purchase_orders(uow, page, status, vendor_code, q, sort)
 
 
 @router.get("/purchase-orders/{number}", response_model=PurchaseOrderOut)

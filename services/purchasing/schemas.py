@@ -68,6 +68,8 @@ class PurchaseOrderCreate(BaseModel):
 
     vendor_code: Code
     order_date: date | None = None
+    # When the goods are expected: the due date of every line that gives none of its own.
+    expected_date: date | None = None
     notes: Annotated[str, StringConstraints(max_length=1000)] | None = None
     lines: Annotated[list[PoLineCreate], Field(min_length=1, max_length=500)]
 
@@ -88,6 +90,8 @@ class PurchaseOrderOut(BaseModel):
     vendor_name: str
     status: PoStatus
     order_date: date
+    # The earliest due date of its lines, None when no line has one.
+    expected_date: date | None = None
     notes: str | None
     total: Amount4
     lines: list[PoLineOut]

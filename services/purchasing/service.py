@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 
 from services.purchasing import domain
 from services.purchasing.domain import LineState, PoStatus, PurchasingRuleBroken
@@ -40,7 +40,7 @@ from shared.i18n import _
 from shared.settings import Settings
 from shared.types import Amount, UtcDateTime
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, paginate
+from shared.web.pagination import Page, PageParams, apply_sort, paginate
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
 
@@ -57,11 +57,17 @@ def create_vendor(uow: UnitOfWork, data: VendorCreate) -> VendorOut:
     return out
 
 
-def list_vendors(uow: UnitOfWork, page: PageParams, search: str | None = None) -> Page[VendorOut]:
+VENDOR_SORTS: dict[str, Any] = {"code": Vendor.code, "name": Vendor.name, "active": Vendor.active}
+
+
+def list_vendors(
+    uow: UnitOfWork, page: PageParams, search: str | None = None, sort: str | None = None
+) -> Page[VendorOut]:
     query = select(Vendor)
     if search:
         query = query.where(Vendor.code.ilike(f"%{search}%") | Vendor.name.ilike(f"%{search}%"))
-    return paginate(uow.session, query.order_by(Vendor.code), page, VendorOut.model_validate)
+    query = apply_sort(query, sort, VENDOR_SORTS, default="code", tiebreak=Vendor.id)
+    return paginate(uow.session, query, page, VendorOut.model_validate)
 
 
 def get_vendor(uow: UnitOfWork, code: str) -> VendorOut:
@@ -114,7 +120,7 @@ def create_purchase_order(
                 qty_ordered=line.qty,
                 qty_received=Decimal(0),
                 unit_cost=line.unit_cost,
-                due_date=line.due_date,
+                due_date=line.due_date or data.expected_date,
             )
             for i, line in enumerate(data.lines, start=1)
         ],
@@ -141,18 +147,40 @@ def get_purchase_order(uow: UnitOfWork, number: str) -> PurchaseOrderOut:
     return _po_out(_po(uow, number))
 
 
+_PO_LINE_OF = PurchaseOrderLine.po_id == PurchaseOrder.id
+PO_SORTS: dict[str, Any] = {
+    "number": PurchaseOrder.number,
+    "vendor": Vendor.name,
+    "status": PurchaseOrder.status,
+    "order_date": PurchaseOrder.order_date,
+    "expected_date": select(func.min(PurchaseOrderLine.due_date))
+    .where(_PO_LINE_OF)
+    .scalar_subquery(),
+    "total": select(func.sum(PurchaseOrderLine.qty_ordered * PurchaseOrderLine.unit_cost))
+    .where(_PO_LINE_OF)
+    .scalar_subquery(),
+    "created_at": PurchaseOrder.created_at,
+}
+
+
 def list_purchase_orders(
     uow: UnitOfWork,
     page: PageParams,
     status: PoStatus | None = None,
     vendor_code: str | None = None,
+    search: str | None = None,
+    sort: str | None = None,
 ) -> Page[PurchaseOrderOut]:
-    query = select(PurchaseOrder)
+    """POs, newest first unless `sort` says otherwise; `search` finds part of a PO number."""
+    query = select(PurchaseOrder).join(Vendor, Vendor.id == PurchaseOrder.vendor_id)
     if status:
         query = query.where(PurchaseOrder.status == status)
     if vendor_code:
-        query = query.join(Vendor).where(Vendor.code == vendor_code)
-    return paginate(uow.session, query.order_by(PurchaseOrder.id.desc()), page, _po_out)
+        query = query.where(Vendor.code == vendor_code)
+    if search:
+        query = query.where(PurchaseOrder.number.ilike(f"%{search.strip()}%"))
+    query = apply_sort(query, sort, PO_SORTS, default="-created_at", tiebreak=PurchaseOrder.id)
+    return paginate(uow.session, query, page, _po_out)
 
 
 def receive_purchase_order(
@@ -349,6 +377,7 @@ def _po_out(po: PurchaseOrder) -> PurchaseOrderOut:
         vendor_name=po.vendor.name,
         status=PoStatus(po.status),
         order_date=po.order_date,
+        expected_date=min((li.due_date for li in po.lines if li.due_date), default=None),
         notes=po.notes,
         total=sum(
             (domain.extended_value(li.qty_ordered, li.unit_cost) for li in po.lines), Decimal(0)

@@ -55,6 +55,8 @@ async def call(
 ) -> httpx.Response:
     """`method /api/v1/<path>` of `service` as `user`; transport failures become problems."""
     headers = signed_headers(request, user)
+    # The page's own request body type (a form) is not what goes on: httpx sets the JSON one.
+    headers.pop("content-type", None)
     headers["accept-language"] = user.language.value
     headers["accept"] = "application/json"
     if idempotency_key:
