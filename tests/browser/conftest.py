@@ -9,15 +9,21 @@ from typing import Any
 import pytest
 
 from tests.support import browser as support
+from tests.support import slapd
 
 ADMIN_PASSWORD = "browser-admin-pw-1"
 
 
 @pytest.fixture(scope="session")
-def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.LivePortal]:
+def live_portal(
+    tmp_path_factory: pytest.TempPathFactory, ldap_directory: slapd.LdapDirectory
+) -> Iterator[support.LivePortal]:
+    """`portal run` with local accounts and the test directory (real slapd) both on."""
     support.require_chromium()
     var_dir: Path = tmp_path_factory.mktemp("portal-var")
-    portal = support.LivePortal(var_dir=var_dir, admin_password=ADMIN_PASSWORD, extra_env={})
+    portal = support.LivePortal(
+        var_dir=var_dir, admin_password=ADMIN_PASSWORD, extra_env=ldap_directory.environment()
+    )
     portal.start()
     try:
         yield portal

@@ -90,3 +90,16 @@ def test_a_second_sign_in_ends_the_first_session_and_says_why(
     expect(first).to_have_url(re.compile(r"/sign-in\?.*reason=signed_in_elsewhere"))
     expect(first.get_by_role("status")).to_contain_text("you signed in on another device")
     screenshot(first, "first-session-ended")
+
+
+def test_a_directory_user_signs_in_with_their_ldap_account_and_gets_their_groups_roles(
+    open_page: Callable[..., Any],
+) -> None:
+    page = open_page(tablet=True)
+    sign_in(page, "maria", "maria-directory-pw")
+
+    expect(page.locator("h1")).to_contain_text("María López")
+    page.goto("/profile")
+    expect(page.locator(".facts")).to_contain_text("Operator")
+    screenshot(page, "sign-in-ldap-directory-user")
+    assert_accessible(page)

@@ -174,3 +174,74 @@ def assert_accessible(page: Any) -> None:
 
 def clean(var_dir: Path) -> None:
     shutil.rmtree(var_dir, ignore_errors=True)
+
+
+class PortalApi:
+    """The live portal's JSON API, for setting up what a browser test needs.
+
+    It signs in as an admin of its own ("automation"): one session per user, so signing in as
+    the browser's user would end the browser's session.
+    """
+
+    USERNAME = "automation"
+    PASSWORD = "automation-pass-1"
+
+    def __init__(self, portal: LivePortal) -> None:
+        self.portal = portal
+        portal.add_user(self.USERNAME, self.PASSWORD, ["admin"])
+        self.client = httpx.Client(base_url=portal.url, timeout=30)
+        signed_in = self.client.post(
+            "/api/auth/login", json={"username": self.USERNAME, "password": self.PASSWORD}
+        )
+        signed_in.raise_for_status()
+        self.client.headers["X-CSRF-Token"] = signed_in.headers["X-CSRF-Token"]
+
+    def call(self, method: str, path: str, expect: int = 200, **kwargs: Any) -> Any:
+        answer = self.client.request(method, path, **kwargs)
+        assert answer.status_code == expect, f"{method} {path}: {answer.status_code} {answer.text}"
+        return answer.json() if answer.content else None
+
+    def eventually(self, check: Any, what: str, within: float = 30.0) -> Any:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            found = check()
+            if found:
+                return found
+            time.sleep(0.2)
+        raise AssertionError(f"not within {within} s: {what}")
+
+    def close(self) -> None:
+        self.client.close()
+
+    def ordered_and_submitted(self, sku: str, qty: str, unit_cost: str = "2.00") -> str:
+        """A submitted purchase order for `qty` of `sku` at the first vendor; its number."""
+        self.eventually(
+            lambda: self.call("GET", "/api/purchasing/v1/items", params={"q": sku})["total"],
+            f"purchasing knows {sku}",
+        )
+        vendor = self.call("GET", "/api/purchasing/v1/vendors")["items"][0]["code"]
+        order = self.call(
+            "POST",
+            "/api/purchasing/v1/purchase-orders",
+            expect=201,
+            json={
+                "vendor_code": vendor,
+                "lines": [{"sku": sku, "qty": qty, "unit_cost": unit_cost}],
+            },
+        )
+        self.call("POST", f"/api/purchasing/v1/purchase-orders/{order['number']}/submit")
+        number: str = order["number"]
+        return number
+
+    def on_hand(self, sku: str) -> str:
+        stock = self.call("GET", f"/api/inventory/v1/items/{sku}/stock")
+        return str(stock["on_hand"])
+
+    def forget_item_in_inventory(self, sku: str) -> None:
+        """Fault injection: inventory loses an item, so a receipt of it dies into a dead letter."""
+        engine = create_engine(f"sqlite:///{self.portal.var_dir / 'inventory.db'}")
+        try:
+            with engine.begin() as connection:
+                connection.exec_driver_sql("DELETE FROM items WHERE sku = ?", (sku,))
+        finally:
+            engine.dispose()
