@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from tests.support.accounts import local_user
 from tests.support.servers import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,27 +116,14 @@ class LivePortal:
         self, username: str, password: str, roles: list[str], language: str = "en"
     ) -> None:
         """A local account, written straight into the gateway's database."""
-        from services.gateway.domain import hash_password
         from services.gateway.models import User
-        from shared.events.envelope import utc_now
 
         engine = create_engine(f"sqlite:///{self.var_dir / 'gateway.db'}")
         try:
             with Session(engine) as session, session.begin():
                 if session.scalar(select(User.id).where(User.username == username)):
                     return
-                session.add(
-                    User(
-                        username=username,
-                        display_name=username.title(),
-                        password_hash=hash_password(password),
-                        source="local",
-                        roles=roles,
-                        language=language,
-                        active=True,
-                        created_at=utc_now(),
-                    )
-                )
+                session.add(local_user(username, password, roles, language))
         finally:
             engine.dispose()
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from services.embedded import EmbeddedPortal
 from shared.settings import Settings
+from tests.support.accounts import local_user
 
 ADMIN_PASSWORD = "ui-admin-password"
 PASSWORD = "ui-test-password"
@@ -43,24 +44,11 @@ def add_user(
     portal: EmbeddedPortal, username: str, roles: list[str], *, language: str = "en"
 ) -> None:
     """A local account with `roles`, written into the gateway's database (password PASSWORD)."""
-    from services.gateway.domain import hash_password
     from services.gateway.models import User
-    from shared.events.envelope import utc_now
 
     with portal.gateway.uow() as uow:
         if uow.session.scalar(select(User.id).where(User.username == username)) is None:
-            uow.session.add(
-                User(
-                    username=username,
-                    display_name=username.title(),
-                    password_hash=hash_password(PASSWORD),
-                    source="local",
-                    roles=roles,
-                    language=language,
-                    active=True,
-                    created_at=utc_now(),
-                )
-            )
+            uow.session.add(local_user(username, PASSWORD, roles, language))
         uow.commit()
 
 
