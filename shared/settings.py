@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.auth.tokens import Role
+from shared.i18n import _
 
 SERVICES = ("inventory", "purchasing", "production", "mrp", "downtime", "accounting", "gateway")
 
@@ -166,14 +167,22 @@ def parse_group_roles(value: Any) -> dict[str, list[str]]:
         try:
             value = json.loads(value) if value.strip() else {}
         except json.JSONDecodeError as exc:
-            raise ValueError(f"not valid JSON: {exc.msg} (at character {exc.pos})") from exc
+            raise ValueError(
+                _(
+                    "not valid JSON: {reason} (at character {position})",
+                    reason=exc.msg,
+                    position=exc.pos,
+                )
+            ) from exc
     if not isinstance(value, Mapping):
-        raise ValueError("must be a JSON object from group DN or CN to role names")
+        raise ValueError(_("must be a JSON object from group DN or CN to role names"))
     mapping: dict[str, list[str]] = {}
     for group, roles in value.items():
         names = [roles] if isinstance(roles, str) else roles
         if not isinstance(group, str) or not group.strip() or not isinstance(names, list):
-            raise ValueError(f"group {group!r}: give a group name and a list of role names")
+            raise ValueError(
+                _("group '{group}': give a group name and a list of role names", group=group)
+            )
         mapping[group.strip()] = [_role_name(group, name) for name in names]
     return mapping
 
@@ -183,7 +192,14 @@ def _role_name(group: str, name: Any) -> str:
         return Role(str(name).strip().lower()).value
     except ValueError:
         known = ", ".join(role.value for role in Role)
-        raise ValueError(f"group {group!r}: unknown role {name!r} (known: {known})") from None
+        raise ValueError(
+            _(
+                "group '{group}': unknown role '{name}' (known: {known})",
+                group=group,
+                name=name,
+                known=known,
+            )
+        ) from None
 
 
 @lru_cache

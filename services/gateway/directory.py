@@ -33,6 +33,7 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from shared.auth.tokens import Role
+from shared.i18n import _
 from shared.settings import Settings
 from shared.web.problems import PortalError
 
@@ -44,14 +45,16 @@ INVALID_CREDENTIALS_RESULT = 49
 
 class DirectoryUnavailable(PortalError):
     status = 503
-    title = "Service Unavailable"
+    title = _("Service Unavailable")
     slug = "directory-unavailable"
 
     def __init__(self) -> None:
         super().__init__(
-            "The company directory (Active Directory / LDAP) is not answering, so directory "
-            "accounts cannot sign in right now. Local accounts still can. Try again in a few "
-            "minutes or tell IT.",
+            _(
+                "The company directory (Active Directory / LDAP) is not answering, so directory "
+                "accounts cannot sign in right now. Local accounts still can. Try again in a few "
+                "minutes or tell IT."
+            ),
             code="directory_unavailable",
         )
 

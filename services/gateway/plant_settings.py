@@ -69,7 +69,7 @@ def parse_mapping(raw: str) -> dict[str, list[str]]:
         return parse_group_roles(raw)
     except ValueError as exc:
         raise InvalidInput(
-            _("The group mapping is not valid: {reason}", reason=str(exc)),
+            _("The group mapping is not valid: {reason}", reason=exc.args[0] if exc.args else exc),
             field="ldap_group_roles",
         ) from exc
 

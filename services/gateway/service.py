@@ -30,7 +30,7 @@ from services.gateway.models import LoginAttempt, PlantSetting, User, UserSessio
 from services.gateway.schemas import LoginRequest, UserOut
 from shared.auth.tokens import Role
 from shared.events.envelope import utc_now
-from shared.i18n import _
+from shared.i18n import Text, _
 from shared.settings import Settings, get_settings, parse_group_roles
 from shared.uow import UnitOfWork
 from shared.web.problems import NotFound, PortalError
@@ -69,26 +69,31 @@ class TooManyLoginAttempts(PortalError):
 
 class NoPortalRole(PortalError):
     status = 403
-    title = "Forbidden"
+    title = _("Forbidden")
     slug = "no-portal-role"
 
     def __init__(self) -> None:
         super().__init__(
-            "Your directory password is right, but none of your directory groups gives you a "
-            "role in the portal. Ask an administrator to map one of your groups to a role.",
+            _(
+                "Your directory password is right, but none of your directory groups gives you a "
+                "role in the portal. Ask an administrator to map one of your groups to a role."
+            ),
             code="directory_no_roles",
         )
 
 
 class GroupMappingInvalid(PortalError):
     status = 503
-    title = "Service Unavailable"
+    title = _("Service Unavailable")
     slug = "directory-group-mapping-invalid"
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str | Text) -> None:
         super().__init__(
-            f"The directory group mapping saved in the plant settings is invalid ({reason}); "
-            "directory accounts cannot sign in until an administrator corrects it.",
+            _(
+                "The directory group mapping saved in the plant settings is invalid ({reason}); "
+                "directory accounts cannot sign in until an administrator corrects it.",
+                reason=reason,
+            ),
             field=GROUP_ROLES_SETTING,
             code="directory_group_mapping_invalid",
         )
@@ -224,7 +229,7 @@ def directory_group_roles(uow: UnitOfWork, settings: Settings) -> dict[str, list
         return parse_group_roles(row.value)
     except ValueError as exc:
         log.error("gateway.group_mapping_invalid", error=str(exc))
-        raise GroupMappingInvalid(str(exc)) from exc
+        raise GroupMappingInvalid(exc.args[0] if exc.args else str(exc)) from exc
 
 
 def _directory_account(

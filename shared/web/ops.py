@@ -32,6 +32,7 @@ from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
 from shared.events.envelope import utc_now
 from shared.events.routing import consumed_by
+from shared.i18n import _
 from shared.messaging.dead_letters import DeadLetter, ReplayOutcome
 from shared.web.pagination import Page, PageParams, page_params
 from shared.web.problems import (
@@ -62,7 +63,7 @@ MAX_LETTER_ID = 2**62
 
 class DatabaseUnavailable(PortalError):
     status = 503
-    title = "Service Unavailable"
+    title = _("Service Unavailable")
     slug = "database-unavailable"
 
 
@@ -165,7 +166,12 @@ def replay_dead_letter(
         result = runtime.dead_letters.replay_one(letter_id)
     if result is None:
         raise NotFound(
-            f"{runtime.name} has no dead letter {letter_id}.", code="dead_letter_not_found"
+            _(
+                "{service} has no dead letter {letter_id}.",
+                service=runtime.name,
+                letter_id=letter_id,
+            ),
+            code="dead_letter_not_found",
         )
     letter = dead_letter_out(runtime, result.letter)
     log.info(
@@ -338,6 +344,6 @@ def _database_errors(service: str) -> Iterator[None]:
     except SQLAlchemyError as exc:
         log.warning("ops.database_unavailable", service=service, exc_info=exc)
         raise DatabaseUnavailable(
-            f"The {service} database did not answer; try again shortly.",
+            _("The {service} database did not answer; try again shortly.", service=service),
             code="database_unavailable",
         ) from exc
