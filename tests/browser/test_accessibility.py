@@ -17,6 +17,7 @@ from tests.support.browser import assert_accessible, screenshot
 MORE_PAGES = (
     "/profile",
     "/items/new",
+    "/items/reorder-grid",
     "/items/PLA-BLK-1KG",
     "/vendors/new",
     "/purchase-orders/new",

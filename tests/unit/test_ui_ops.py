@@ -18,22 +18,22 @@ def letters(html: str) -> list[str]:
 async def test_the_dashboard_shows_a_dead_letter_and_replays_it_once_fixed(
     tmp_path: Path,
 ) -> None:
-    async with ui_portal(tmp_path, handler_backoff_seconds=0) as portal:
-        async with signed_in(portal, "admin", ADMIN_PASSWORD) as admin:
-            calm = await admin.get("/ops")
-            await portal.bus.publish([receipt_of_an_unknown_item()])
-            troubled = await admin.get("/ops", headers={"HX-Request": "true"})
-            (letter,) = letters(troubled.text)
-            service, letter_id = letter.split("/")
-            still_failing = await admin.post_form(
-                f"/ops/dead-letters/{service}/{letter_id}/replay", {}
-            )
-            created = await admin.client.post(
-                "/api/inventory/v1/items",
-                json={"sku": GHOST, "name": "The item nobody created", "uom": "ea"},
-            )
-            replayed = await admin.post_form(f"/ops/dead-letters/{service}/{letter_id}/replay", {})
-            stock = await admin.client.get(f"/api/inventory/v1/items/{GHOST}/stock")
+    async with (
+        ui_portal(tmp_path, handler_backoff_seconds=0) as portal,
+        signed_in(portal, "admin", ADMIN_PASSWORD) as admin,
+    ):
+        calm = await admin.get("/ops")
+        await portal.bus.publish([receipt_of_an_unknown_item()])
+        troubled = await admin.get("/ops", headers={"HX-Request": "true"})
+        (letter,) = letters(troubled.text)
+        service, letter_id = letter.split("/")
+        still_failing = await admin.post_form(f"/ops/dead-letters/{service}/{letter_id}/replay", {})
+        created = await admin.client.post(
+            "/api/inventory/v1/items",
+            json={"sku": GHOST, "name": "The item nobody created", "uom": "ea"},
+        )
+        replayed = await admin.post_form(f"/ops/dead-letters/{service}/{letter_id}/replay", {})
+        stock = await admin.client.get(f"/api/inventory/v1/items/{GHOST}/stock")
 
     assert calm.status_code == 200
     assert 'hx-trigger="sse:tick"' in calm.text

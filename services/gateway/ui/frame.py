@@ -12,6 +12,7 @@ the user's language, numbers and dates per locale, the plant's time zone.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -51,17 +52,25 @@ HERE = Path(__file__).parent
 CSRF_HEADER = api.CSRF_HEADER
 CSRF_FIELD = "csrf_token"
 
-PAGE_HEADERS = {
-    # Scripts and styles are files of this origin only, never inline: the CSP forbids the rest.
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",  # pages name the signed-in user and show live figures
-}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'{style_nonce}; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def page_headers(nonce: str | None = None) -> dict[str, str]:
+    """Scripts are files of this origin only, never inline. Styles too, except those a
+    library injects at run time with this response's nonce (AG Grid's `styleNonce`)."""
+    return {
+        "Content-Security-Policy": CSP.format(style_nonce=f" 'nonce-{nonce}'" if nonce else ""),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",  # pages name the signed-in user and show live figures
+    }
+
+
+PAGE_HEADERS = page_headers()
 
 
 @dataclass(frozen=True)
@@ -235,14 +244,15 @@ def render(
 ) -> Response:
     """`template` inside the frame, in the user's language and the plant's time zone."""
     zone = _timezone.set(page.timezone)
+    nonce = secrets.token_urlsafe(16)
     try:
         with language_scope(page.language):
             response = templates.TemplateResponse(
                 request,
                 template,
-                {"page": page, "user": page.user, **(values or {})},
+                {"page": page, "user": page.user, "csp_nonce": nonce, **(values or {})},
                 status_code=status_code,
-                headers=PAGE_HEADERS,
+                headers=page_headers(nonce),
             )
     finally:
         _timezone.reset(zone)

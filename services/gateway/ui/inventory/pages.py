@@ -9,6 +9,7 @@ the form again with each message beside its field, in the user's language, nothi
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -23,7 +24,7 @@ from services.gateway.ui import upstream
 from services.gateway.ui.frame import Feature, NavLink, Page, page_user, render
 from services.gateway.ui.tables import Column, Filter, Table
 from shared.auth.permissions import Action, allowed
-from shared.i18n import Text, _
+from shared.i18n import Text, _, language_scope
 from shared.web.problems import PortalError
 
 router = APIRouter()
@@ -118,6 +119,27 @@ async def items(request: Request) -> Response:
 async def items_export(request: Request) -> Response:
     page = await page_user(request, Action.ITEMS_READ)
     return await ITEMS.export(request, page)
+
+
+@router.get("/items/reorder-grid")
+async def reorder_grid(request: Request) -> Response:
+    """Reorder points and quantities of every item in one Excel-like grid (AG Grid): each edited
+    cell is saved at once through the JSON API, and refused values go back with the reason."""
+    page = await page_user(request, Action.ITEMS_WRITE)
+    labels = {
+        "sku": _("SKU"),
+        "name": _("Name"),
+        "item_type": _("Type"),
+        "uom": _("Unit"),
+        "reorder_point": _("Reorder point"),
+        "reorder_qty": _("Reorder quantity"),
+        "saved": _("Saved {sku}."),
+        "loading": _("Loading…"),
+        "no_rows": _("No items."),
+    }
+    with language_scope(page.language):
+        texts = {key: label.render() for key, label in labels.items()}
+    return render(request, page, "inventory/grid.html", {"grid_texts": json.dumps(texts)})
 
 
 RECENT_TRANSACTIONS = 10
