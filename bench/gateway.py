@@ -3,7 +3,7 @@ and sign-in latency.
 
     .venv/bin/python bench/gateway.py [--clients 50] [--rounds 6] [--requests 1500]
         [--users 200] [--login-passes 2] [--json bench/results/gateway.json]
-        [--py-spy /tmp/spy/bin/py-spy]
+        [--also-clients 4,8] [--log-level WARNING] [--py-spy /tmp/spy/bin/py-spy]
 
 It starts inventory and the gateway as separate `portal serve` processes (as
 tests/support/cluster.py does: its own PostgreSQL database each, a bus prefix of its own, the
@@ -19,12 +19,18 @@ gateway's own hasher, so the same parameters) into the gateway's database. Then:
    on both alike; latency percentiles and requests/s pool the rounds of each kind, and the
    overhead is through - direct at p50 and p99. CPU of each process per request is read from
    /proc. The same is done with one client (no queueing), which shows the added time of one
-   call on an idle machine.
+   call on an idle machine. --also-clients repeats it at other concurrencies (e.g. 4 and 8,
+   which 2 cores carry without much queueing, so the overhead there is the gateway's own cost
+   rather than its CPU multiplied by the queue).
 2. sign-in: --login-passes passes over the users, POST /api/auth/login, by --clients clients;
    p50/p99 and sign-ins/s, with the argon2 parameters of the gateway's hasher.
 
 With --py-spy, a further through-the-gateway run is profiled (py-spy record on the gateway
 process) and the top frames are printed; its figures are not the benchmark's.
+
+The services log at --log-level (WARNING by default, as tests/support/cluster.py, so the
+per-request `http.request` line at INFO is not written; --log-level INFO, the deployed default,
+measures it too).
 
 Everything it creates (the databases, exchanges, queues) is removed at the end.
 """
@@ -35,6 +41,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import functools
 import importlib.util
 import inspect
 import json
@@ -184,6 +191,7 @@ class Bench:
             prefix=self.prefix,
             db_urls=self.db_urls,
             log_dir=self.log_dir,
+            extra_env={"PORTAL_LOG_LEVEL": self.args.log_level},
         )
         self.cluster = cluster
         cluster.start_all()
@@ -518,10 +526,8 @@ def report(results: dict[str, Any]) -> None:
     say("")
     say("=" * 78)
     say(f"machine: {m['nproc']} cores, {m['cpu']}; Python {m['python']}")
-    for key in ("forwarding", "forwarding_1"):
-        f = results.get(key)
-        if not f:
-            continue
+    for key in [k for k in results if k.startswith("forwarding")]:
+        f = results[key]
         say(
             f"GET {f['path']}: {f['clients']} client(s), {f['rounds_each']} rounds of "
             f"{f['requests_per_round']} each way, alternating"
@@ -597,6 +603,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             steps.append(
                 ("forwarding_1", lambda: bench.forwarding(1, args.rounds, args.single_requests))
             )
+        for extra in args.also_clients:
+            steps.append(
+                (
+                    f"forwarding_{extra}",
+                    functools.partial(bench.forwarding, extra, args.rounds, args.requests),
+                )
+            )
     if args.py_spy:
         steps.append(("profile", lambda: bench.profile(args.py_spy, args.requests * 2)))
     if args.login_passes:
@@ -632,11 +645,25 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20, help="items seeded")
     parser.add_argument("--users", type=int, default=200, help="local users (distinct sign-ins)")
     parser.add_argument("--login-passes", type=int, default=2, help="passes over the users")
+    parser.add_argument(
+        "--also-clients",
+        type=lambda text: [int(n) for n in text.split(",") if n.strip()],
+        default=[],
+        metavar="N,N",
+        help="also measure forwarding with these numbers of clients (e.g. 4,8)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="PORTAL_LOG_LEVEL of the services (INFO: as deployed)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument("--py-spy", metavar="PATH", help="profile the gateway in an extra run")
     args = parser.parse_args()
-    if args.clients < 1 or args.users < args.clients:
+    if min([args.clients, *args.also_clients]) < 1 or args.users < max(
+        [args.clients, *args.also_clients]
+    ):
         parser.error("--clients must be at least 1 and at most --users")
     if args.py_spy:
         args.keep_logs = True
