@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -60,7 +61,7 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._leader: Connection | None = None
-        self._leader_checked_at = 0.0
+        self._leader_checked_at = -math.inf
         self._lock_id = zlib.crc32(f"portal.outbox.{service}".encode())
 
     def wake(self) -> None:
@@ -123,7 +124,7 @@ class OutboxRelay:
                 raise
             await self._mark(rows)
         except BaseException:
-            self._leader_checked_at = 0.0  # whatever failed, make sure of the lock next pass
+            self._leader_checked_at = -math.inf  # whatever failed, check the lock next pass
             raise
         return len(rows)
 
