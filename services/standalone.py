@@ -33,8 +33,11 @@ def standalone_runtime(service: str, settings: Settings) -> ServiceRuntime:
     )
     runtime.app.router.lifespan_context = lambda _app: runtime.serving()
     if service == "gateway":
+        # Idle connections kept for as many concurrent calls as a busy plant makes; httpx's
+        # default of 20 made the gateway open and close connections under 50 clients.
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
         runtime.app.state.upstreams = {
-            name: httpx.AsyncClient(base_url=url, timeout=30)
+            name: httpx.AsyncClient(base_url=url, timeout=30, limits=limits)
             for name in SERVICES
             if name != "gateway" and (url := settings.service_url(name))
         }

@@ -37,3 +37,8 @@ def ldap_directory() -> Iterator[slapd.LdapDirectory]:
         yield directory
     finally:
         slapd.remove(directory)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: they are the slowest, and the quick failures come first."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid)

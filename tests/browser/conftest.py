@@ -31,8 +31,10 @@ def live_portal(
         portal.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """One Chromium per test module. Playwright's sync API runs an event loop of its own while
+    it is open; closing it with the module keeps it away from the asyncio tests that follow."""
     support.require_chromium()
     from playwright.sync_api import sync_playwright
 
