@@ -28,6 +28,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
+from shared.audit import record_change
 from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
 from shared.events.envelope import utc_now
@@ -174,6 +175,7 @@ def replay_dead_letter(
             code="dead_letter_not_found",
         )
     letter = dead_letter_out(runtime, result.letter)
+    _audit_replay(runtime, letter_id, letter, result.outcome)
     log.info(
         "dead_letter.replay",
         service=runtime.name,
@@ -329,6 +331,22 @@ def _not_applied(
         code=code,
         extensions=extensions,
     )
+
+
+def _audit_replay(
+    runtime: ServiceRuntime, letter_id: int, letter: DeadLetterOut, outcome: ReplayOutcome
+) -> None:
+    """A replay is a user's action on the service's data: the audit log says who and what."""
+    with _database_errors(runtime.name), runtime.uow() as uow:
+        record_change(
+            uow,
+            "ops.dead_letters.replay",
+            "dead_letter",
+            str(letter_id),
+            {"event_type": letter.event_type, "event_id": letter.event_id, "error": letter.error},
+            {"outcome": outcome.value, "status": letter.status.value},
+        )
+        uow.commit()
 
 
 def _runtime(request: Request) -> ServiceRuntime:

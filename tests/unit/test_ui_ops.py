@@ -34,6 +34,8 @@ async def test_the_dashboard_shows_a_dead_letter_and_replays_it_once_fixed(
         )
         replayed = await admin.post_form(f"/ops/dead-letters/{service}/{letter_id}/replay", {})
         stock = await admin.client.get(f"/api/inventory/v1/items/{GHOST}/stock")
+        await portal.wait_idle()
+        audit = await admin.get("/admin/audit?action=ops.dead_letters")
 
     assert calm.status_code == 200
     assert 'hx-trigger="sse:tick"' in calm.text
@@ -56,6 +58,8 @@ async def test_the_dashboard_shows_a_dead_letter_and_replays_it_once_fixed(
     assert "Replayed: the event was applied." in replayed.text
     assert letters(replayed.text) == []
     assert Decimal(stock.json()["on_hand"]) == Decimal("7")
+    assert audit.text.count("ops.dead_letters.replay") == 2  # the refused try and the replay
+    assert "still_failing" in audit.text
 
 
 async def test_a_supervisor_sees_the_figures_without_the_replay_button(tmp_path: Path) -> None:
