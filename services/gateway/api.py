@@ -104,6 +104,16 @@ def forget_sessions(request: Request, username: str) -> None:
     session_cache(request).forget_user(username)
 
 
+async def idle_minutes_in_force(request: Request) -> int:
+    """The idle timeout in minutes, for telling a user why their session ended."""
+
+    def read() -> int:
+        with new_uow(request) as uow:
+            return int(idle_timeout(request, uow).total_seconds() // 60)
+
+    return await run_in_threadpool(read)
+
+
 def session_or_reason(request: Request) -> UserOut | SessionEnd:
     """The signed-in user of this request, or why there is none (pages show the reason)."""
     token = request.cookies.get(SESSION_COOKIE)
@@ -127,7 +137,7 @@ async def signed_in_user(request: Request) -> UserOut:
     """Dependency: the user of a live session; 401 explaining why otherwise."""
     outcome = await live_session_or_reason(request)
     if isinstance(outcome, SessionEnd):
-        detail = domain.why_session_ended(outcome, settings_of(request).session_idle_minutes)
+        detail = domain.why_session_ended(outcome, await idle_minutes_in_force(request))
         raise Unauthorized(detail, code=f"session_{outcome.value}")
     return outcome
 

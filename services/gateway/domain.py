@@ -36,8 +36,7 @@ LOGIN_ATTEMPT_RETENTION = timedelta(days=90)
 # which on 2 cores let a shift change of 50 sign-ins queue for seconds. Guessing online is held
 # back by the sign-in limits; these parameters are for a stolen copy of the table. Hashes made
 # with other parameters are re-made at the user's next sign-in (`password_needs_rehash`).
-PASSWORD_HASH = {"time_cost": 2, "memory_cost": 19_456, "parallelism": 1}
-_hasher = PasswordHasher(**PASSWORD_HASH)
+_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 
 
 class Language(StrEnum):
@@ -78,7 +77,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def password_needs_rehash(password_hash: str) -> bool:
-    """True when the hash was made with other parameters than PASSWORD_HASH."""
+    """True when the hash was made with other parameters than `_hasher`'s."""
     return _hasher.check_needs_rehash(password_hash)
 
 

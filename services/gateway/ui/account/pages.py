@@ -17,8 +17,8 @@ from services.gateway import service
 from services.gateway.api import (
     client_of,
     forget_sessions,
+    idle_minutes_in_force,
     session_cache,
-    settings_of,
     sign_in_with_password,
 )
 from services.gateway.domain import SESSION_COOKIE, Language
@@ -81,7 +81,7 @@ def _sign_in_page(
 
 @public.get("/sign-in")
 async def sign_in_form(request: Request, next: str = "/", reason: str | None = None) -> Response:
-    notice = why_signed_out(reason, settings_of(request).session_idle_minutes)
+    notice = why_signed_out(reason, await idle_minutes_in_force(request)) if reason else None
     return _sign_in_page(request, next_path=_safe_next(next), notice=notice)
 
 
