@@ -40,6 +40,7 @@
 
   const grid = window.agGrid.createGrid(box, {
     styleNonce: nonce, // the page's CSP lets in only styles carrying this response's nonce
+    localeText: language === "es" ? window.AG_GRID_LOCALE_ES : undefined, // menus, filters
     columnDefs: [
       { field: "sku", headerName: texts.sku, pinned: "left", width: 170 },
       { field: "name", headerName: texts.name, flex: 1, minWidth: 200 },

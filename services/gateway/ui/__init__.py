@@ -34,6 +34,7 @@ VENDOR_FILES = {
     "htmx-sse.js": "htmx-ext-sse/dist/sse.min.js",
     "alpine.min.js": "@alpinejs/csp/dist/cdn.min.js",
     "ag-grid.min.js": "ag-grid-community/dist/ag-grid-community.min.js",
+    "ag-grid-locale.min.js": "@ag-grid-community/locale/dist/umd/@ag-grid-community/locale.min.js",
     "echarts.min.js": "echarts/dist/echarts.min.js",
 }
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
