@@ -33,7 +33,7 @@ ITEMS = (
     ItemCreate(sku="C-300", name="Box", uom="ea", item_type="packaging", reorder_point=9),
     ItemCreate(sku="D-400", name="Widget", uom="ea", item_type="finished", make_or_buy="make"),
 )
-ROW_SKU = re.compile(r'<td class="text"><a href="/items/([^"]+)">')
+ROW_SKU = re.compile(r'<td class="col-text"><a href="/items/([^"]+)">')
 FIELD_ERROR = re.compile(r'<p class="field-error" id="e-([a-z_.-]+)">([^<]*)</p>')
 
 
