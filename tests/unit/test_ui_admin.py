@@ -169,3 +169,21 @@ async def test_admin_pages_are_refused_to_other_roles_and_hidden_from_them(
     assert [page.status_code for page in pages] == [403, 403, 403]
     assert create.status_code == 403
     assert "/admin/users/evil" not in listing.text
+
+
+def test_the_audit_log_page_says_what_changed_in_a_line() -> None:
+    from services.gateway.ui.admin.pages import audit_changes
+
+    submitted = audit_changes(
+        {"status": "draft", "lines": [{"qty": "1"}], "total": "5"},
+        {"status": "submitted", "lines": [{"qty": "1"}], "total": "5"},
+    )
+    received = audit_changes({"lines": [{"qty": "0"}]}, {"lines": [{"qty": "4"}]})
+    roles = audit_changes({"roles": ["store"]}, {"roles": ["store", "buyer"]})
+    created = audit_changes(None, {"sku": "X-1", "name": "A name " * 10})
+
+    assert submitted == "status: draft → submitted"
+    assert received == "lines: changed"
+    assert roles == "roles: store → store, buyer"
+    assert created.startswith("name: A name A name") and created.endswith("sku: X-1")
+    assert "…" in created

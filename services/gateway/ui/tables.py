@@ -45,6 +45,9 @@ class Column:
     link: str | None = None  # an href with the item's fields: "/items/{sku}"
     # For kind "status": the label of each value, e.g. {"draft": _("Draft")}.
     labels: Mapping[str, Text] = field(default_factory=dict)
+    # Where the column appears: a summary may be for the page only, the full record for Excel.
+    on_page: bool = True
+    in_export: bool = True
 
     def value(self, item: Mapping[str, Any]) -> Any:
         found: Any = item
@@ -109,6 +112,14 @@ class Table:
     # For the gateway's own lists (users, audit log): rows from here instead of a service.
     # It gets the request, the page and the query's parameters, and answers {items, total}.
     loader: Loader | None = None
+
+    @property
+    def page_columns(self) -> list[Column]:
+        return [column for column in self.columns if column.on_page]
+
+    @property
+    def export_columns(self) -> list[Column]:
+        return [column for column in self.columns if column.in_export]
 
     @property
     def dom_id(self) -> str:
@@ -180,12 +191,14 @@ class Table:
             )
             items = chunk.get("items", [])
             with language_scope(page.language):  # status labels in the reader's language
-                rows.extend([self.cell(column, item) for column in self.columns] for item in items)
+                rows.extend(
+                    [self.cell(column, item) for column in self.export_columns] for item in items
+                )
             offset += len(items)
             if not items or offset >= chunk.get("total", 0):
                 break
         with language_scope(page.language):
-            headers = [column.label.render() for column in self.columns]
+            headers = [column.label.render() for column in self.export_columns]
             title = self.title.render()
         return workbook_response(
             f"{self.name}-{utc_now().astimezone(ZoneInfo(page.timezone)).date().isoformat()}",

@@ -270,10 +270,43 @@ async def _load_audit(request: Request, page: Page, params: dict[str, Any]) -> d
 
 
 def _audit_row(entry: dict[str, Any]) -> dict[str, Any]:
+    entry["changes"] = audit_changes(entry.get("before"), entry.get("after"))
     for side in ("before", "after"):
         value = entry.get(side)
         entry[side] = json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
     return entry
+
+
+def audit_changes(before: Any, after: Any, limit: int = 6) -> str:
+    """What changed, for a person: 'status: draft → submitted; lines: changed'. A creation
+    lists what was set; the export keeps the full records before and after."""
+    if not isinstance(after, dict):
+        return "" if not isinstance(before, dict) else "→ ∅"
+    old = before if isinstance(before, dict) else {}
+    parts = [
+        f"{key}: {_change(old[key], value) if key in old else _brief(value)}"
+        for key, value in sorted(after.items())
+        if key not in old or old[key] != value
+    ]
+    extra = f"; (+{len(parts) - limit})" if len(parts) > limit else ""
+    return "; ".join(parts[:limit]) + extra
+
+
+def _change(old: Any, new: Any) -> str:
+    if isinstance(old, dict) or isinstance(new, dict):
+        return str(_("changed"))
+    if any(isinstance(v, list) and any(isinstance(i, dict) for i in v) for v in (old, new)):
+        return str(_("changed"))
+    return f"{_brief(old)} → {_brief(new)}"
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        value = ", ".join(str(v) for v in value)  # roles: store, buyer
+    elif isinstance(value, dict | list):
+        return "{…}" if isinstance(value, dict) else f"[{len(value)}]"
+    text = "∅" if value is None else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _date(raw: Any) -> date | None:
@@ -298,8 +331,9 @@ audit_table = Table(
         Column("action", _("What")),
         Column("entity_type", _("Record type")),
         Column("entity_id", _("Record")),
-        Column("before", _("Before"), kind="json"),
-        Column("after", _("After"), kind="json"),
+        Column("changes", _("Changes"), kind="json", in_export=False),
+        Column("before", _("Before"), kind="json", on_page=False),
+        Column("after", _("After"), kind="json", on_page=False),
     ),
     filters=(
         Filter("actor", _("Who")),
