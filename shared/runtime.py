@@ -122,11 +122,16 @@ class ServiceRuntime:
                 self.consumer.handle_batch,
                 batch_size=self.settings.consumer_batch_size,
             )
+        if consume and self.definition.listeners:
+            await self.bus.listen(self.definition.listeners, self._hear)
         if relay:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"relay-{self.name}"))
         if consume and self.definition.handlers:
             self._tasks.append(asyncio.create_task(self._watch_lag(), name=f"lag-{self.name}"))
         self._tasks.append(asyncio.create_task(self._keep_tidy(), name=f"tidy-{self.name}"))
+
+    def _hear(self, envelope: Envelope) -> None:
+        self.definition.listeners[envelope.type](envelope)
 
     async def _keep_tidy(self, every_seconds: float = 3600.0) -> None:
         """Purge old messaging rows once an hour (see shared.messaging.housekeeping)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData
 
+from shared.bus.base import Listener
 from shared.messaging.inbox import Handler
 from shared.messaging.tables import MessagingTables
 from shared.settings import Settings
@@ -23,6 +24,9 @@ class ServiceDefinition:
     migrations: Path
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    # Event type -> what this process does when it hears one pass (`Bus.listen`): notices for
+    # this process only (every replica hears every event), nothing stored or retried.
+    listeners: Mapping[str, Listener] = field(default_factory=dict)
     # Reference data every installation needs (locations, chart of accounts); must be idempotent.
     seed: Callable[[UnitOfWork, Settings], None] | None = None
     # Anything else the app needs beyond routers (the gateway's page error handlers).

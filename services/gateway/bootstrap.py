@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.gateway import api, audit_api, ops, proxy, service, ui
-from services.gateway.handlers import HANDLERS
+from services.gateway.handlers import HANDLERS, LISTENERS
 from services.gateway.models import messaging, metadata
 from shared.service import ServiceDefinition
 
@@ -18,6 +18,7 @@ def definition() -> ServiceDefinition:
         migrations=Path(__file__).parent / "migrations",
         routers=[api.router, audit_api.router, proxy.router, ops.router, *ui.routers()],
         handlers=HANDLERS,
+        listeners=LISTENERS,
         seed=service.seed_admin,
         configure_app=ui.configure_app,
     )

@@ -16,6 +16,9 @@ Contract:
   delivering batches to `handler`. The bus acks the batch after `handler` returns; envelope ids
   the handler returns are rejected to the dead-letter route instead of acked. If the handler
   raises, the whole batch is redelivered later.
+- `listen` is for notices, not for work: every process that listens hears every event of the
+  given types as it passes (each gateway replica tells its own open pages), once, with
+  nothing stored, acked or retried; a listener that is disconnected misses what passed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from shared.events.envelope import Envelope
 
 # Receives a batch, commits its effects, returns the ids of envelopes to dead-letter.
 BatchHandler = Callable[[Sequence[Envelope]], Awaitable[set[str]]]
+# Hears one event as it passes (`Bus.listen`); must be quick and must not raise.
+Listener = Callable[[Envelope], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,8 @@ class Bus(Protocol):
         *,
         batch_size: int = 100,
     ) -> None: ...
+
+    async def listen(self, event_types: Iterable[str], listener: Listener) -> None: ...
 
     async def is_ready(self) -> bool: ...
 

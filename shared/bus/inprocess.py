@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from shared.bus.base import BatchHandler, Publishable
+from shared.bus.base import BatchHandler, Listener, Publishable
 from shared.events.envelope import Envelope
 
 log = structlog.get_logger(__name__)
@@ -49,6 +49,7 @@ class InProcessBus:
         self.redelivery_delay = redelivery_delay
         self._queues: dict[str, _Queue] = {}
         self._bindings: dict[str, list[str]] = defaultdict(list)
+        self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._started = False
 
     async def start(self) -> None:
@@ -60,9 +61,11 @@ class InProcessBus:
     async def publish(self, messages: Sequence[Publishable]) -> None:
         loop = asyncio.get_running_loop()
         waits: list[asyncio.Future[None]] = []
+        heard: list[Envelope] = []
         for message in messages:
             services = self._bindings.get(message.type, ())
-            if not services:
+            listening = message.type in self._listeners
+            if not services and not listening:
                 continue
             envelope = (
                 message if isinstance(message, Envelope) else Envelope.from_bytes(message.body)
@@ -71,8 +74,20 @@ class InProcessBus:
                 delivery = _Delivery(envelope, loop.create_future())
                 self._queues[service].items.put_nowait(delivery)
                 waits.append(delivery.done)
+            if listening:
+                heard.append(envelope)
         if waits:
             await asyncio.gather(*waits)
+        for envelope in heard:  # after the consumers: a notice follows the change it reports
+            for listener in self._listeners[envelope.type]:
+                try:
+                    listener(envelope)
+                except Exception:
+                    log.exception("bus.listener_failed", event_type=envelope.type)
+
+    async def listen(self, event_types: Iterable[str], listener: Listener) -> None:
+        for event_type in dict.fromkeys(event_types):
+            self._listeners[event_type].append(listener)
 
     async def subscribe(
         self,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -50,12 +51,14 @@ from pamqp.commands import Basic
 from pydantic import ValidationError
 from yarl import URL
 
-from shared.bus.base import BatchHandler, OutboundMessage, Publishable
+from shared.bus.base import BatchHandler, Listener, OutboundMessage, Publishable
 from shared.events.envelope import Envelope
 
 log = structlog.get_logger(__name__)
 
 QUORUM = {"x-queue-type": "quorum"}
+# Notices a listener may fall behind by before the oldest are dropped (`listen`).
+LISTEN_QUEUE_LENGTH = 1000
 
 
 class BusPublishError(Exception):
@@ -356,6 +359,8 @@ class RabbitMQBus:
         self._events_exchange: AbstractRobustExchange | None = None
         self._publish_lock = asyncio.Lock()
         self._subscriptions: list[_Subscription] = []
+        self._listening: list[AbstractRobustChannel] = []
+        self.listen_queues: list[str] = []  # this process's own, gone with its connection
         self._closed = False
         self._connection_lost = False
         self._log = log.bind(broker=_safe_url(url), prefix=prefix)
@@ -439,6 +444,10 @@ class RabbitMQBus:
         subscriptions, self._subscriptions = self._subscriptions, []
         for subscription in subscriptions:
             await subscription.stop(self._close_timeout)
+        listening, self._listening = self._listening, []
+        for channel in listening:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(channel.close(), self._close_timeout)
         connection, self._connection = self._connection, None
         self._publish_channel = None
         self._events_exchange = None
@@ -586,6 +595,42 @@ class RabbitMQBus:
         for event_type in event_types:
             await queue.bind(events, routing_key=event_type)
         return queue
+
+    # -- listening ---------------------------------------------------------------------------
+
+    def listen_queue_name(self) -> str:
+        return f"{self.prefix}listen.{uuid.uuid4().hex[:12]}"
+
+    async def listen(self, event_types: Iterable[str], listener: Listener) -> None:
+        """A queue of this process's own (exclusive, deleted with the connection, at most
+        LISTEN_QUEUE_LENGTH waiting: the oldest notices go first), bound to `event_types`."""
+        connection = self._connection
+        if connection is None or self._closed:
+            raise RuntimeError("RabbitMQBus.listen() before start() or after close()")
+        types = list(dict.fromkeys(event_types))
+        channel = await connection.channel(publisher_confirms=False)
+        events = await channel.declare_exchange(
+            self.events_exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        queue = await channel.declare_queue(
+            self.listen_queue_name(),
+            exclusive=True,
+            auto_delete=True,
+            arguments={"x-max-length": LISTEN_QUEUE_LENGTH, "x-overflow": "drop-head"},
+        )
+        for event_type in types:
+            await queue.bind(events, routing_key=event_type)
+
+        async def hear(message: AbstractIncomingMessage) -> None:
+            try:
+                listener(Envelope.from_bytes(message.body))
+            except Exception:
+                self._log.exception("bus.listener_failed", event_type=message.type)
+
+        await queue.consume(hear, no_ack=True)
+        self._listening.append(channel)
+        self.listen_queues.append(queue.name)
+        self._log.info("bus.listening", queue=queue.name, event_types=types)
 
     # -- consuming ---------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import uuid4
 
 import aio_pika
+import aiormq
 import pytest
 from aio_pika.abc import AbstractConnection
 from yarl import URL
@@ -495,3 +496,34 @@ async def test_a_stored_envelope_is_published_as_it_is(broker: Broker) -> None:
         "purchasing",
     )
     assert wire.headers == {"key": envelope.key, "sequence": envelope.sequence}
+
+
+async def test_every_listening_process_hears_each_event_and_leaves_no_queue_behind(
+    broker: Broker,
+) -> None:
+    """Two gateway replicas each hear every event (live pages), beside one durable consumer."""
+    publisher = await broker.bus()
+    replica_1, replica_2 = await broker.bus(), await broker.bus()
+    heard: dict[str, list[str]] = {"1": [], "2": []}
+    consumer = Recorder()
+    await broker.subscribe(publisher, "inventory", ["MaterialReceived"], consumer)
+    await replica_1.listen(["MaterialReceived"], lambda e: heard["1"].append(str(e.id)))
+    await replica_2.listen(["MaterialReceived"], lambda e: heard["2"].append(str(e.id)))
+    sent = envelopes(20)
+
+    await publisher.publish(sent)
+    await wait_until(
+        lambda: len(heard["1"]) == len(heard["2"]) == len(consumer.seen) == 20, 10, "20 each"
+    )
+
+    ids = [str(e.id) for e in sent]
+    assert heard["1"] == heard["2"] == consumer.seen == ids
+    queues = [*replica_1.listen_queues, *replica_2.listen_queues]
+    assert len(set(queues)) == 2
+    with pytest.raises(aiormq.exceptions.ChannelLockedResource):
+        await broker.ready_count(queues[0])  # exists, and is its process's own
+    await replica_1.close()
+    await replica_2.close()
+    for queue in queues:  # exclusive: gone with the connection that declared it
+        with pytest.raises(aio_pika.exceptions.ChannelNotFoundEntity):
+            await broker.ready_count(queue)

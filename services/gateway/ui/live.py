@@ -1,14 +1,14 @@
 """Live pages: one server-sent event stream per browser tab, carrying "these rows changed".
 
-The gateway's event handlers call `HUB.publish(topic)` when a business event arrives (stock
+The gateway's listeners call `HUB.publish(topic)` when a business event passes (stock
 moved, a purchase order changed, a journal was posted); every open page that shows such rows has
 `hx-trigger="sse:<topic>"` on its table and fetches it again. A burst of events (a receipt of
 fifty lines) becomes one refresh per topic per `COALESCE_SECONDS`. A `tick` every
 `TICK_SECONDS` drives pages that show figures rather than rows (the ops dashboard).
 
-The hub lives in the gateway process. With several gateway replicas each consumes a share of the
-events, so a page sees the changes its own replica heard about; one replica is the supported
-deployment of the gateway for now.
+The hub lives in the gateway process. The gateway hears those events through `Bus.listen`
+(services/gateway/handlers.py LISTENERS): every replica hears every event, so a page shows
+changes whichever replica serves it.
 """
 
 from __future__ import annotations
