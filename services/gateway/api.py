@@ -100,8 +100,10 @@ def session_cache(request: Request) -> SessionCache:
 
 
 def forget_sessions(request: Request, username: str) -> None:
-    """After a change to a user or their sessions: the next request asks the database."""
-    session_cache(request).forget_user(username)
+    """After a change to a user or their sessions: the next request asks the database.
+
+    `username` as typed (an admin page's URL may say 'MARIA'): the cache holds it normalised."""
+    session_cache(request).forget_user(domain.normalise_username(username))
 
 
 async def idle_minutes_in_force(request: Request) -> int:

@@ -52,6 +52,7 @@ class SessionEnd(StrEnum):
     LOGOUT = "logout"
     IDLE = "idle"
     ACCOUNT_DISABLED = "account_disabled"
+    PASSWORD_RESET = "password_reset"
 
 
 def normalise_username(username: str) -> str:
@@ -189,6 +190,10 @@ def why_session_ended(reason: SessionEnd, idle_minutes: int) -> Text:
             )
         case SessionEnd.ACCOUNT_DISABLED:
             return _("Your account has been disabled. Ask an administrator.")
+        case SessionEnd.PASSWORD_RESET:
+            return _(
+                "Your password was changed by an administrator. Sign in with the new password."
+            )
         case _:
             return _("You are not signed in.")
 

@@ -63,7 +63,8 @@ class UserSession(Base):
     # Slides forward with use: last_seen_at + the idle timeout.
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    # 'signed_in_elsewhere', 'logout', 'idle', 'account_disabled' (domain.SessionEnd).
+    # 'signed_in_elsewhere', 'logout', 'idle', 'account_disabled', 'password_reset'
+    # (domain.SessionEnd).
     ended_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(300), nullable=True)

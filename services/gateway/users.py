@@ -180,15 +180,7 @@ def set_active(uow: UnitOfWork, username: str, active: bool, admin: Admin) -> Us
     before = snapshot(user)
     user.active = active
     if not active:
-        now = utc_now()
-        live = uow.session.scalars(
-            select(UserSession).where(
-                UserSession.user_id == user.id, UserSession.ended_at.is_(None)
-            )
-        )
-        for session in live:
-            session.ended_at = now
-            session.ended_reason = SessionEnd.ACCOUNT_DISABLED.value
+        _end_sessions(uow, user, SessionEnd.ACCOUNT_DISABLED)
     action = "gateway.users.activate" if active else "gateway.users.deactivate"
     record_gateway_change(
         uow, admin.user, admin.ip, action, "user", user.username, before, snapshot(user)
@@ -208,6 +200,10 @@ def reset_password(uow: UnitOfWork, username: str, body: PasswordReset, admin: A
             code="directory_password",
         )
     user.password_hash = domain.hash_password(body.password)
+    # Whoever signed in with the old password is signed out (an admin resetting their own has
+    # no other session: one live session per user).
+    if user.username != admin.user.username:
+        _end_sessions(uow, user, SessionEnd.PASSWORD_RESET)
     # The audit log says that it changed, never what to.
     record_gateway_change(
         uow,
@@ -244,6 +240,17 @@ def login_history(
         )
     ]
     return attempts, sessions
+
+
+def _end_sessions(uow: UnitOfWork, user: User, reason: SessionEnd) -> None:
+    """End the user's live sessions now; their next request is told `reason`."""
+    now = utc_now()
+    live = uow.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    )
+    for session in live:
+        session.ended_at = now
+        session.ended_reason = reason.value
 
 
 def _keep_an_admin(uow: UnitOfWork, user: User, *, field: str) -> None:

@@ -236,6 +236,7 @@ async def reset_password(username: str, request: Request) -> Response:
         )
     except (ValidationError, PortalError) as refused:
         return await _user_page(request, page, username, form_errors(refused), 422)
+    forget_sessions(request, username)  # their sessions ended with the old password
     return RedirectResponse(f"/admin/users/{username}?saved=1", status_code=303)
 
 
