@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     service_token_ttl_seconds: int = 60
     admin_password: str | None = None
     session_idle_minutes: int = 480
+    # However active, a session ends after this many hours (a shift and some): a user disabled
+    # or moved between groups in the directory keeps no session past it.
+    session_max_hours: int = Field(default=12, ge=1, le=168)
     secure_cookies: bool = False
 
     # Sign-in: local accounts (argon2 hashes in the gateway) and/or Active Directory / LDAP.

@@ -29,6 +29,9 @@ from shared.web.commands import new_uow
 from shared.web.problems import Forbidden, Unauthorized, problem_responses
 
 CSRF_HEADER = "X-CSRF-Token"
+# Sent by the pages' script on requests a live page makes by itself (server-sent event or tick):
+# they read, but do not keep an unattended screen's session alive.
+BACKGROUND_HEADER = "X-Portal-Background"
 JSON_MEDIA_TYPES = ("application/json", "application/problem+json")
 
 
@@ -119,10 +122,20 @@ async def idle_minutes_in_force(request: Request) -> int:
 def session_or_reason(request: Request) -> UserOut | SessionEnd:
     """The signed-in user of this request, or why there is none (pages show the reason)."""
     token = request.cookies.get(SESSION_COOKIE)
+    background = request.headers.get(BACKGROUND_HEADER) == "1"
     with new_uow(request) as uow:
-        outcome = service.resume_session(uow, token, idle_timeout(request, uow), utc_now())
+        outcome = service.resume_session(
+            uow,
+            token,
+            idle_timeout(request, uow),
+            utc_now(),
+            max_age=timedelta(hours=settings_of(request).session_max_hours),
+            touch=not background,
+        )
         uow.commit()
-    if isinstance(outcome, UserOut):
+    # Only a request that restarted the idle clock is remembered: otherwise a click served from
+    # the cache right after a background refresh would never restart it.
+    if isinstance(outcome, UserOut) and not background:
         session_cache(request).put(token, outcome)
     return outcome
 
@@ -210,7 +223,7 @@ def sign_in_with_password(request: Request, credentials: LoginRequest) -> servic
     return signed_in
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, dependencies=[Depends(csrf_token_or_json)])
 def logout(request: Request, response: Response) -> None:
     token = request.cookies.get(SESSION_COOKIE)
     with new_uow(request) as uow:

@@ -53,6 +53,7 @@ class SessionEnd(StrEnum):
     IDLE = "idle"
     ACCOUNT_DISABLED = "account_disabled"
     PASSWORD_RESET = "password_reset"
+    EXPIRED = "expired"
 
 
 def normalise_username(username: str) -> str:
@@ -147,13 +148,22 @@ def session_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def session_end(ended_reason: str | None, expires_at: datetime, now: datetime) -> SessionEnd | None:
+def session_end(
+    ended_reason: str | None,
+    expires_at: datetime,
+    now: datetime,
+    *,
+    created_at: datetime | None = None,
+    max_age: timedelta | None = None,
+) -> SessionEnd | None:
     """Why this session no longer admits requests, or None while it is live."""
     if ended_reason is not None:
         try:
             return SessionEnd(ended_reason)
         except ValueError:  # a reason a newer version wrote: still ended
             return SessionEnd.NOT_SIGNED_IN
+    if created_at is not None and max_age is not None and now - created_at >= max_age:
+        return SessionEnd.EXPIRED
     if expires_at <= now:
         return SessionEnd.IDLE
     return None
@@ -190,6 +200,8 @@ def why_session_ended(reason: SessionEnd, idle_minutes: int) -> Text:
             )
         case SessionEnd.ACCOUNT_DISABLED:
             return _("Your account has been disabled. Ask an administrator.")
+        case SessionEnd.EXPIRED:
+            return _("Sessions last at most one shift. Sign in again to continue.")
         case SessionEnd.PASSWORD_RESET:
             return _(
                 "Your password was changed by an administrator. Sign in with the new password."

@@ -314,9 +314,16 @@ def _start_session(
 
 
 def resume_session(
-    uow: UnitOfWork, token: str | None, idle: timedelta, now: datetime
+    uow: UnitOfWork,
+    token: str | None,
+    idle: timedelta,
+    now: datetime,
+    *,
+    max_age: timedelta | None = None,
+    touch: bool = True,
 ) -> UserOut | SessionEnd:
-    """The user of a live session (its idle clock restarted), or why there is none."""
+    """The user of a live session, or why there is none. Its idle clock restarts, unless
+    `touch` is False: a page refreshing itself is not someone at the screen."""
     if not token:
         return SessionEnd.NOT_SIGNED_IN
     found = uow.session.execute(
@@ -327,14 +334,20 @@ def resume_session(
     if found is None:
         return SessionEnd.NOT_SIGNED_IN
     session, user = found
-    end = domain.session_end(session.ended_reason, session.expires_at, now)
+    end = domain.session_end(
+        session.ended_reason,
+        session.expires_at,
+        now,
+        created_at=session.created_at,
+        max_age=max_age,
+    )
     if end is None and not user.active:
         end = SessionEnd.ACCOUNT_DISABLED
     if end is not None:
         if session.ended_at is None:
             _end_session(session, end, now)
         return end
-    if domain.needs_touch(session.last_seen_at, now):
+    if touch and domain.needs_touch(session.last_seen_at, now):
         session.last_seen_at = now
         session.expires_at = now + idle
     return UserOut.model_validate(user)

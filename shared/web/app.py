@@ -69,8 +69,14 @@ def create_app(
     lifespan: Lifespan[FastAPI] | None = None,
     token_secret: str,
 ) -> FastAPI:
+    # No /docs or /redoc: FastAPI's pages load Swagger UI from a CDN, and nothing here is
+    # fetched from the internet at run time. The OpenAPI document stays at /openapi.json.
     app = FastAPI(
-        title=f"Production Portal: {service}", version=_portal_version(), lifespan=lifespan
+        title=f"Production Portal: {service}",
+        version=_portal_version(),
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.state.settings = settings

@@ -257,11 +257,15 @@ async def test_without_a_session_me_is_refused(tablet: httpx.AsyncClient) -> Non
 async def test_signing_out_ends_the_session_and_clears_the_cookie(
     gateway: ServiceRuntime, tablet: httpx.AsyncClient
 ) -> None:
-    await sign_in(tablet)
+    signed_in = await sign_in(tablet)
     token = tablet.cookies["portal_session"]
+    forged = await tablet.post("/api/auth/logout")  # no CSRF token: another site's doing?
 
-    response = await tablet.post("/api/auth/logout")
+    response = await tablet.post(
+        "/api/auth/logout", headers={"X-CSRF-Token": signed_in.headers["X-CSRF-Token"]}
+    )
 
+    assert assert_problem(forged, 403)["code"] == "csrf_failed"
     assert response.status_code == 204
     assert 'portal_session=""' in response.headers["set-cookie"]
     assert "portal_session" not in tablet.cookies
@@ -269,7 +273,8 @@ async def test_signing_out_ends_the_session_and_clears_the_cookie(
     tablet.cookies.set("portal_session", token)
     replayed = await tablet.get("/api/auth/me")
     assert "You signed out" in str(assert_problem(replayed, 401)["detail"])
-    assert (await tablet.post("/api/auth/logout")).status_code == 204
+    again = await tablet.post("/api/auth/logout", json={})  # signing out twice is harmless
+    assert again.status_code == 204
 
 
 # --- the sign-in rate limit ---------------------------------------------------------------------

@@ -11,6 +11,12 @@
   // Every htmx request carries the session's CSRF token; the gateway refuses changes without it.
   document.addEventListener("htmx:configRequest", (event) => {
     event.detail.headers["X-CSRF-Token"] = csrfToken();
+    // A refresh the page made by itself (a live event, the tick) is not someone at the
+    // screen: it must not keep an unattended tablet's session from timing out.
+    const trigger = event.detail.triggeringEvent;
+    if (trigger && typeof trigger.type === "string" && trigger.type.startsWith("sse:")) {
+      event.detail.headers["X-Portal-Background"] = "1";
+    }
   });
 
   // A refused htmx request shows the problem's detail instead of failing silently.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
@@ -51,7 +52,9 @@ journal.mount(router, "/journal", Action.BOOKS_READ, "accounting/journal.html")
 @router.get("/journal/{number}")
 async def journal_entry(number: str, request: Request) -> Response:
     page = await page_user(request, Action.BOOKS_READ)
-    entry = await upstream.get_json(request, page.user, "accounting", f"journal-entries/{number}")
+    entry = await upstream.get_json(
+        request, page.user, "accounting", f"journal-entries/{quote(number, safe='')}"
+    )
     return render(request, page, "accounting/entry.html", {"entry": entry})
 
 
