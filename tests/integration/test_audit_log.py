@@ -27,7 +27,7 @@ from services.gateway.models import AuditEntry, User
 from shared.events.envelope import Envelope, utc_now
 from shared.settings import Settings
 from tests.support import flow, servers
-from tests.support.cluster import Cluster, sign_in
+from tests.support.cluster import Cluster, running_cluster, sign_in
 
 ADMIN_PASSWORD = "embedded-admin-pw"
 CLIENT_IP = "10.1.2.3"
@@ -277,19 +277,8 @@ AUDIT_SERVICES = ("inventory", "purchasing", "accounting", "gateway")
 def cluster(
     postgres: servers.PostgresDatabases, rabbitmq: str, tmp_path: Path
 ) -> Iterator[Cluster]:
-    prefix = servers.new_bus_prefix()
-    cluster = Cluster(
-        amqp_url=rabbitmq,
-        prefix=prefix,
-        log_dir=tmp_path,
-        db_urls={name: postgres.create(name) for name in AUDIT_SERVICES},
-    )
-    try:
-        cluster.start_all()
+    with running_cluster(postgres, rabbitmq, tmp_path, AUDIT_SERVICES) as cluster:
         yield cluster
-    finally:
-        cluster.stop_all()
-        servers.delete_bus_objects_sync(prefix, AUDIT_SERVICES)
 
 
 @pytest.mark.integration

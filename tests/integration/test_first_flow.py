@@ -16,7 +16,7 @@ import pytest
 from services.embedded import EmbeddedPortal
 from shared.settings import Settings
 from tests.support import flow, servers
-from tests.support.cluster import Cluster, sign_in
+from tests.support.cluster import Cluster, running_cluster, sign_in
 
 FLOW_SERVICES = ("inventory", "purchasing", "accounting", "gateway")
 
@@ -27,19 +27,8 @@ pytestmark = pytest.mark.timeout(240)
 def cluster(
     postgres: servers.PostgresDatabases, rabbitmq: str, tmp_path: Path
 ) -> Iterator[Cluster]:
-    prefix = servers.new_bus_prefix()
-    cluster = Cluster(
-        amqp_url=rabbitmq,
-        prefix=prefix,
-        log_dir=tmp_path,
-        db_urls={name: postgres.create(name) for name in FLOW_SERVICES},
-    )
-    try:
-        cluster.start_all()
+    with running_cluster(postgres, rabbitmq, tmp_path, FLOW_SERVICES) as cluster:
         yield cluster
-    finally:
-        cluster.stop_all()
-        servers.delete_bus_objects_sync(prefix, FLOW_SERVICES)
 
 
 @pytest.mark.integration

@@ -4,15 +4,19 @@ under a per-test prefix, the gateway in front."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
+
+from tests.support import servers
 
 PORTAL = str(Path(sys.executable).parent / "portal")
 SECRET = "cluster-test-secret-" + "x" * 32
@@ -129,3 +133,24 @@ async def sign_in(client: httpx.AsyncClient, password: str = ADMIN_PASSWORD) -> 
     assert response.status_code == 200, response.text
     # As the pages' scripts do: every change carries the session's CSRF token.
     client.headers["X-CSRF-Token"] = response.headers["X-CSRF-Token"]
+
+
+@contextlib.contextmanager
+def running_cluster(
+    postgres: servers.PostgresDatabases, amqp_url: str, log_dir: Path, services: Sequence[str]
+) -> Iterator[Cluster]:
+    """`services` as `portal serve` processes, each on a fresh database of `postgres`, with a
+    bus prefix of their own; stopped, and their queues and exchanges deleted, at the end."""
+    prefix = servers.new_bus_prefix()
+    cluster = Cluster(
+        amqp_url=amqp_url,
+        prefix=prefix,
+        log_dir=log_dir,
+        db_urls={name: postgres.create(name) for name in services},
+    )
+    try:
+        cluster.start_all()
+        yield cluster
+    finally:
+        cluster.stop_all()
+        servers.delete_bus_objects_sync(prefix, services)
