@@ -145,9 +145,17 @@ def audit_rows(
 def day_range(
     first: date | None, last: date | None, zone: ZoneInfo
 ) -> tuple[datetime | None, datetime | None]:
-    """Plant-local days `first` to `last`, both included, as [since, until) instants."""
-    since = datetime.combine(first, time(), zone) if first else None
-    until = datetime.combine(last + timedelta(days=1), time(), zone) if last else None
+    """Plant-local days `first` to `last`, both included, as [since, until) instants.
+
+    The first and last days a date can name (0001-01-01, 9999-12-31) bound nothing: their
+    instants would fall outside what a datetime holds.
+    """
+    since = datetime.combine(first, time(), zone) if first and first > date.min else None
+    until = (
+        datetime.combine(last + timedelta(days=1), time(), zone)
+        if last and last < date.max
+        else None
+    )
     return since, until
 
 

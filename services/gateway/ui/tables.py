@@ -176,10 +176,42 @@ class Table:
         values: Mapping[str, Any] | None = None,
     ) -> Response:
         query = self.query_of(request)
-        result = await self.fetch(request, page, query)
-        context = {"table": self, "query": query, "result": result, "base": path, **(values or {})}
         swapping_table = request.headers.get("hx-target") == self.dom_id
-        return render(request, page, "table.html" if swapping_table else template, context)
+        status_code, errors = 200, {}
+        try:
+            result = await self.fetch(request, page, query)
+        except upstream.UpstreamProblem as problem:
+            if not 400 <= problem.status < 500 or problem.status in (401, 403):
+                raise
+            # A filter the service refused (a date that is none, an unknown status): the page
+            # again with the message beside that filter, and no rows. htmx swaps only a 2xx in.
+            result, errors = {"items": [], "total": 0}, self.filter_errors(problem)
+            status_code = 200 if swapping_table else problem.status
+        context = {
+            "table": self,
+            "query": query,
+            "result": result,
+            "base": path,
+            "filter_errors": errors,
+            **(values or {}),
+        }
+        return render(
+            request,
+            page,
+            "table.html" if swapping_table else template,
+            context,
+            status_code=status_code,
+        )
+
+    def filter_errors(self, problem: upstream.UpstreamProblem) -> dict[str, str]:
+        """Filter name -> the service's message ("query.date_from" is the filter date_from);
+        a message about anything else is under "" (shown above the table)."""
+        names = {f.name for f in self.filters}
+        errors: dict[str, str] = {}
+        for field_name, message in problem.field_errors.items():
+            name = field_name.removeprefix("query.")
+            errors.setdefault(name if name in names else "", message)
+        return errors or {"": str(problem.detail)}
 
     async def export(self, request: Request, page: Page) -> Response:
         query = self.query_of(request)

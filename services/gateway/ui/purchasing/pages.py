@@ -321,7 +321,7 @@ async def receiving(request: Request) -> Response:
 async def receive(number: str, request: Request) -> Response:
     page = await page_user(request, Action.RECEIPTS_WRITE)
     form = await request.form()
-    key = _text(form, "idempotency_key") or str(uuid.uuid4())
+    key = _idempotency_key(form)
     rows = _rows(form, ("line_no", "qty", "lot", "to_status"))
     sent = [index for index, row in enumerate(rows) if not _skipped(row["qty"])]
     context: dict[str, Any] = {"number": number, "key": key, "typed": rows}
@@ -464,6 +464,16 @@ def _skus(receipt: Mapping[str, Any]) -> list[str]:
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+def _idempotency_key(form: FormData) -> str:
+    """The form's own key (a uuid drawn with the form), or a new one for a hand-made post: the
+    key travels in a header, which holds no other text."""
+    sent = _text(form, "idempotency_key")
+    try:
+        return str(uuid.UUID(sent))
+    except ValueError:
+        return str(uuid.uuid4())
 
 
 def _rows(form: FormData, names: Sequence[str]) -> list[dict[str, str]]:
