@@ -46,7 +46,7 @@ from shared.i18n import (
     translate,
 )
 from shared.web.app import LANGUAGE_COOKIE
-from shared.web.problems import PortalError, shown, validation_message
+from shared.web.problems import PortalError, render_problem, shown, validation_message
 
 HERE = Path(__file__).parent
 CSRF_HEADER = api.CSRF_HEADER
@@ -319,8 +319,29 @@ async def _forbidden_page(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _problem_page(request: Request, exc: Exception) -> Response:
+    """A page whose request was refused (an unknown order, an entry that is not there) answers
+    with a page saying so in the frame; the JSON API and a caller without a session get the
+    problem+json meant for scripts."""
+    assert isinstance(exc, PortalError)
+    if request.url.path.startswith("/api/"):
+        return render_problem(request, exc)
+    outcome = await live_session_or_reason(request)
+    if isinstance(outcome, SessionEnd):
+        return render_problem(request, exc)
+    return render(
+        request,
+        page_of(request, outcome),
+        "problem.html",
+        {"title": exc.title, "detail": exc.detail},
+        status_code=exc.status,
+    )
+
+
 def configure_app(app: FastAPI) -> None:
     app.add_exception_handler(PageForbidden, _forbidden_page)
+    # Any refusal on a page route (a service's, or the gateway's own) is shown as a page.
+    app.add_exception_handler(PortalError, _problem_page)
 
 
 def why_signed_out(reason: str | None, idle_minutes: int) -> str | Text | None:

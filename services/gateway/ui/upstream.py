@@ -30,6 +30,8 @@ class UpstreamProblem(PortalError):
             code=problem.get("code"),
         )
         self.status = status  # type: ignore[misc]  # the service's own status, passed on
+        # The service's own title, already in the user's language ("No encontrado").
+        self.title = str(problem.get("title") or self.title)  # type: ignore[misc]
         self.problem = dict(problem)
 
     @property
