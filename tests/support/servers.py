@@ -144,12 +144,15 @@ def new_bus_prefix() -> str:
     return f"t{RUN_ID}{uuid.uuid4().hex[:4]}."
 
 
-async def delete_bus_objects(prefix: str, services: Iterable[str]) -> None:
-    """Remove the exchanges and queues a test declared under its prefix."""
+async def delete_bus_objects(prefix: str, services: Iterable[str] = ()) -> None:
+    """Remove the exchanges and queues a test declared under its prefix: those of `services`
+    and of every consumer in the routing map, since any service's bus declares them all."""
+    from shared.events.routing import CONSUMERS
+
     connection = await aio_pika.connect(AMQP_URL)
     try:
         channel = await connection.channel()
-        for service in services:
+        for service in dict.fromkeys([*services, *CONSUMERS]):
             for queue in (f"{prefix}{service}.events", f"{prefix}{service}.dead"):
                 await channel.queue_delete(queue)
         for exchange in (f"{prefix}portal.events", f"{prefix}portal.dead"):
