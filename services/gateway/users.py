@@ -254,10 +254,12 @@ def _end_sessions(uow: UnitOfWork, user: User, reason: SessionEnd) -> None:
 
 
 def _keep_an_admin(uow: UnitOfWork, user: User, *, field: str) -> None:
+    # FOR UPDATE: two admins taking the role from each other at the same instant are served
+    # one after the other, and the second sees that the first is no longer an admin.
     others = [
         other
         for other in uow.session.scalars(
-            select(User).where(User.active.is_(True), User.id != user.id)
+            select(User).where(User.active.is_(True), User.id != user.id).with_for_update()
         )
         if Role.ADMIN.value in other.roles
     ]
