@@ -34,6 +34,7 @@ from shared.web.app import create_app
 from shared.web.metrics import ServiceMetrics
 
 log = structlog.get_logger(__name__)
+STOP_SECONDS = 10.0
 
 
 class ServiceRuntime:
@@ -166,11 +167,18 @@ class ServiceRuntime:
             await asyncio.sleep(every_seconds)
 
     async def stop(self) -> None:
+        """Cancel the relay and the background tasks; a task that does not end within
+        STOP_SECONDS (a worker thread stuck on a lock) is logged and left, not awaited forever."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+            if pending:
+                log.warning(
+                    "runtime.stop_timeout",
+                    service=self.name,
+                    tasks=sorted(task.get_name() for task in pending),
+                )
         self._tasks.clear()
 
     async def readiness(self) -> dict[str, bool]:

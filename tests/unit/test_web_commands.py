@@ -74,7 +74,8 @@ def insert_unstorable(sku: str, request: Request) -> JSONResponse:
 
 
 def token_headers(user: str, roles: list[str]) -> dict[str, str]:
-    token = issue_service_token(SECRET, user=user, roles=roles, ttl_seconds=300)
+    # Issued when the module is imported, which can be many minutes before a test uses it.
+    token = issue_service_token(SECRET, user=user, roles=roles, ttl_seconds=6 * 3600)
     return {"Authorization": f"Bearer {token}"}
 
 
