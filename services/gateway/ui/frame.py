@@ -218,6 +218,8 @@ def _environment() -> Environment:
     )
     env.globals["_"] = _gettext
     env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    # {% if allowed(user.roles, "inventory.items.write") %}: hide what the role may not do.
+    env.globals["allowed"] = allowed
     env.filters["role"] = _role
     env.filters["number"] = _number
     env.filters["money"] = _money

@@ -106,19 +106,7 @@ LEDGER = Table(
 LEDGER.mount(router, "/stock", Action.STOCK_READ, "inventory/stock.html")
 
 
-@router.get("/items")
-async def items(request: Request) -> Response:
-    page = await page_user(request, Action.ITEMS_READ)
-    can_create = allowed(page.user.roles, Action.ITEMS_WRITE)
-    return await ITEMS.respond(
-        request, page, "inventory/items.html", "/items", {"can_create": can_create}
-    )
-
-
-@router.get("/items.xlsx")
-async def items_export(request: Request) -> Response:
-    page = await page_user(request, Action.ITEMS_READ)
-    return await ITEMS.export(request, page)
+ITEMS.mount(router, "/items", Action.ITEMS_READ, "inventory/items.html")
 
 
 @router.get("/items/reorder-grid")

@@ -92,19 +92,7 @@ PURCHASE_ORDERS = Table(
 # --- vendors --------------------------------------------------------------------------------
 
 
-@router.get("/vendors")
-async def vendors(request: Request) -> Response:
-    page = await page_user(request, Action.VENDORS_READ)
-    can_create = allowed(page.user.roles, Action.VENDORS_WRITE)
-    return await VENDORS.respond(
-        request, page, "purchasing/vendors.html", "/vendors", {"can_create": can_create}
-    )
-
-
-@router.get("/vendors.xlsx")
-async def vendors_export(request: Request) -> Response:
-    page = await page_user(request, Action.VENDORS_READ)
-    return await VENDORS.export(request, page)
+VENDORS.mount(router, "/vendors", Action.VENDORS_READ, "purchasing/vendors.html")
 
 
 @router.get("/vendors/new")
@@ -168,14 +156,7 @@ async def _with_vendor_options(request: Request, page: Page) -> Table:
 async def purchase_orders(request: Request) -> Response:
     page = await page_user(request, Action.PURCHASE_ORDERS_READ)
     table = await _with_vendor_options(request, page)
-    can_create = allowed(page.user.roles, Action.PURCHASE_ORDERS_WRITE)
-    return await table.respond(
-        request,
-        page,
-        "purchasing/purchase_orders.html",
-        "/purchase-orders",
-        {"can_create": can_create},
-    )
+    return await table.respond(request, page, "purchasing/purchase_orders.html", "/purchase-orders")
 
 
 @router.get("/purchase-orders.xlsx")
