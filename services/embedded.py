@@ -38,13 +38,17 @@ class EmbeddedPortal:
             for name in SERVICES
         }
         self.gateway = self.runtimes["gateway"]
-        self.gateway.app.state.upstreams = {
+        # The gateway forwards to the services, and a service calls another when it needs an
+        # answer now (production reserving material): all through the same in-memory clients.
+        self.upstreams = {
             name: httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=rt.app), base_url=f"http://{name}"
             )
             for name, rt in self.runtimes.items()
             if name != "gateway"
         }
+        for runtime in self.runtimes.values():
+            runtime.app.state.upstreams = self.upstreams
 
     def prepare(self) -> None:
         """Migrate and seed every service's database (idempotent)."""
@@ -67,7 +71,7 @@ class EmbeddedPortal:
             for runtime in self.runtimes.values():
                 await runtime.stop()
             await self.bus.close()
-            for client in self.gateway.app.state.upstreams.values():
+            for client in self.upstreams.values():
                 await client.aclose()
             for runtime in self.runtimes.values():
                 runtime.db.dispose()

@@ -32,15 +32,16 @@ def standalone_runtime(service: str, settings: Settings) -> ServiceRuntime:
         token_secret=token_secret(settings, create=False),
     )
     runtime.app.router.lifespan_context = lambda _app: runtime.serving()
-    if service == "gateway":
-        # Idle connections kept for as many concurrent calls as a busy plant makes; httpx's
-        # default of 20 made the gateway open and close connections under 50 clients.
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-        runtime.app.state.upstreams = {
-            name: httpx.AsyncClient(base_url=url, timeout=30, limits=limits)
-            for name in SERVICES
-            if name != "gateway" and (url := settings.service_url(name))
-        }
+    # The gateway forwards to every service; a service calls another when it needs an answer
+    # now (production reserving material through inventory). Idle connections are kept for as
+    # many concurrent calls as a busy plant makes; httpx's default of 20 made the gateway open
+    # and close connections under 50 clients.
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    runtime.app.state.upstreams = {
+        name: httpx.AsyncClient(base_url=url, timeout=30, limits=limits)
+        for name in SERVICES
+        if name not in ("gateway", service) and (url := settings.service_url(name))
+    }
     return runtime
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from services.mrp import api
 from services.mrp.handlers import HANDLERS
 from services.mrp.models import messaging, metadata
+from services.mrp.sales import api as sales_api
 from shared.service import ServiceDefinition
 
 
@@ -16,7 +17,7 @@ def definition() -> ServiceDefinition:
         metadata=metadata,
         tables=messaging,
         migrations=Path(__file__).parent / "migrations",
-        routers=[api.router],
+        routers=[api.router, sales_api.router],
         handlers=HANDLERS,
         seed=None,
     )

@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.production import api
+from services.production.bom import api as bom_api
 from services.production.handlers import HANDLERS
+from services.production.items import api as items_api
 from services.production.models import messaging, metadata
+from services.production.orders import api as orders_api
+from services.production.reports import api as reports_api
+from services.production.scrap import api as scrap_api
 from shared.service import ServiceDefinition
 
 
@@ -16,7 +21,14 @@ def definition() -> ServiceDefinition:
         metadata=metadata,
         tables=messaging,
         migrations=Path(__file__).parent / "migrations",
-        routers=[api.router],
+        routers=[
+            api.router,
+            bom_api.router,
+            orders_api.router,
+            scrap_api.router,
+            reports_api.router,
+            items_api.router,
+        ],
         handlers=HANDLERS,
         seed=None,
     )

@@ -23,6 +23,21 @@ class Action(StrEnum):
     ITEMS_READ = "inventory.items.read"
     ITEMS_WRITE = "inventory.items.write"
     STOCK_READ = "inventory.stock.read"
+    STOCK_MOVE = "inventory.stock.move"
+    STOCK_ADJUST = "inventory.stock.adjust"
+    STOCK_RELEASE = "inventory.stock.release"
+    RESERVATIONS_WRITE = "inventory.reservations.write"
+    SHIPMENTS_WRITE = "inventory.shipments.write"
+    BOMS_READ = "production.boms.read"
+    BOMS_WRITE = "production.boms.write"
+    PRODUCTION_ORDERS_READ = "production.orders.read"
+    PRODUCTION_ORDERS_WRITE = "production.orders.write"
+    PRODUCTION_RUN = "production.orders.run"
+    QC_WRITE = "production.qc.write"
+    SCRAP_CODES_MANAGE = "production.scrap_codes.manage"
+    PRODUCTION_REPORTS_READ = "production.reports.read"
+    SALES_ORDERS_READ = "mrp.sales_orders.read"
+    SALES_ORDERS_WRITE = "mrp.sales_orders.write"
     VENDORS_READ = "purchasing.vendors.read"
     VENDORS_WRITE = "purchasing.vendors.write"
     PURCHASE_ORDERS_READ = "purchasing.orders.read"
@@ -40,6 +55,23 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.ITEMS_READ: EVERYONE,
     Action.ITEMS_WRITE: frozenset({Role.PLANNER, Role.BUYER, Role.STORE}),
     Action.STOCK_READ: EVERYONE,
+    Action.STOCK_MOVE: frozenset({Role.STORE, Role.SUPERVISOR}),
+    Action.STOCK_ADJUST: frozenset({Role.STORE, Role.SUPERVISOR}),
+    Action.STOCK_RELEASE: frozenset({Role.QUALITY, Role.SUPERVISOR}),
+    # Reservations and allocations are made on behalf of whoever starts an order or allocates
+    # a sales order: the production and mrp services forward that user's token.
+    Action.RESERVATIONS_WRITE: frozenset({Role.SUPERVISOR, Role.OPERATOR, Role.PLANNER}),
+    Action.SHIPMENTS_WRITE: frozenset({Role.STORE, Role.SUPERVISOR}),
+    Action.BOMS_READ: EVERYONE,
+    Action.BOMS_WRITE: frozenset({Role.PLANNER, Role.SUPERVISOR}),
+    Action.PRODUCTION_ORDERS_READ: EVERYONE,
+    Action.PRODUCTION_ORDERS_WRITE: frozenset({Role.PLANNER, Role.SUPERVISOR}),
+    Action.PRODUCTION_RUN: frozenset({Role.SUPERVISOR, Role.OPERATOR}),
+    Action.QC_WRITE: frozenset({Role.QUALITY, Role.SUPERVISOR}),
+    Action.SCRAP_CODES_MANAGE: frozenset(),
+    Action.PRODUCTION_REPORTS_READ: EVERYONE,
+    Action.SALES_ORDERS_READ: EVERYONE,
+    Action.SALES_ORDERS_WRITE: frozenset({Role.PLANNER, Role.SUPERVISOR}),
     Action.VENDORS_READ: EVERYONE,
     Action.VENDORS_WRITE: frozenset({Role.BUYER}),
     Action.PURCHASE_ORDERS_READ: EVERYONE,
@@ -57,6 +89,21 @@ DESCRIPTIONS: dict[Action, Text] = {
     Action.ITEMS_READ: _("see items"),
     Action.ITEMS_WRITE: _("create and change items"),
     Action.STOCK_READ: _("see stock, balances and the stock ledger"),
+    Action.STOCK_MOVE: _("transfer stock between locations"),
+    Action.STOCK_ADJUST: _("adjust stock after a cycle count, with a reason"),
+    Action.STOCK_RELEASE: _("release received material from the QC hold"),
+    Action.RESERVATIONS_WRITE: _("reserve material for production orders and allocate stock"),
+    Action.SHIPMENTS_WRITE: _("ship sales orders"),
+    Action.BOMS_READ: _("see BOMs, their explosion and where-used"),
+    Action.BOMS_WRITE: _("create, release and obsolete BOMs"),
+    Action.PRODUCTION_ORDERS_READ: _("see production orders, reprint chains and open jobs"),
+    Action.PRODUCTION_ORDERS_WRITE: _("create, schedule and cancel production orders"),
+    Action.PRODUCTION_RUN: _("start production orders and complete runs"),
+    Action.QC_WRITE: _("record QC decisions on finished output"),
+    Action.SCRAP_CODES_MANAGE: _("add and deactivate scrap reason codes"),
+    Action.PRODUCTION_REPORTS_READ: _("see yield and scrap reports and certificates"),
+    Action.SALES_ORDERS_READ: _("see customers and sales orders"),
+    Action.SALES_ORDERS_WRITE: _("create and change customers and sales orders"),
     Action.VENDORS_READ: _("see vendors"),
     Action.VENDORS_WRITE: _("create and change vendors"),
     Action.PURCHASE_ORDERS_READ: _("see purchase orders and receipts"),

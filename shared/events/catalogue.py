@@ -42,6 +42,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    NonNegativeInt,
     PlainSerializer,
     PositiveInt,
     StringConstraints,
@@ -59,6 +60,7 @@ __all__ = [
     "ComponentRequirement",
     "DowntimeRecorded",
     "EventPayload",
+    "FinishedGoodsInspected",
     "FinishedGoodsReceived",
     "ItemUpserted",
     "JournalLine",
@@ -66,6 +68,7 @@ __all__ = [
     "LineUpserted",
     "MaterialIssued",
     "MaterialReceived",
+    "MaterialReturned",
     "OrderShipped",
     "PaymentReceived",
     "PrintCompleted",
@@ -78,6 +81,7 @@ __all__ = [
     "SalesOrderChanged",
     "SalesOrderLine",
     "ShippedLine",
+    "Shortage",
     "StockAdjusted",
     "StockChanged",
     "UnknownEventType",
@@ -320,6 +324,10 @@ class ItemUpserted(StateEvent):
     reorder_qty: NonNegDec = Decimal(0)
     average_cost: NonNegDec = Decimal(0)
     active: bool = True
+    requires_qc: bool = Field(
+        default=True,
+        description="A made item's output waits in the QC hold; false sends it straight to FG",
+    )
 
 
 class StockChanged(StateEvent):
@@ -388,6 +396,45 @@ class FinishedGoodsReceived(EventPayload):
         if self.qty_good == 0 and self.qty_bad == 0:
             raise ValueError("qty_good and qty_bad are both zero")
         return self
+
+
+class FinishedGoodsInspected(EventPayload):
+    """Inventory booked a QC decision on output held in QC, at the held unit cost.
+
+    Passed units move from the QC hold to FG available (no change of account); failed units go
+    to SCRAP: accounting posts Dr 5400 Scrap / Cr 1220 FG for `value_failed`, never computing a
+    cost. Nothing is consumed here: material was consumed once, at PrintCompleted.
+    """
+
+    event_type: ClassVar[str] = "FinishedGoodsInspected"
+
+    qc_record_id: Code
+    order_code: Code
+    sku: Code
+    qty_passed: NonNegDec
+    qty_failed: NonNegDec = Decimal(0)
+    unit_cost: NonNegDec
+    value_passed: NonNegDec
+    value_failed: NonNegDec = Decimal(0)
+    reason_code: Code | None = None
+    lot: Code | None = None
+    inspected_at: UtcDatetime
+
+
+class MaterialReturned(EventPayload):
+    """Inventory returned (de-issued) a component from an order's WIP to stock, e.g. when a
+    started order is cancelled. accounting: Dr 1200 Raw materials / Cr 1210 WIP for `value`."""
+
+    event_type: ClassVar[str] = "MaterialReturned"
+
+    order_code: Code
+    sku: Code
+    qty: PosDec
+    unit_cost: NonNegDec
+    value: NonNegDec
+    lot: Code | None = None
+    to_location: Code = "RAW"
+    returned_at: UtcDatetime
 
 
 class StockAdjusted(EventPayload):
@@ -470,20 +517,38 @@ class BomReleased(StateEvent):
         return self
 
 
+class Shortage(_Part):
+    """A component that was short when an order started with `allow_insufficient`."""
+
+    sku: Code
+    qty_required: PosDec
+    qty_available: NonNegDec
+    qty_short: PosDec
+
+
 class ProductionOrderChanged(StateEvent):
-    """The whole current state of one production order (MTO with a sales order, MTS without)."""
+    """The whole current state of one production order (MTO with a sales order, MTS without).
+
+    Version 2: the statuses of the order's life on the floor (draft -> scheduled -> in_progress
+    -> printed -> completed, or cancelled), the quantity to make (an overprint allowance may
+    exceed the quantity ordered), priority, the QC figures, the reprint chain, and the shortages
+    recorded when it started without enough material.
+    """
 
     event_type: ClassVar[str] = "ProductionOrderChanged"
+    version: ClassVar[int] = 2
 
     order_code: Code
     sku: Code
     order_type: Literal["mto", "mts"]
-    status: Literal[
-        "planned", "released", "in_progress", "in_qc", "completed", "closed", "cancelled"
-    ]
+    status: Literal["draft", "scheduled", "in_progress", "printed", "completed", "cancelled"]
     qty_ordered: PosDec
+    qty_to_make: PosDec
     qty_good: NonNegDec = Decimal(0)
     qty_scrapped: NonNegDec = Decimal(0)
+    qty_passed: NonNegDec = Decimal(0)
+    qty_failed: NonNegDec = Decimal(0)
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
     so_number: Code | None = None
     so_line_no: PositiveInt | None = None
     bom_version: PositiveInt | None = None
@@ -491,6 +556,12 @@ class ProductionOrderChanged(StateEvent):
     reprint_of: Code | None = Field(
         default=None, description="The order this one reprints, if it is a reprint"
     )
+    root_order_code: Code | None = Field(
+        default=None, description="First order of the reprint chain (None for a root order)"
+    )
+    reprint_seq: NonNegativeInt = Field(default=0, description="0 for a root, 1.. along its chain")
+    requires_qc: bool = True
+    shortages: tuple[Shortage, ...] = ()
     planned_start: UtcDatetime | None = None
     due_date: date | None = None
 
@@ -532,6 +603,11 @@ class PrintCompleted(EventPayload):
     qty_bad: NonNegDec = Decimal(0)
     scrap_reason_code: Code | None = None
     requires_qc: bool = True
+    final_run: bool = Field(
+        default=True,
+        description="The order's last run: inventory relieves all of the order's remaining WIP",
+    )
+    notes: str | None = None
     line_code: Code | None = None
     started_at: UtcDatetime | None = None
     completed_at: UtcDatetime
@@ -601,16 +677,31 @@ class SalesOrderLine(_Part):
     qty_shipped: NonNegDec = Decimal(0)
     unit_price: NonNegDec
     due_date: date | None = Field(default=None, description="Due-to-ship date")
+    business_unit: Code | None = None
 
 
 class SalesOrderChanged(StateEvent):
     """The whole current state of one sales order."""
 
     event_type: ClassVar[str] = "SalesOrderChanged"
+    # Version 2: the statuses that follow production and QC (in_production, ready_to_ship,
+    # partial_qc, qc_failed) and a business unit per line.
+    version: ClassVar[int] = 2
 
     so_number: Code
     customer_code: Code
-    status: Literal["draft", "open", "partial", "shipped", "closed", "cancelled"]
+    status: Literal[
+        "draft",
+        "open",
+        "in_production",
+        "partial_qc",
+        "qc_failed",
+        "ready_to_ship",
+        "partial",
+        "shipped",
+        "closed",
+        "cancelled",
+    ]
     order_date: date
     business_unit: Code | None = None
     lines: tuple[SalesOrderLine, ...] = ()
@@ -826,6 +917,8 @@ _MODELS: tuple[type[EventPayload], ...] = (
     DowntimeRecorded,
     JournalPosted,
     FinishedGoodsReceived,
+    FinishedGoodsInspected,
+    MaterialReturned,
     ReprintCreated,
     AuditRecorded,
 )

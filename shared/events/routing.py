@@ -15,10 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 CONSUMERS: dict[str, tuple[str, ...]] = {
-    "inventory": ("MaterialReceived",),
+    "inventory": (
+        "MaterialReceived",
+        "ProductionStarted",
+        "PrintCompleted",
+        "QCPassed",
+        "ProductionOrderChanged",
+        "SalesOrderChanged",
+    ),
     "purchasing": ("ItemUpserted",),
-    "production": (),
-    "mrp": (),
+    "production": ("ItemUpserted",),
+    "mrp": ("ItemUpserted", "ProductionOrderChanged", "QCPassed", "OrderShipped"),
     "downtime": (),
     "accounting": ("MaterialReceived",),
     # The audit log of every service's user changes. (Live pages hear events as they pass:

@@ -48,12 +48,19 @@ class PortalError(Exception):
     slug: ClassVar[str] = "bad-request"
 
     def __init__(
-        self, detail: str | Text, *, field: str | None = None, code: str | None = None
+        self,
+        detail: str | Text,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(str(detail))
         self.detail = detail
         self.field = field
         self.code = code
+        # More members of the problem body, JSON-ready (a refused start lists its shortages).
+        self.extensions = dict(extensions or {})
 
     @property
     def headers(self) -> dict[str, str]:
@@ -92,6 +99,18 @@ class Forbidden(PortalError):
     status = 403
     title = _("Forbidden")
     slug = "forbidden"
+
+
+class ServiceUnavailable(PortalError):
+    """Another service this request needs did not answer (it is down or too slow)."""
+
+    status = 503
+    title = _("Service unavailable")
+    slug = "service-unavailable"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
 
 
 class ProblemResponse(JSONResponse):
@@ -194,6 +213,7 @@ def render_problem(request: Request, exc: Exception) -> ProblemResponse:
             type_uri=problem_type_uri(exc.slug),
             field=exc.field,
             code=exc.code,
+            extensions=exc.extensions,
             headers=exc.headers,
         )
     if isinstance(exc, RequestValidationError):

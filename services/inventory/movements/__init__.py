@@ -1,0 +1,1 @@
+"""Transfers, cycle-count adjustments and QC release of received material."""

@@ -1,0 +1,1 @@
+"""Reservations of stock for production orders and sales orders."""

@@ -1,0 +1,1 @@
+"""Shipments of sales orders, allocation of FG, and the read model of sales orders."""

@@ -1,0 +1,1 @@
+"""Customers and sales orders (minimal; the MRP engine comes later)."""

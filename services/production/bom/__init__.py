@@ -1,0 +1,1 @@
+"""BOMs: versions, release, explosion and where-used."""

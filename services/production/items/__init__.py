@@ -1,0 +1,1 @@
+"""Production's read model of the item master (ItemUpserted)."""

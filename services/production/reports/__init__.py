@@ -1,0 +1,1 @@
+"""Production reports: yield, scrap Pareto."""

@@ -1,0 +1,1 @@
+"""Scrap reason codes: the standard set, added and deactivated by admin."""
