@@ -1,0 +1,286 @@
+"""Issue 6 acceptance: production stories across separate service processes on PostgreSQL and
+RabbitMQ, through the gateway, as a plant would run them.
+
+One cluster serves the module (starting seven processes is the slow part); each story uses its
+own orders and checks figures of its own orders, so the stories do not depend on each other.
+Figures are worked out by hand in tests/support/production_flow.py (a widget's material costs
+5.50).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from shared.bus.rabbitmq import RabbitMQBus
+from shared.events.envelope import Envelope
+from shared.events.routing import CONSUMERS
+from shared.settings import SERVICES
+from tests.support import production_flow as pf
+from tests.support import servers
+from tests.support.cluster import Cluster, running_cluster, sign_in
+from tests.support.flow import eventually, ok
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    servers.require_postgres()
+    servers.require_rabbitmq()
+    databases = servers.PostgresDatabases()
+    try:
+        with running_cluster(
+            databases, servers.AMQP_URL, tmp_path_factory.mktemp("cluster"), SERVICES
+        ) as running:
+            yield running
+    finally:
+        databases.drop_all()
+
+
+@pytest.fixture(scope="module")
+async def material_ready(cluster: Cluster) -> None:
+    async with cluster.gateway_client() as api:
+        await sign_in(api)
+        await pf.set_up_material(api)
+
+
+@pytest.fixture
+async def api(cluster: Cluster, material_ready: None) -> AsyncIterator[httpx.AsyncClient]:
+    async with cluster.gateway_client() as client:
+        await sign_in(client)
+        yield client
+
+
+async def test_make_to_stock_order_is_made_passed_sold_from_stock_and_shipped_once(
+    api: httpx.AsyncClient,
+) -> None:
+    code = await pf.create_order(api, qty_ordered="4")
+    fg_before = await pf.stock(api, pf.WIDGET)
+    await pf.run_and_inspect(api, code, good="4", passed="4")
+
+    # Four widgets at 5.50 each reach FG, available for sale; the order's WIP is empty.
+    summary = await pf.wait_for_materials(
+        api, code, "inspected", lambda m: Decimal(m["output"]["qty_passed"]) == 4, "QC booked"
+    )
+    assert Decimal(summary["wip_value"]) == 0
+    assert Decimal(summary["value_relieved"]) == Decimal("22.00")
+    fg = await pf.stock(api, pf.WIDGET)
+    assert Decimal(fg["available"]) - Decimal(fg_before["available"]) == 4
+
+    so = await pf.create_sales_order(api, qty="4", unit_price="12.00")
+    allocated = ok(await api.post(f"/api/mrp/v1/sales-orders/{so}/allocate"))
+    assert Decimal(allocated["lines"][0]["qty_allocated"]) == 4
+    await pf.wait_for_sales_status(api, so, "ready_to_ship")
+    shipment = ok(
+        await api.post(
+            "/api/inventory/v1/shipments",
+            json={"so_number": so, "lines": [{"line_no": 1, "qty": "4"}]},
+        ),
+        201,
+    )
+    assert Decimal(shipment["lines"][0]["cost_value"]) == Decimal("22.00")
+    assert Decimal(shipment["lines"][0]["sales_value"]) == Decimal("48.00")
+    await pf.wait_for_sales_status(api, so, "shipped")
+    after = await pf.stock(api, pf.WIDGET)
+    assert Decimal(after["on_hand"]) == Decimal(fg_before["on_hand"])  # FG consumed once
+    assert Decimal(after["on_hand"]) == await pf.ledger_sum(api, pf.WIDGET)
+
+
+async def test_partial_qc_scraps_four_reprints_the_shortfall_and_books_material_once(
+    api: httpx.AsyncClient,
+) -> None:
+    so = await pf.create_sales_order(api, qty="10", unit_price="15.00")
+    code = await pf.create_order(
+        api, qty_ordered="10", qty_to_make="12", so_number=so, so_line_no=1
+    )
+    pla_before = await pf.stock(api, pf.PLA)
+    result = await pf.run_and_inspect(
+        api,
+        code,
+        good="10",
+        bad="2",
+        scrap_code="ADHESION",
+        passed="8",
+        failed="2",
+        qc_code="SURFACE",
+    )
+    reprint = result["reprint_order_code"]
+    assert reprint
+
+    summary = await pf.wait_for_materials(
+        api, code, "inspected", lambda m: Decimal(m["output"]["qty_failed"]) == 2, "QC booked"
+    )
+    # Material for 12 widgets (3 kg of PLA, 12 boxes: 66.00) issued and consumed once.
+    issued = {c["sku"]: Decimal(c["qty_issued"]) for c in summary["components"]}
+    relieved = {c["sku"]: Decimal(c["qty_relieved"]) for c in summary["components"]}
+    assert issued == relieved == {pf.PLA: Decimal("3"), pf.BOX: Decimal("12")}
+    assert Decimal(summary["value_relieved"]) == Decimal("66.00")
+    assert Decimal(summary["wip_value"]) == 0
+    pla = await pf.stock(api, pf.PLA)
+    assert Decimal(pla_before["on_hand"]) - Decimal(pla["on_hand"]) == 3
+
+    # Four scrapped in all, each ledger row with its code: 2 at the run, 2 at QC.
+    scrap = ok(
+        await api.get(
+            "/api/inventory/v1/transactions",
+            params={"sku": pf.WIDGET, "location": "SCRAP", "reference": code},
+        )
+    )
+    assert sorted((r["reason_code"], Decimal(r["qty"])) for r in scrap["items"]) == [
+        ("ADHESION", Decimal(2)),
+        ("SURFACE", Decimal(2)),
+    ]
+
+    # The reprint: 2 (10 ordered - 8 passed), high priority, linked to the root.
+    again = await pf.order(api, reprint)
+    assert Decimal(again["qty_ordered"]) == 2
+    assert again["priority"] == "high"
+    assert again["reprint_of"] == code and again["root_order_code"] == code
+    assert again["reprint_seq"] == 1
+    await pf.wait_for_sales_status(api, so, "partial_qc")
+
+    await pf.run_and_inspect(api, reprint, good="2", passed="2")
+    await pf.wait_for_sales_status(api, so, "ready_to_ship")
+    summary = await pf.materials(api, reprint)
+    assert Decimal(summary["wip_value"]) == 0
+    history = ok(await api.get(f"/api/production/v1/production-orders/{code}/reprint-history"))
+    totals = history["totals"]
+    assert totals["orders_in_chain"] == 2
+    assert Decimal(totals["qty_completed"]) == 10
+    assert Decimal(totals["qty_scrapped"]) == 4
+    # 10 passed of 14 printed (12 + 2).
+    assert Decimal(totals["effective_yield"]) == Decimal("0.7143")
+
+
+async def test_events_delivered_again_and_out_of_order_consume_nothing_twice(
+    cluster: Cluster, api: httpx.AsyncClient
+) -> None:
+    code = await pf.create_order(api, qty_ordered="2")
+    await pf.run_and_inspect(api, code, good="2", passed="2")
+    settled = await pf.wait_for_materials(
+        api, code, "inspected", lambda m: Decimal(m["output"]["qty_passed"]) == 2, "QC booked"
+    )
+    pla, box, widget = [await pf.stock(api, sku) for sku in (pf.PLA, pf.BOX, pf.WIDGET)]
+
+    # Production's events for the order, published again: as they were (same ids, the inbox
+    # skips them) and as new envelopes (new ids: the business keys must hold), newest first.
+    envelopes = production_events_of(cluster, code)
+    assert [e.type for e in envelopes] == ["ProductionStarted", "PrintCompleted", "QCPassed"]
+    renewed = [e.model_copy(update={"id": uuid.uuid4()}) for e in envelopes]
+    again = [*reversed(envelopes), *reversed(renewed)]
+    await publish(cluster, again)
+    await pf.settle(3.0)
+
+    assert await pf.materials(api, code) == settled
+    for sku, before in ((pf.PLA, pla), (pf.BOX, box), (pf.WIDGET, widget)):
+        now = await pf.stock(api, sku)
+        assert (now["on_hand"], now["available"]) == (before["on_hand"], before["available"])
+        assert Decimal(now["on_hand"]) == await pf.ledger_sum(api, sku)
+
+
+async def test_twenty_concurrent_starts_for_material_enough_for_five(
+    api: httpx.AsyncClient,
+) -> None:
+    resin, part = "RESIN-CC", "PART-CC"
+    for item in (
+        {"sku": resin, "name": "Resin for the race", "uom": "kg", "item_type": "raw"},
+        {"sku": part, "name": "Part", "uom": "ea", "item_type": "finished", "make_or_buy": "make"},
+    ):
+        ok(await api.post("/api/inventory/v1/items", json=item), 201)
+    ok(
+        await api.post(
+            "/api/inventory/v1/stock/adjustments",
+            json={
+                "sku": resin,
+                "location": "RAW",
+                "qty_delta": "5",
+                "reason_code": "found",
+                "notes": "opening stock",
+            },
+        ),
+        201,
+    )
+
+    async def bom_released() -> bool:
+        response = await api.post(
+            "/api/production/v1/boms",
+            json={"sku": part, "lines": [{"line_no": 1, "component_sku": resin, "qty_per": "1"}]},
+        )
+        if response.status_code != 201:
+            return False
+        version = response.json()["version"]
+        ok(await api.post(f"/api/production/v1/boms/{part}/versions/{version}/release"))
+        return True
+
+    await eventually(bom_released, pf.WITHIN, "production to learn the items")
+    codes = [
+        ok(
+            await api.post(
+                "/api/production/v1/production-orders", json={"sku": part, "qty_ordered": "1"}
+            ),
+            201,
+        )["code"]
+        for _ in range(20)
+    ]
+
+    async def start(code: str) -> httpx.Response:
+        return await api.post(f"/api/production/v1/production-orders/{code}/start", json={})
+
+    answers = await asyncio.gather(*(start(code) for code in codes))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] * 5 + [409] * 15, [a.text for a in answers if a.status_code >= 500]
+    refused = next(a.json() for a in answers if a.status_code == 409)
+    assert refused["code"] == "insufficient_stock"
+    assert refused["shortages"][0]["sku"] == resin
+    figures = await pf.stock(api, resin)
+    assert Decimal(figures["available"]) == 0
+    assert Decimal(figures["allocated"]) + Decimal(figures["wip"]) == 5
+
+    # With allow_insufficient every remaining order starts, its shortage recorded.
+    late = [code for code, a in zip(codes, answers, strict=True) if a.status_code == 409]
+    forced = await asyncio.gather(
+        *(
+            api.post(
+                f"/api/production/v1/production-orders/{code}/start",
+                json={"allow_insufficient": True},
+            )
+            for code in late
+        )
+    )
+    assert [f.status_code for f in forced] == [200] * len(late)
+    assert all(f.json()["shortages"] for f in forced)
+    assert Decimal((await pf.stock(api, resin))["available"]) >= 0
+
+
+def production_events_of(cluster: Cluster, code: str) -> list[Envelope]:
+    """The envelopes production published about `code`, oldest first, from its outbox."""
+    engine = sa.create_engine(cluster.db_urls["production"])
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT envelope FROM outbox WHERE key = :code AND event_type IN "
+                    "('ProductionStarted', 'PrintCompleted', 'QCPassed') ORDER BY id"
+                ),
+                {"code": code},
+            ).all()
+    finally:
+        engine.dispose()
+    return [Envelope.model_validate_json(row[0]) for row in rows]
+
+
+async def publish(cluster: Cluster, envelopes: list[Envelope]) -> None:
+    """Publish straight onto the cluster's exchange, as a relay would."""
+    bus = RabbitMQBus(cluster.amqp_url, prefix=cluster.prefix, topology=CONSUMERS)
+    await bus.start()
+    try:
+        await bus.publish(envelopes)
+    finally:
+        await bus.close()

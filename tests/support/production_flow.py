@@ -1,0 +1,220 @@
+"""The production stories of issue 6, told once and run against any deployment (separate
+processes on PostgreSQL and RabbitMQ, or the embedded portal), through the gateway's API as a
+user would drive them.
+
+Material: 10 kg of PLA at 20.00 (lot PLA-1) and 100 boxes at 0.50 (lot BOX-1), received from a
+vendor. A widget takes 0.25 kg of PLA and one box, so one widget's material costs
+0.25 x 20.00 + 0.50 = 5.50. Every figure below is worked out by hand from that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from tests.support.flow import eventually, ok
+
+PLA, BOX, WIDGET = "PLA-WHT", "BOX-W", "WIDGET-W"
+ITEMS = [
+    {"sku": PLA, "name": "PLA filament, white", "uom": "kg", "item_type": "raw"},
+    {"sku": BOX, "name": "Widget box", "uom": "ea", "item_type": "packaging"},
+    {
+        "sku": WIDGET,
+        "name": "Widget, white",
+        "uom": "ea",
+        "item_type": "finished",
+        "make_or_buy": "make",
+    },
+]
+VENDOR = {"code": "FILCO", "name": "Filament Co"}
+PO_LINES = [
+    {"sku": PLA, "qty": "10", "unit_cost": "20.00"},
+    {"sku": BOX, "qty": "100", "unit_cost": "0.50"},
+]
+RECEIPT = [
+    {"line_no": 1, "qty": "10", "lot": "PLA-1"},
+    {"line_no": 2, "qty": "100", "lot": "BOX-1"},
+]
+BOM_LINES = [
+    {"line_no": 1, "component_sku": PLA, "qty_per": "0.25"},
+    {"line_no": 2, "component_sku": BOX, "qty_per": "1"},
+]
+CUSTOMER = {"code": "ACME", "name": "Acme Retail"}
+UNIT_COST = Decimal("5.50")
+WITHIN = 60.0
+
+
+async def set_up_material(api: httpx.AsyncClient) -> None:
+    """Items, a vendor, a PO received in full, and the widget's BOM released."""
+    for item in ITEMS:
+        ok(await api.post("/api/inventory/v1/items", json=item), 201)
+    ok(await api.post("/api/purchasing/v1/vendors", json=VENDOR), 201)
+
+    async def everyone_knows_the_items() -> bool:
+        skus = {item["sku"] for item in ITEMS}
+        purchasing = ok(await api.get("/api/purchasing/v1/items", params={"limit": 100}))
+        production = await api.get(f"/api/production/v1/items/{WIDGET}")
+        mrp = await api.get(f"/api/mrp/v1/items/{WIDGET}")
+        return (
+            skus <= {i["sku"] for i in purchasing["items"]}
+            and production.status_code == 200
+            and mrp.status_code == 200
+        )
+
+    await eventually(everyone_knows_the_items, WITHIN, "the services to learn the items")
+    po = ok(
+        await api.post(
+            "/api/purchasing/v1/purchase-orders",
+            json={"vendor_code": VENDOR["code"], "lines": PO_LINES},
+        ),
+        201,
+    )
+    number = po["number"]
+    ok(await api.post(f"/api/purchasing/v1/purchase-orders/{number}/submit"))
+    ok(
+        await api.post(
+            f"/api/purchasing/v1/purchase-orders/{number}/receipts", json={"lines": RECEIPT}
+        ),
+        201,
+    )
+    await wait_for_stock(api, PLA, "available", Decimal("10"))
+    await wait_for_stock(api, BOX, "available", Decimal("100"))
+    bom = ok(
+        await api.post("/api/production/v1/boms", json={"sku": WIDGET, "lines": BOM_LINES}), 201
+    )
+    ok(await api.post(f"/api/production/v1/boms/{WIDGET}/versions/{bom['version']}/release"))
+
+
+async def stock(api: httpx.AsyncClient, sku: str) -> dict[str, Any]:
+    body: dict[str, Any] = ok(await api.get(f"/api/inventory/v1/items/{sku}/stock"))
+    return body
+
+
+async def wait_for_stock(api: httpx.AsyncClient, sku: str, figure: str, value: Decimal) -> None:
+    async def there() -> bool:
+        return Decimal((await stock(api, sku))[figure]) == value
+
+    await eventually(there, WITHIN, f"{sku} {figure} to be {value}")
+
+
+async def order(api: httpx.AsyncClient, code: str) -> dict[str, Any]:
+    body: dict[str, Any] = ok(await api.get(f"/api/production/v1/production-orders/{code}"))
+    return body
+
+
+async def create_order(api: httpx.AsyncClient, **fields: Any) -> str:
+    body = ok(
+        await api.post("/api/production/v1/production-orders", json={"sku": WIDGET, **fields}),
+        201,
+    )
+    code: str = body["code"]
+    return code
+
+
+async def materials(api: httpx.AsyncClient, code: str) -> dict[str, Any]:
+    body: dict[str, Any] = ok(
+        await api.get(f"/api/inventory/v1/production-orders/{code}/materials")
+    )
+    return body
+
+
+async def wait_for_materials(
+    api: httpx.AsyncClient, code: str, check: str, predicate: Any, what: str
+) -> dict[str, Any]:
+    """Poll the order's material summary until `predicate(summary)` holds."""
+    latest: dict[str, Any] = {}
+
+    async def holds() -> bool:
+        nonlocal latest
+        response = await api.get(f"/api/inventory/v1/production-orders/{code}/materials")
+        if response.status_code != 200:
+            return False
+        latest = response.json()
+        return bool(predicate(latest))
+
+    await eventually(holds, WITHIN, f"{code}: {what} ({check})")
+    return latest
+
+
+async def run_and_inspect(
+    api: httpx.AsyncClient,
+    code: str,
+    *,
+    good: str,
+    bad: str = "0",
+    scrap_code: str | None = None,
+    passed: str,
+    failed: str = "0",
+    qc_code: str | None = None,
+) -> dict[str, Any]:
+    """Start the order, complete its run, wait for inventory to book it, then QC it."""
+    ok(await api.post(f"/api/production/v1/production-orders/{code}/start", json={}))
+    run = {"qty_good": good, "qty_bad": bad, "scrap_reason_code": scrap_code}
+    ok(await api.post(f"/api/production/v1/production-orders/{code}/runs", json=run), 201)
+    await wait_for_materials(
+        api,
+        code,
+        "relieved",
+        lambda m: Decimal(m["output"]["qty_good"]) == Decimal(good),
+        "the run booked into stock",
+    )
+    qc = {"qty_passed": passed, "qty_failed": failed, "reason_code": qc_code}
+    result: dict[str, Any] = ok(
+        await api.post(f"/api/production/v1/production-orders/{code}/qc", json=qc), 201
+    )
+    return result
+
+
+async def sales_order(api: httpx.AsyncClient, so: str) -> dict[str, Any]:
+    body: dict[str, Any] = ok(await api.get(f"/api/mrp/v1/sales-orders/{so}"))
+    return body
+
+
+async def wait_for_sales_status(api: httpx.AsyncClient, so: str, status: str) -> None:
+    async def there() -> bool:
+        return (await sales_order(api, so))["status"] == status
+
+    await eventually(there, WITHIN, f"{so} to be {status}")
+
+
+async def create_sales_order(api: httpx.AsyncClient, qty: str, unit_price: str) -> str:
+    response = await api.post("/api/mrp/v1/customers", json=CUSTOMER)
+    assert response.status_code in (201, 409), response.text
+    body = ok(
+        await api.post(
+            "/api/mrp/v1/sales-orders",
+            json={
+                "customer_code": CUSTOMER["code"],
+                "lines": [{"sku": WIDGET, "qty": qty, "unit_price": unit_price}],
+            },
+        ),
+        201,
+    )
+    number: str = body["so_number"]
+    return number
+
+
+async def ledger_sum(api: httpx.AsyncClient, sku: str) -> Decimal:
+    """The sum of every ledger row of `sku` outside WIP and SCRAP: what on hand must equal."""
+    total = Decimal(0)
+    offset = 0
+    while True:
+        page = ok(
+            await api.get(
+                "/api/inventory/v1/transactions",
+                params={"sku": sku, "limit": 200, "offset": offset},
+            )
+        )
+        for row in page["items"]:
+            if row["location"] not in ("WIP", "SCRAP"):
+                total += Decimal(row["qty"])
+        offset += len(page["items"])
+        if offset >= page["total"] or not page["items"]:
+            return total
+
+
+async def settle(seconds: float = 0.5) -> None:
+    await asyncio.sleep(seconds)
