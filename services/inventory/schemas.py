@@ -48,6 +48,7 @@ class ItemCreate(BaseModel):
     customer_supplied: bool = False
     reorder_point: NonNegative = Decimal(0)
     reorder_qty: NonNegative = Decimal(0)
+    requires_qc: bool = True
 
 
 class ItemUpdate(BaseModel):
@@ -72,6 +73,7 @@ class ItemUpdate(BaseModel):
     reorder_point: NonNegative | None = None
     reorder_qty: NonNegative | None = None
     active: bool | None = None
+    requires_qc: bool | None = None
 
     @field_validator("*")
     @classmethod
@@ -94,6 +96,7 @@ class ItemOut(BaseModel):
     reorder_qty: Amount4
     average_cost: Amount4
     active: bool
+    requires_qc: bool
 
 
 class LocationOut(BaseModel):
@@ -136,4 +139,40 @@ class StockTransactionOut(BaseModel):
     value: Amount4
     reference_type: str
     reference: str
+    reason_code: str | None = None
+    notes: str | None = None
     created_at: str
+
+
+class StockStatusFilter(StrEnum):
+    APPROVED = "approved"
+    PENDING_QC = "pending_qc"
+
+
+class StockRowOut(BaseModel):
+    """One balance of GET /api/v1/stock: an item's quantity and value at a location, lot and
+    status, with the item's name, type and unit to read it by."""
+
+    sku: str
+    name: str
+    item_type: str
+    uom: str
+    location: str
+    lot: str
+    status: str
+    qty: Amount4
+    value: Amount4
+    unit_cost: Amount4
+    updated_at: str
+
+
+class StockPage(BaseModel):
+    """A page of balances, with the quantity and value of every balance the filters select
+    (all pages, not only this one)."""
+
+    items: list[StockRowOut]
+    total: int
+    limit: int
+    offset: int
+    qty_total: Amount4
+    value_total: Amount4

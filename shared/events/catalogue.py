@@ -584,6 +584,11 @@ class ProductionStarted(EventPayload):
     components: tuple[ComponentRequirement, ...] = Field(min_length=1)
     line_code: Code | None = None
     so_number: Code | None = None
+    so_line_no: PositiveInt | None = Field(
+        default=None,
+        description="The sales order line a make-to-order order makes; its passed units are "
+        "allocated to it",
+    )
     started_at: UtcDatetime
 
 
