@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.production.domain import (
+from services.production.bom.domain import (
     Bom,
     BomLine,
     BomStatus,

@@ -1,0 +1,291 @@
+"""BOM rules on plain values (issue 6): versions, explosion to raw requirements (flattened and
+as an indented tree), where-used, and the refusal of a BOM that contains itself at any depth.
+
+No database here: `service.py` loads the released BOMs it needs into a mapping from product SKU
+to `Bom` and asks these functions. Quantities are exact `Decimal`s; an exploded requirement is
+rounded *up* to four places at the end, so a job is never issued less material than its BOM
+asks for.
+
+A BOM's lines make `output_qty` units of its product (a sheet of 12 labels, a batch of 5 kg):
+one unit needs `qty_per / output_qty` of each component, plus its scrap.
+
+The explosion walks each product once, parents before their components (a topological order),
+carrying the summed demand down: a sub-assembly used in a hundred places is exploded once, so
+the work grows with the number of BOM lines reached, not with the number of paths through them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+from enum import StrEnum
+
+from shared.i18n import _
+from shared.values import FOUR_PLACES
+from shared.web.problems import Conflict, InvalidInput
+
+
+class BomStatus(StrEnum):
+    DRAFT = "draft"
+    RELEASED = "released"
+    OBSOLETE = "obsolete"
+
+
+# Which status each may move to; a released version becomes obsolete when another is released.
+BOM_TRANSITIONS: Mapping[BomStatus, frozenset[BomStatus]] = {
+    BomStatus.DRAFT: frozenset({BomStatus.RELEASED, BomStatus.OBSOLETE}),
+    BomStatus.RELEASED: frozenset({BomStatus.OBSOLETE}),
+    BomStatus.OBSOLETE: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class BomLine:
+    component_sku: str
+    qty_per: Decimal  # of the component, per one unit of the product
+    uom: str
+    # Extra the component loses in making (0.05: 5 % more is issued than the product holds).
+    scrap_factor: Decimal = Decimal(0)
+
+    def gross_per_unit(self) -> Decimal:
+        return self.qty_per * (1 + self.scrap_factor)
+
+
+@dataclass(frozen=True)
+class Bom:
+    product_sku: str
+    version: int
+    status: BomStatus
+    lines: tuple[BomLine, ...]
+    output_qty: Decimal = Decimal(1)  # units of the product the lines make
+
+    def needs(self, line: BomLine, units: Decimal) -> Decimal:
+        """How much of `line`'s component making `units` of the product takes (exact)."""
+        gross = units * line.gross_per_unit()
+        return gross if self.output_qty == 1 else gross / self.output_qty
+
+
+def check_transition(current: BomStatus, wanted: BomStatus) -> None:
+    if wanted not in BOM_TRANSITIONS[current]:
+        raise Conflict(
+            _(
+                "A BOM version that is {current} cannot become {wanted}.",
+                current=current.value,
+                wanted=wanted.value,
+            ),
+            field="status",
+            code="bom_transition",
+        )
+
+
+def check_lines(product_sku: str, lines: Iterable[BomLine]) -> None:
+    """A BOM's own lines: positive quantities, a scrap factor in [0, 1), no duplicate component,
+    and not the product itself."""
+    seen: set[str] = set()
+    for index, line in enumerate(lines):
+        field = f"lines.{index}"
+        if line.component_sku == product_sku:
+            raise InvalidInput(
+                _("A BOM cannot list its own product {sku}.", sku=product_sku),
+                field=f"{field}.component_sku",
+                code="bom_cycle",
+            )
+        if line.component_sku in seen:
+            raise InvalidInput(
+                _("{sku} is listed twice: give it one line.", sku=line.component_sku),
+                field=f"{field}.component_sku",
+            )
+        seen.add(line.component_sku)
+        if line.qty_per <= 0:
+            raise InvalidInput(_("Must be greater than {gt}.", gt=0), field=f"{field}.qty_per")
+        if not Decimal(0) <= line.scrap_factor < 1:
+            raise InvalidInput(
+                _("The scrap factor is a fraction from 0 up to (not including) 1."),
+                field=f"{field}.scrap_factor",
+            )
+
+
+def find_cycle(product_sku: str, boms: Mapping[str, Bom]) -> list[str] | None:
+    """The path by which `product_sku` contains itself through `boms` (product -> its BOM to
+    use), e.g. ['A', 'B', 'C', 'A'], or None when it does not."""
+    path: list[str] = []
+    on_path: set[str] = set()
+    done: set[str] = set()
+
+    def visit(sku: str) -> list[str] | None:
+        if sku in on_path:
+            return [*path[path.index(sku) :], sku]
+        if sku in done or sku not in boms:
+            return None
+        path.append(sku)
+        on_path.add(sku)
+        for line in boms[sku].lines:
+            cycle = visit(line.component_sku)
+            if cycle is not None:
+                return cycle
+        path.pop()
+        on_path.discard(sku)
+        done.add(sku)
+        return None
+
+    return visit(product_sku)
+
+
+def refuse_cycle(candidate: Bom, released: Mapping[str, Bom]) -> None:
+    """Refuse `candidate` when, with the other products' released BOMs, it contains itself."""
+    cycle = find_cycle(candidate.product_sku, {**released, candidate.product_sku: candidate})
+    if cycle is not None:
+        raise Conflict(
+            _("This BOM contains itself: {path}.", path=" → ".join(cycle)),
+            field="lines",
+            code="bom_cycle",
+        )
+
+
+def explode(product_sku: str, qty: Decimal, boms: Mapping[str, Bom]) -> dict[str, Decimal]:
+    """What making `qty` of `product_sku` needs, flattened to the items that have no BOM of
+    their own (raw, bought, customer-supplied), scrap factors applied at every level."""
+    _check_explosion(product_sku, qty, boms)
+    demand: dict[str, Decimal] = {product_sku: qty}
+    totals: dict[str, Decimal] = {}
+    for sku in _parents_first(product_sku, boms):
+        needed = demand.pop(sku)
+        bom = boms.get(sku)
+        if bom is None:
+            totals[sku] = needed
+            continue
+        for line in bom.lines:
+            component = line.component_sku
+            demand[component] = demand.get(component, Decimal(0)) + bom.needs(line, needed)
+    return {sku: round_up(total) for sku, total in totals.items()}
+
+
+def round_up(qty: Decimal) -> Decimal:
+    return qty.quantize(FOUR_PLACES, rounding=ROUND_CEILING)
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    """One line of the indented explosion: `sku` at `level` (1 = a component of the product
+    itself) under `parent_sku`, and what the exploded quantity takes of it (rounded up)."""
+
+    level: int
+    parent_sku: str
+    sku: str
+    qty_per: Decimal
+    uom: str
+    scrap_factor: Decimal
+    qty: Decimal
+    has_bom: bool
+
+
+def explosion_tree(product_sku: str, qty: Decimal, boms: Mapping[str, Bom]) -> list[TreeRow]:
+    """The indented multi-level BOM of `qty` of `product_sku`, depth first in line order: each
+    component under its parent with the quantity that parent's quantity needs of it."""
+    _check_explosion(product_sku, qty, boms)
+    # An explicit stack rather than recursion: a deep BOM cannot hit Python's recursion limit.
+    rows: list[TreeRow] = []
+    stack: list[tuple[int, str, BomLine, Decimal]] = []
+
+    def push_components(level: int, sku: str, needed: Decimal) -> None:
+        bom = boms[sku]
+        for line in reversed(bom.lines):
+            stack.append((level + 1, sku, line, bom.needs(line, needed)))
+
+    push_components(0, product_sku, qty)
+    while stack:
+        level, parent, line, needed = stack.pop()
+        has_bom = line.component_sku in boms
+        rows.append(
+            TreeRow(
+                level=level,
+                parent_sku=parent,
+                sku=line.component_sku,
+                qty_per=line.qty_per,
+                uom=line.uom,
+                scrap_factor=line.scrap_factor,
+                qty=round_up(needed),
+                has_bom=has_bom,
+            )
+        )
+        if has_bom:
+            push_components(level, line.component_sku, needed)
+    return rows
+
+
+def _check_explosion(product_sku: str, qty: Decimal, boms: Mapping[str, Bom]) -> None:
+    if qty <= 0:
+        raise InvalidInput(_("Must be greater than {gt}.", gt=0), field="qty")
+    cycle = find_cycle(product_sku, boms)
+    if cycle is not None:
+        raise Conflict(
+            _("This BOM contains itself: {path}.", path=" → ".join(cycle)), code="bom_cycle"
+        )
+    if product_sku not in boms:
+        raise InvalidInput(
+            _("{sku} has no released BOM.", sku=product_sku), field="product_sku", code="no_bom"
+        )
+
+
+def _parents_first(product_sku: str, boms: Mapping[str, Bom]) -> list[str]:
+    """Every item reachable from `product_sku` (itself included), each after every product
+    whose BOM lists it (reverse post-order of a depth-first walk; the BOMs have no cycle)."""
+    order: list[str] = []
+    seen: set[str] = {product_sku}
+    # (sku, index of its next line to visit)
+    stack: list[tuple[str, int]] = [(product_sku, 0)]
+    while stack:
+        sku, next_line = stack[-1]
+        bom = boms.get(sku)
+        lines = bom.lines if bom is not None else ()
+        if next_line < len(lines):
+            stack[-1] = (sku, next_line + 1)
+            component = lines[next_line].component_sku
+            if component not in seen:
+                seen.add(component)
+                stack.append((component, 0))
+            continue
+        stack.pop()
+        order.append(sku)
+    order.reverse()
+    return order
+
+
+def where_used(component_sku: str, boms: Mapping[str, Bom]) -> dict[str, int]:
+    """Every product whose BOM uses `component_sku`, directly (1) or through others (2, 3, …),
+    each at the shallowest level it is found."""
+    parents: dict[str, set[str]] = {}
+    for product, bom in boms.items():
+        for line in bom.lines:
+            parents.setdefault(line.component_sku, set()).add(product)
+    levels: dict[str, int] = {}
+    frontier, level = {component_sku}, 0
+    while frontier:
+        level += 1
+        found = {p for sku in frontier for p in parents.get(sku, ()) if p not in levels}
+        found.discard(component_sku)
+        for product in found:
+            levels[product] = level
+        frontier = found
+    return levels
+
+
+def where_used_paths(component_sku: str, boms: Mapping[str, Bom]) -> list[tuple[str, ...]]:
+    """Every chain by which a product uses `component_sku`: ('INSERT', 'BRKT') for the bracket
+    that lists it, ('INSERT', 'BRKT', 'KIT') for the kit above it, and so on to the top; the
+    product a path ends at is a parent at level len(path) - 1. Depth first, sorted by SKU."""
+    parents: dict[str, set[str]] = {}
+    for product, bom in boms.items():
+        for line in bom.lines:
+            parents.setdefault(line.component_sku, set()).add(product)
+    paths: list[tuple[str, ...]] = []
+    stack: list[tuple[str, ...]] = [(component_sku,)]
+    while stack:
+        path = stack.pop()
+        if len(path) > 1:
+            paths.append(path)
+        for parent in sorted(parents.get(path[-1], ()), reverse=True):
+            if parent not in path:  # released BOMs have no cycle; a guard costs nothing
+                stack.append((*path, parent))
+    return paths
