@@ -1,5 +1,6 @@
-"""Inventory rules on plain values: where a receipt lands, the moving-average cost, and what a
-receipt does to an item's balances.
+"""Inventory rules on plain values: where a receipt lands, the moving-average cost, what a
+receipt does to an item's balances, what a movement is worth, how much a reservation can hold,
+and how a run's share of an order's WIP is worked out.
 
 No database here; `service.py` loads the numbers, asks these functions, and stores the answer.
 """
@@ -37,6 +38,8 @@ SEEDED_LOCATIONS: dict[LocationCode, str] = {
 
 # Stock counted as the item's own on hand, and so in its moving-average cost.
 ON_HAND_LOCATIONS = (LocationCode.RAW, LocationCode.QC, LocationCode.FG)
+# Approved stock here, less open reservations, is what can be promised (reserved, allocated).
+AVAILABLE_LOCATIONS = (LocationCode.RAW, LocationCode.FG)
 
 
 class UnknownItem(Exception):
@@ -92,7 +95,7 @@ def stock_levels(
         on_hand += qty
         if status == StockStatus.PENDING_QC:
             pending_qc += qty
-        else:
+        elif location in AVAILABLE_LOCATIONS:
             approved += qty
     return StockLevels(
         on_hand=on_hand,
@@ -161,3 +164,92 @@ def apply_receipt(
         new_balance = True
     levels = stock_levels([(b.location, b.status, b.qty) for b in after])
     return ReceiptEffect(average_cost, target, new_balance, levels)
+
+
+# --------------------------------------------------------------------------------------------
+# Movements, reservations and the relief of an order's WIP
+# --------------------------------------------------------------------------------------------
+
+
+def quantize(value: Decimal) -> Decimal:
+    """Four decimals, half up: the scale of every stored quantity and amount."""
+    return value.quantize(FOUR_PLACES, ROUND_HALF_UP)
+
+
+def unit_cost(value: Decimal, qty: Decimal) -> Decimal:
+    """Value per unit to four decimals; 0 for no quantity."""
+    return quantize(value / qty) if qty else Decimal(0)
+
+
+def value_taken(balance_qty: Decimal, balance_value: Decimal, qty: Decimal) -> Decimal:
+    """The value `qty` units take out of a balance, at the balance's unit cost.
+
+    Taking the whole balance takes its whole value (the last unit takes the remainder), so a
+    balance that reaches quantity 0 reaches value 0 exactly. The share is computed from the
+    balance's value, not from a rounded unit cost, so two takes of 1 and 2 out of 3 units worth
+    10.00 are 3.3333 and 6.6667.
+    """
+    if qty <= 0:
+        raise ValueError("a movement moves a positive quantity")
+    if balance_qty <= 0:
+        return Decimal(0)
+    if qty >= balance_qty:
+        return balance_value if qty == balance_qty else quantize(balance_value * qty / balance_qty)
+    return quantize(balance_value * qty / balance_qty)
+
+
+@dataclass(frozen=True)
+class ReservationLine:
+    """How much of a requirement a reservation can hold, given what is available."""
+
+    qty_required: Decimal
+    qty_available: Decimal
+    qty_reserved: Decimal
+
+    @property
+    def qty_short(self) -> Decimal:
+        return self.qty_required - self.qty_reserved
+
+
+def reservation_line(qty_required: Decimal, qty_available: Decimal) -> ReservationLine:
+    """Reserve what is required, or what is available when that is less (never below zero)."""
+    if qty_required <= 0:
+        raise ValueError("a reservation line requires a positive quantity")
+    available = max(qty_available, Decimal(0))
+    return ReservationLine(qty_required, available, min(qty_required, available))
+
+
+def relief_share(
+    remaining_qty: Decimal,
+    remaining_value: Decimal,
+    run_qty: Decimal,
+    qty_still_to_make: Decimal,
+    *,
+    final_run: bool,
+) -> tuple[Decimal, Decimal]:
+    """The quantity and value of one component lot a run consumes out of an order's WIP.
+
+    The final run takes all that is left. Any other run takes the share of what is left that its
+    output (good + bad) is of what the order still has to make, rounded to four decimals, so the
+    rounding remainder stays in WIP for the final run; a run that makes all that is left (or
+    more) takes all of it.
+    """
+    if remaining_qty <= 0:
+        return Decimal(0), Decimal(0)
+    if final_run or run_qty >= qty_still_to_make:
+        return remaining_qty, remaining_value
+    qty = min(quantize(remaining_qty * run_qty / qty_still_to_make), remaining_qty)
+    value = min(quantize(remaining_value * run_qty / qty_still_to_make), remaining_value)
+    return qty, value
+
+
+def split_good_and_bad(
+    value: Decimal, qty_good: Decimal, qty_bad: Decimal
+) -> tuple[Decimal, Decimal]:
+    """Split a run's relieved value between its good and bad units, by quantity; the bad units
+    take the rest so the two add up to the value exactly."""
+    total = qty_good + qty_bad
+    if total <= 0:
+        raise ValueError("a run produces something")
+    good = quantize(value * qty_good / total)
+    return good, value - good
