@@ -12,7 +12,15 @@ from services.production.models import messaging, metadata
 from services.production.orders import api as orders_api
 from services.production.reports import api as reports_api
 from services.production.scrap import api as scrap_api
+from services.production.scrap.service import seed_scrap_codes
 from shared.service import ServiceDefinition
+from shared.settings import Settings
+from shared.uow import UnitOfWork
+
+
+def seed(uow: UnitOfWork, settings: Settings) -> None:
+    """Reference data every installation needs: the standard scrap reason codes."""
+    seed_scrap_codes(uow, settings)
 
 
 def definition() -> ServiceDefinition:
@@ -30,5 +38,5 @@ def definition() -> ServiceDefinition:
             items_api.router,
         ],
         handlers=HANDLERS,
-        seed=None,
+        seed=seed,
     )

@@ -30,3 +30,9 @@ def list_items(
     """The items production knows (from inventory's events); `q` finds part of a SKU or name."""
     with new_uow(request) as uow:
         return service.list_known_items(uow, page, q, active)
+
+
+@router.get("/items/{sku}", response_model=KnownItemOut)
+def get_item(sku: str, request: Request, _: ItemReader) -> KnownItemOut:
+    with new_uow(request) as uow:
+        return service.get_known_item(uow, sku)

@@ -11,7 +11,7 @@ from shared.events.catalogue import ItemUpserted
 from shared.i18n import _
 from shared.uow import UnitOfWork
 from shared.web.pagination import Page, PageParams, paginate
-from shared.web.problems import InvalidInput
+from shared.web.problems import InvalidInput, NotFound
 
 
 def remember_item(uow: UnitOfWork, item: ItemUpserted, sequence: int) -> None:
@@ -40,6 +40,13 @@ def remember_item(uow: UnitOfWork, item: ItemUpserted, sequence: int) -> None:
 
 def find_item(uow: UnitOfWork, sku: str) -> KnownItem | None:
     return uow.session.get(KnownItem, sku)
+
+
+def get_known_item(uow: UnitOfWork, sku: str) -> KnownItemOut:
+    item = uow.session.get(KnownItem, sku)
+    if item is None:
+        raise NotFound(_("production does not know an item '{sku}' (yet)", sku=sku), field="sku")
+    return KnownItemOut.model_validate(item)
 
 
 def active_item(uow: UnitOfWork, sku: str, *, field: str = "sku") -> KnownItem:
