@@ -89,6 +89,11 @@ class StockTransaction(Base):
     """The append-only ledger: every movement of stock, never updated or deleted."""
 
     __tablename__ = "stock_transactions"
+    __table_args__ = (
+        # The genealogy and recall searches: a lot's movements, a document's movements.
+        Index("ix_stock_transactions_item_lot", "item_id", "lot"),
+        Index("ix_stock_transactions_reference", "reference_type", "reference"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     txn_type: Mapped[str] = mapped_column(String(24))

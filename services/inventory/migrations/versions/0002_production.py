@@ -1,4 +1,4 @@
-"""production: items.requires_qc, ledger reason code and notes, lot origins, reservations and
+"""production: items.requires_qc, ledger reason code, notes and indexes, lot origins, reservations and
 the per-order WIP tables (issue 6)
 
 Revision ID: 0002
@@ -41,6 +41,10 @@ def upgrade() -> None:
     # Plain ADD COLUMN (no batch copy): the ledger's append-only trigger stays in place.
     op.add_column("stock_transactions", sa.Column("reason_code", sa.String(32), nullable=True))
     op.add_column("stock_transactions", sa.Column("notes", sa.Text(), nullable=True))
+    op.create_index("ix_stock_transactions_item_lot", "stock_transactions", ["item_id", "lot"])
+    op.create_index(
+        "ix_stock_transactions_reference", "stock_transactions", ["reference_type", "reference"]
+    )
     op.create_table(
         "reservations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -147,6 +151,8 @@ def downgrade() -> None:
     op.drop_table("order_wip")
     op.drop_index("ix_reservations_item_status", table_name="reservations")
     op.drop_table("reservations")
+    op.drop_index("ix_stock_transactions_reference", table_name="stock_transactions")
+    op.drop_index("ix_stock_transactions_item_lot", table_name="stock_transactions")
     op.drop_column("stock_transactions", "notes")
     op.drop_column("stock_transactions", "reason_code")
     op.drop_index("ix_lots_order_code", table_name="lots")
