@@ -8,16 +8,36 @@ level at once), so a five-level BOM costs five queries, not one per sub-assembly
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
+from services.production.bom import domain
 from services.production.bom.domain import Bom, BomLine, BomStatus, explode
 from services.production.bom.models import BomLineRow, BomVersion
+from services.production.bom.schemas import (
+    BomContent,
+    BomCreate,
+    BomLineOut,
+    BomOut,
+    BomSummaryOut,
+    ExplosionOut,
+    RequirementOut,
+    TreeRowOut,
+    WhereUsedAnswer,
+    WhereUsedOut,
+)
+from services.production.items.models import KnownItem
+from shared.audit import record_change
+from shared.events.catalogue import BomLine as ReleasedLine
+from shared.events.catalogue import BomReleased
+from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.uow import UnitOfWork
-from shared.web.problems import Conflict
+from shared.web.pagination import Page, PageParams, apply_sort, paginate
+from shared.web.problems import Conflict, InvalidInput, NotFound
 
 HUNDRED = Decimal(100)
 # Products per IN (...) list: far below every driver's limit on bound parameters.
@@ -63,11 +83,11 @@ _RELEASED_LINES = (
 )
 
 
-def released_boms_below(uow: UnitOfWork, sku: str) -> dict[str, Bom]:
-    """The released BOM of `sku` and of every sub-assembly under it, by product SKU."""
+def released_boms_below(uow: UnitOfWork, *skus: str) -> dict[str, Bom]:
+    """The released BOMs of `skus` and of every sub-assembly under them, by product SKU."""
     boms: dict[str, Bom] = {}
-    seen = {sku}
-    frontier: set[str] = {sku}
+    seen = set(skus)
+    frontier: set[str] = set(skus)
     while frontier:
         found = _released_boms_of(uow, frontier)
         boms.update(found)
@@ -97,3 +117,463 @@ def _released_boms_of(uow: UnitOfWork, skus: Iterable[str]) -> dict[str, Bom]:
         product: Bom(product, version, BomStatus.RELEASED, tuple(lines[product]), output_qty)
         for product, (version, output_qty) in headers.items()
     }
+
+
+# --- the items a BOM may name ------------------------------------------------------------
+
+
+def known_items(uow: UnitOfWork, skus: Iterable[str]) -> dict[str, KnownItem]:
+    """The active items among `skus` that production knows (its read model of inventory's
+    item master), by SKU."""
+    wanted = sorted(set(skus))
+    found: dict[str, KnownItem] = {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
+        for item in uow.session.scalars(
+            select(KnownItem).where(KnownItem.sku.in_(chunk), KnownItem.active.is_(True))
+        ):
+            found[item.sku] = item
+    return found
+
+
+# --- drafts --------------------------------------------------------------------------------
+
+
+def create_draft(uow: UnitOfWork, data: BomCreate, by: str) -> BomOut:
+    """A new draft version of `data.sku`'s BOM, numbered after the product's last version."""
+    product, items = _checked_items(uow, data.sku, data)
+    last = uow.session.scalar(
+        select(func.max(BomVersion.version)).where(BomVersion.product_sku == data.sku)
+    )
+    now = utc_now()
+    bom = BomVersion(
+        product_sku=data.sku,
+        version=(last or 0) + 1,
+        status=BomStatus.DRAFT.value,
+        created_at=now,
+        created_by=by,
+        updated_at=now,
+        updated_by=by,
+    )
+    _fill(bom, data, product, items)
+    _refuse_cycle(uow, bom)
+    uow.session.add(bom)
+    uow.session.flush()
+    out = bom_out(bom)
+    record_change(uow, "production.boms.create", "bom", _entity(bom), None, out)
+    return out
+
+
+def update_draft(uow: UnitOfWork, sku: str, version: int, data: BomContent, by: str) -> BomOut:
+    """Replace a draft's lines, output quantity, unit and notes."""
+    bom = _version(uow, sku, version, lock=True)
+    if bom.status != BomStatus.DRAFT.value:
+        raise Conflict(
+            _(
+                "Version {version} of {sku} is {status}: only a draft can be changed; "
+                "create a new version.",
+                version=version,
+                sku=sku,
+                status=bom.status,
+            ),
+            field="status",
+            code="bom_not_draft",
+        )
+    before = bom_out(bom)
+    product, items = _checked_items(uow, sku, data)
+    bom.lines.clear()
+    uow.session.flush()  # the old lines go before new ones take their numbers
+    _fill(bom, data, product, items)
+    _refuse_cycle(uow, bom)
+    bom.updated_at, bom.updated_by = utc_now(), by
+    uow.session.flush()
+    out = bom_out(bom)
+    record_change(uow, "production.boms.update", "bom", _entity(bom), before, out)
+    return out
+
+
+def _checked_items(
+    uow: UnitOfWork, sku: str, data: BomContent
+) -> tuple[KnownItem, dict[str, KnownItem]]:
+    """The product and the components, each a known active item; the lines' own checks."""
+    items = known_items(uow, [sku, *(line.component_sku for line in data.lines)])
+    product = items.get(sku)
+    if product is None:
+        raise InvalidInput(
+            _("unknown or inactive item SKU '{sku}'", sku=sku), field="sku", code="unknown_item"
+        )
+    numbers: set[int] = set()
+    for index, line in enumerate(data.lines):
+        if line.component_sku not in items:
+            raise InvalidInput(
+                _("unknown or inactive item SKU '{sku}'", sku=line.component_sku),
+                field=f"lines.{index}.component_sku",
+                code="unknown_item",
+            )
+        number = line.line_no or index + 1
+        if number in numbers:
+            raise InvalidInput(
+                _("Line number {line_no} is used twice.", line_no=number),
+                field=f"lines.{index}.line_no",
+            )
+        numbers.add(number)
+    domain.check_lines(sku, _domain_lines(data))
+    return product, items
+
+
+def _domain_lines(data: BomContent) -> list[BomLine]:
+    return [
+        BomLine(line.component_sku, line.qty_per, line.uom or "", line.scrap_pct / HUNDRED)
+        for line in data.lines
+    ]
+
+
+def _fill(
+    bom: BomVersion, data: BomContent, product: KnownItem, items: dict[str, KnownItem]
+) -> None:
+    bom.output_qty = data.output_qty
+    bom.uom = data.uom or product.uom
+    bom.notes = data.notes or None
+    bom.lines = [
+        BomLineRow(
+            line_no=line.line_no or index + 1,
+            component_sku=line.component_sku,
+            qty_per=line.qty_per,
+            uom=line.uom or items[line.component_sku].uom,
+            scrap_pct=line.scrap_pct,
+            notes=line.notes or None,
+        )
+        for index, line in enumerate(data.lines)
+    ]
+
+
+def _refuse_cycle(uow: UnitOfWork, bom: BomVersion) -> None:
+    """Refuse `bom` if, with the released BOMs of its sub-assemblies, it contains itself."""
+    candidate = _as_domain(bom)
+    released = released_boms_below(uow, *(line.component_sku for line in candidate.lines))
+    domain.refuse_cycle(candidate, released)
+
+
+# --- release and obsolete ------------------------------------------------------------------
+
+
+def release(uow: UnitOfWork, sku: str, version: int, by: str) -> BomOut:
+    """Release a draft: it becomes the product's one released version (the one released before
+    it becomes obsolete, in the same transaction) and BomReleased carries it to its readers."""
+    bom = _version(uow, sku, version, lock=True)
+    domain.check_transition(BomStatus(bom.status), BomStatus.RELEASED)
+    unknown = {line.component_sku for line in bom.lines} - set(
+        known_items(uow, [line.component_sku for line in bom.lines])
+    )
+    if unknown:
+        raise Conflict(
+            _(
+                "{skus}: no longer a known active item; change the draft before releasing it.",
+                skus=", ".join(sorted(unknown)),
+            ),
+            field="lines",
+            code="unknown_item",
+        )
+    _refuse_cycle(uow, bom)
+    now = utc_now()
+    previous = uow.session.scalar(
+        select(BomVersion)
+        .where(BomVersion.product_sku == sku, BomVersion.status == BomStatus.RELEASED.value)
+        .with_for_update()
+    )
+    if previous is not None:
+        before = bom_out(previous)
+        _obsolete(previous, now, by)
+        uow.session.flush()  # the old version leaves the one-released index first
+        record_change(
+            uow, "production.boms.obsolete", "bom", _entity(previous), before, bom_out(previous)
+        )
+    before = bom_out(bom)
+    bom.status = BomStatus.RELEASED.value
+    bom.released_at, bom.released_by = now, by
+    bom.updated_at, bom.updated_by = now, by
+    uow.session.flush()
+    uow.add_event(
+        BomReleased(
+            sku=bom.product_sku,
+            bom_version=bom.version,
+            output_qty=bom.output_qty,
+            lines=tuple(
+                ReleasedLine(
+                    line_no=line.line_no,
+                    component_sku=line.component_sku,
+                    qty_per=line.qty_per,
+                    scrap_pct=line.scrap_pct,
+                )
+                for line in bom.lines
+            ),
+            released_at=now,
+        ),
+        key=bom.product_sku,
+    )
+    out = bom_out(bom)
+    record_change(uow, "production.boms.release", "bom", _entity(bom), before, out)
+    return out
+
+
+def make_obsolete(uow: UnitOfWork, sku: str, version: int, by: str) -> BomOut:
+    """Retire a draft or the released version (the product then has none released)."""
+    bom = _version(uow, sku, version, lock=True)
+    domain.check_transition(BomStatus(bom.status), BomStatus.OBSOLETE)
+    before = bom_out(bom)
+    _obsolete(bom, utc_now(), by)
+    uow.session.flush()
+    out = bom_out(bom)
+    record_change(uow, "production.boms.obsolete", "bom", _entity(bom), before, out)
+    return out
+
+
+def _obsolete(bom: BomVersion, now: Any, by: str) -> None:
+    bom.status = BomStatus.OBSOLETE.value
+    bom.obsoleted_at, bom.obsoleted_by = now, by
+    bom.updated_at, bom.updated_by = now, by
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def get_version(uow: UnitOfWork, sku: str, version: int) -> BomOut:
+    return bom_out(_version(uow, sku, version))
+
+
+def get_released(uow: UnitOfWork, sku: str) -> BomOut:
+    bom = uow.session.scalar(
+        select(BomVersion).where(
+            BomVersion.product_sku == sku, BomVersion.status == BomStatus.RELEASED.value
+        )
+    )
+    if bom is None:
+        raise NotFound(
+            _("{sku} has no released BOM.", sku=sku), field="sku", code="no_released_bom"
+        )
+    return bom_out(bom)
+
+
+_LINE_COUNT = (
+    select(func.count())
+    .where(BomLineRow.bom_id == BomVersion.id)
+    .correlate(BomVersion)
+    .scalar_subquery()
+)
+BOM_SORTS: dict[str, Any] = {
+    "sku": BomVersion.product_sku,
+    "version": BomVersion.version,
+    "status": BomVersion.status,
+    "line_count": _LINE_COUNT,
+    "created_at": BomVersion.created_at,
+    "updated_at": BomVersion.updated_at,
+    "released_at": BomVersion.released_at,
+}
+
+
+def _list_query(
+    sku: str | None, status: BomStatus | None, search: str | None, sort: str | None
+) -> Select[Any]:
+    query = select(BomVersion, _LINE_COUNT)
+    if sku:
+        query = query.where(BomVersion.product_sku == sku)
+    if status:
+        query = query.where(BomVersion.status == status.value)
+    if search:
+        query = query.where(BomVersion.product_sku.ilike(f"%{search.strip()}%"))
+    return apply_sort(query, sort, BOM_SORTS, default="sku", tiebreak=BomVersion.id)
+
+
+def list_boms(
+    uow: UnitOfWork,
+    page: PageParams,
+    sku: str | None = None,
+    status: BomStatus | None = None,
+    search: str | None = None,
+    sort: str | None = None,
+) -> Page[BomSummaryOut]:
+    """BOM versions, by product and version unless `sort` says otherwise."""
+    query = _list_query(sku, status, search, sort)
+    return paginate(uow.session, query, page, lambda row: _summary(row[0], row[1]))
+
+
+def export_rows(
+    uow: UnitOfWork,
+    sku: str | None = None,
+    status: BomStatus | None = None,
+    search: str | None = None,
+    sort: str | None = None,
+) -> Iterator[list[Any]]:
+    """The rows of the BOM list as the XLSX export shows them (every page)."""
+    for bom, line_count in uow.session.execute(_list_query(sku, status, search, sort)):
+        yield [
+            bom.product_sku,
+            bom.version,
+            bom.status,
+            bom.output_qty,
+            bom.uom,
+            line_count,
+            bom.released_at,
+            bom.released_by,
+            bom.updated_at,
+            bom.updated_by,
+            bom.notes,
+        ]
+
+
+def explosion(uow: UnitOfWork, sku: str, qty: Decimal, *, tree: bool = True) -> ExplosionOut:
+    """What making `qty` of `sku` needs, through the released BOMs at every level: the total
+    per leaf item, and (with `tree`) the indented BOM with each row's quantity."""
+    boms = released_boms_below(uow, sku)
+    if sku not in boms:
+        raise NoReleasedBom(sku)
+    needs = explode(sku, qty, boms)
+    uoms = {line.component_sku: line.uom for bom in boms.values() for line in bom.lines}
+    rows = domain.explosion_tree(sku, qty, boms) if tree else None
+    return ExplosionOut(
+        sku=sku,
+        version=boms[sku].version,
+        qty=qty,
+        uom=_uom_of(uow, sku),
+        requirements=[
+            RequirementOut(sku=component, qty=needed, uom=uoms[component])
+            for component, needed in sorted(needs.items())
+        ],
+        tree=None
+        if rows is None
+        else [
+            TreeRowOut(
+                level=row.level,
+                parent_sku=row.parent_sku,
+                sku=row.sku,
+                qty_per=row.qty_per,
+                uom=row.uom,
+                scrap_pct=row.scrap_factor * HUNDRED,
+                qty=row.qty,
+                has_bom=row.has_bom,
+            )
+            for row in rows
+        ],
+    )
+
+
+def where_used(uow: UnitOfWork, sku: str) -> WhereUsedAnswer:
+    """Every product above `sku` at every level, by each path, through released BOMs."""
+    users = _released_users_above(uow, sku)
+    parents = []
+    for path in domain.where_used_paths(sku, users):
+        bom = users[path[-1]]
+        line = next(line for line in bom.lines if line.component_sku == path[-2])
+        parents.append(
+            WhereUsedOut(
+                sku=path[-1],
+                level=len(path) - 1,
+                version=bom.version,
+                path=list(path),
+                qty_per=line.qty_per,
+                uom=line.uom,
+            )
+        )
+    return WhereUsedAnswer(sku=sku, parents=parents)
+
+
+def _released_users_above(uow: UnitOfWork, sku: str) -> dict[str, Bom]:
+    """The released BOMs that use `sku`, or use a product that does, and so on up; each
+    holding only its lines that lead to `sku`."""
+    found: dict[str, dict[str, Any]] = {}
+    seen = {sku}
+    frontier = {sku}
+    while frontier:
+        next_frontier: set[str] = set()
+        wanted = sorted(frontier)
+        for start in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[start : start + IN_CHUNK]
+            rows = uow.session.execute(_RELEASED_LINES.where(BomLineRow.component_sku.in_(chunk)))
+            for product, version, output_qty, component, qty_per, uom, scrap_pct in rows:
+                entry = found.setdefault(
+                    product, {"version": version, "output_qty": output_qty, "lines": []}
+                )
+                entry["lines"].append(BomLine(component, qty_per, uom, scrap_pct / HUNDRED))
+                if product not in seen:
+                    seen.add(product)
+                    next_frontier.add(product)
+        frontier = next_frontier
+    return {
+        product: Bom(
+            product,
+            entry["version"],
+            BomStatus.RELEASED,
+            tuple(entry["lines"]),
+            entry["output_qty"],
+        )
+        for product, entry in found.items()
+    }
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _version(uow: UnitOfWork, sku: str, version: int, *, lock: bool = False) -> BomVersion:
+    query = select(BomVersion).where(BomVersion.product_sku == sku, BomVersion.version == version)
+    bom = uow.session.scalar(query.with_for_update() if lock else query)
+    if bom is None:
+        raise NotFound(
+            _("{sku} has no BOM version {version}.", sku=sku, version=version),
+            field="version",
+            code="bom_not_found",
+        )
+    return bom
+
+
+def _uom_of(uow: UnitOfWork, sku: str) -> str:
+    uom = uow.session.scalar(
+        select(BomVersion.uom).where(
+            BomVersion.product_sku == sku, BomVersion.status == BomStatus.RELEASED.value
+        )
+    )
+    return uom or ""
+
+
+def _as_domain(bom: BomVersion) -> Bom:
+    return Bom(
+        bom.product_sku,
+        bom.version,
+        BomStatus(bom.status),
+        tuple(
+            BomLine(line.component_sku, line.qty_per, line.uom, line.scrap_pct / HUNDRED)
+            for line in bom.lines
+        ),
+        bom.output_qty,
+    )
+
+
+def _entity(bom: BomVersion) -> str:
+    return f"{bom.product_sku} v{bom.version}"
+
+
+def _summary(bom: BomVersion, line_count: int) -> BomSummaryOut:
+    return BomSummaryOut(
+        sku=bom.product_sku,
+        version=bom.version,
+        status=BomStatus(bom.status),
+        output_qty=bom.output_qty,
+        uom=bom.uom,
+        notes=bom.notes,
+        line_count=line_count,
+        created_at=bom.created_at,
+        created_by=bom.created_by,
+        updated_at=bom.updated_at,
+        updated_by=bom.updated_by,
+        released_at=bom.released_at,
+        released_by=bom.released_by,
+        obsoleted_at=bom.obsoleted_at,
+        obsoleted_by=bom.obsoleted_by,
+    )
+
+
+def bom_out(bom: BomVersion) -> BomOut:
+    lines: Sequence[BomLineRow] = bom.lines
+    return BomOut(
+        **_summary(bom, len(lines)).model_dump(),
+        lines=[BomLineOut.model_validate(line) for line in lines],
+    )
