@@ -272,8 +272,15 @@ def issue_from(
     """Record that `qty` of the line was issued (shipped, or issued to WIP); with `close`, or
     once nothing remains, the line closes and what remains is released. The caller holds the
     item's lock (`book`) and saves the book."""
+    write_issues(uow, [issue_change(book, line, qty, close=close)])
+
+
+def issue_change(
+    book: stock.StockBook, line: ReservedLine, qty: Decimal, *, close: bool
+) -> dict[str, Any]:
+    """`issue_from` without the write: the row's new figures, for `write_issues` (one
+    statement for many lines)."""
     remaining = line.remaining
-    issued = line.qty_issued + qty
     released = line.qty_released
     status = line.status
     if close or remaining - qty <= 0:
@@ -282,16 +289,18 @@ def issue_from(
     freed = min(remaining, qty) + (released - line.qty_released)
     if freed:
         stock.hold(book, line.item_id, -freed)
-    uow.session.execute(
-        _SET_RESERVATION,
-        {
-            "row_id": line.id,
-            "issued": issued,
-            "released": released,
-            "new_status": status,
-            "now": utc_now(),
-        },
-    )
+    return {
+        "row_id": line.id,
+        "issued": line.qty_issued + qty,
+        "released": released,
+        "new_status": status,
+        "now": utc_now(),
+    }
+
+
+def write_issues(uow: UnitOfWork, changes: list[dict[str, Any]]) -> None:
+    if changes:
+        uow.session.execute(_SET_RESERVATION, changes)
 
 
 def allocate(
