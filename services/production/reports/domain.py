@@ -38,12 +38,15 @@ rounded percentages), so the last row is exactly 100.0000.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import TypeVar
 from zoneinfo import ZoneInfo
+
+K = TypeVar("K")
 
 PLACES = 4
 _SCALE = 10**PLACES
@@ -181,6 +184,26 @@ def yield_figures(inputs: YieldInputs) -> YieldFigures:
         scrap_rate=_shown(scrap_rate(inputs)),
         reprint_rate=_shown(reprint_rate(inputs)),
     )
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One run, QC decision or order as the report counts it: when it happened (aware), what
+    product and line it belongs to, and what it adds to the figures."""
+
+    at: datetime
+    sku: str
+    line_code: str | None
+    inputs: YieldInputs
+
+
+def grouped(facts: Iterable[Fact], key: Callable[[Fact], K]) -> dict[K, YieldInputs]:
+    """The inputs of `facts` added up per `key`."""
+    sums: dict[K, YieldInputs] = {}
+    for fact in facts:
+        group = key(fact)
+        sums[group] = sums.get(group, YieldInputs()) + fact.inputs
+    return sums
 
 
 # --------------------------------------------------------------------------------------------
