@@ -30,6 +30,7 @@ from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.types import Amount, UtcDateTime
 from shared.uow import UnitOfWork
+from shared.values import four_places
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
 OPEN = "open"
@@ -108,9 +109,9 @@ def reserve(
             shortages.append(
                 {
                     "sku": line.sku,
-                    "qty_required": str(outcome.qty_required),
-                    "qty_available": str(outcome.qty_available),
-                    "qty_short": str(outcome.qty_short),
+                    "qty_required": four_places(outcome.qty_required),
+                    "qty_available": four_places(outcome.qty_available),
+                    "qty_short": four_places(outcome.qty_short),
                 }
             )
         if outcome.qty_reserved > 0:
@@ -420,7 +421,7 @@ _ROWS_WITH_SKU = (
     select(*_ROW_COLUMNS, _ITEMS.c.sku)
     .join(_ITEMS, _ITEMS.c.id == _RESERVATIONS.c.item_id)
     .where(_OF_REFERENCE)
-    .order_by(_RESERVATIONS.c.line_no, _ITEMS.c.sku)
+    .order_by(_RESERVATIONS.c.line_no, _RESERVATIONS.c.id)
 )
 _ROW_OF_LINE = select(*_ROW_COLUMNS).where(
     _OF_REFERENCE,
