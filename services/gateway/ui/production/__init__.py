@@ -1,0 +1,1 @@
+"""Production pages: the order queue and each order, the QC station, BOMs and scrap codes."""
