@@ -22,6 +22,7 @@ from sqlalchemy import MetaData, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from services import registry
+from services.production.bom import service as bom_service
 from services.production.bom.models import BomVersion
 from services.production.bom.service import NoReleasedBom, requirements_for
 from services.production.items.service import remember_item
@@ -291,6 +292,7 @@ async def test_the_explosion_is_worked_out_through_every_level(plant: Plant) -> 
         (1, "KIT", "BOX", "10.0000", False),
     ]
     assert body["tree"][1]["scrap_pct"] == "5.0000"
+    assert body["tree_truncated"] is False
     flat = await plant.api.get("/api/v1/boms/KIT/explosion?qty=1&tree=false")
     assert flat.json()["tree"] is None
     # One kit: PLA 2 / 4 x 1.05 = 0.525 kg.
@@ -305,6 +307,23 @@ async def test_the_explosion_is_worked_out_through_every_level(plant: Plant) -> 
             1,
             [("INSERT", Decimal(24)), ("PLA", Decimal("1.575"))],
         )
+
+
+async def test_the_indented_bom_can_stop_at_a_level_and_is_cut_when_too_long(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await plant.released(**BRACKET)
+    await plant.released("KIT", KIT_LINES)
+
+    top = (await plant.api.get("/api/v1/boms/KIT/explosion?qty=10&levels=1")).json()
+    monkeypatch.setattr(bom_service, "MAX_TREE_ROWS", 3)
+    cut = (await plant.api.get("/api/v1/boms/KIT/explosion?qty=10")).json()
+
+    assert [(row["level"], row["sku"]) for row in top["tree"]] == [(1, "BRKT"), (1, "BOX")]
+    assert top["tree_truncated"] is False
+    assert len(top["requirements"]) == 3  # the totals are always of every level
+    assert [row["sku"] for row in cut["tree"]] == ["BRKT", "PLA", "INSERT"]
+    assert cut["tree_truncated"] is True
 
 
 async def test_where_used_names_every_parent_by_its_path(plant: Plant) -> None:

@@ -137,11 +137,13 @@ def explode_bom(
     _user: Reader,
     qty: ExplodedQty = Decimal(1),
     tree: bool = True,
+    levels: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> ExplosionOut:
     """What making `qty` of the product needs through the released BOMs at every level: the
-    total per leaf item and (unless `tree=false`) the indented BOM with each row's quantity."""
+    total per leaf item and (unless `tree=false`) the indented BOM with each row's quantity,
+    down to `levels` levels (all by default), cut at 5,000 rows (`tree_truncated`)."""
     with new_uow(request) as uow:
-        return service.explosion(uow, sku, qty, tree=tree)
+        return service.explosion(uow, sku, qty, tree=tree, levels=levels)
 
 
 @router.get("/boms/{sku}/where-used", response_model=WhereUsedAnswer)

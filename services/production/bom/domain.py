@@ -180,9 +180,25 @@ class TreeRow:
     has_bom: bool
 
 
-def explosion_tree(product_sku: str, qty: Decimal, boms: Mapping[str, Bom]) -> list[TreeRow]:
+@dataclass(frozen=True)
+class ExplosionTree:
+    rows: tuple[TreeRow, ...]
+    # True when `max_rows` cut it short: a BOM whose sub-assemblies are shared widely has far
+    # more rows (one per path) than lines, and nobody reads half a million of them.
+    truncated: bool
+
+
+def explosion_tree(
+    product_sku: str,
+    qty: Decimal,
+    boms: Mapping[str, Bom],
+    *,
+    max_levels: int | None = None,
+    max_rows: int | None = None,
+) -> ExplosionTree:
     """The indented multi-level BOM of `qty` of `product_sku`, depth first in line order: each
-    component under its parent with the quantity that parent's quantity needs of it."""
+    component under its parent with the quantity that parent's quantity needs of it; down to
+    `max_levels` levels, and at most `max_rows` rows."""
     _check_explosion(product_sku, qty, boms)
     # An explicit stack rather than recursion: a deep BOM cannot hit Python's recursion limit.
     rows: list[TreeRow] = []
@@ -195,6 +211,8 @@ def explosion_tree(product_sku: str, qty: Decimal, boms: Mapping[str, Bom]) -> l
 
     push_components(0, product_sku, qty)
     while stack:
+        if max_rows is not None and len(rows) >= max_rows:
+            return ExplosionTree(tuple(rows), truncated=True)
         level, parent, line, needed = stack.pop()
         has_bom = line.component_sku in boms
         rows.append(
@@ -209,9 +227,9 @@ def explosion_tree(product_sku: str, qty: Decimal, boms: Mapping[str, Bom]) -> l
                 has_bom=has_bom,
             )
         )
-        if has_bom:
+        if has_bom and (max_levels is None or level < max_levels):
             push_components(level, line.component_sku, needed)
-    return rows
+    return ExplosionTree(tuple(rows), truncated=False)
 
 
 def _check_explosion(product_sku: str, qty: Decimal, boms: Mapping[str, Bom]) -> None:

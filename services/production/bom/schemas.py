@@ -110,6 +110,8 @@ class ExplosionOut(BaseModel):
     qty: Amount4
     uom: str
     requirements: list[RequirementOut]
+    # Cut at MAX_TREE_ROWS rows (ask for fewer `levels` to see the top of a large BOM whole).
+    tree_truncated: bool = False
     tree: list[TreeRowOut] | None
 
 

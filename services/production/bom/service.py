@@ -40,6 +40,9 @@ from shared.web.pagination import Page, PageParams, apply_sort, paginate
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
 HUNDRED = Decimal(100)
+# Rows of an indented explosion at most: a widely shared sub-assembly repeats under every
+# parent, so a BOM of 10,000 lines can have hundreds of thousands of paths.
+MAX_TREE_ROWS = 5000
 # Products per IN (...) list: far below every driver's limit on bound parameters.
 IN_CHUNK = 5000
 
@@ -421,15 +424,27 @@ def export_rows(
         ]
 
 
-def explosion(uow: UnitOfWork, sku: str, qty: Decimal, *, tree: bool = True) -> ExplosionOut:
+def explosion(
+    uow: UnitOfWork,
+    sku: str,
+    qty: Decimal,
+    *,
+    tree: bool = True,
+    levels: int | None = None,
+) -> ExplosionOut:
     """What making `qty` of `sku` needs, through the released BOMs at every level: the total
-    per leaf item, and (with `tree`) the indented BOM with each row's quantity."""
+    per leaf item, and (with `tree`) the indented BOM with each row's quantity, down to
+    `levels` levels and at most MAX_TREE_ROWS rows."""
     boms = released_boms_below(uow, sku)
     if sku not in boms:
         raise NoReleasedBom(sku)
     needs = explode(sku, qty, boms)
     uoms = {line.component_sku: line.uom for bom in boms.values() for line in bom.lines}
-    rows = domain.explosion_tree(sku, qty, boms) if tree else None
+    indented = (
+        domain.explosion_tree(sku, qty, boms, max_levels=levels, max_rows=MAX_TREE_ROWS)
+        if tree
+        else None
+    )
     return ExplosionOut(
         sku=sku,
         version=boms[sku].version,
@@ -439,8 +454,9 @@ def explosion(uow: UnitOfWork, sku: str, qty: Decimal, *, tree: bool = True) -> 
             RequirementOut(sku=component, qty=needed, uom=uoms[component])
             for component, needed in sorted(needs.items())
         ],
+        tree_truncated=indented is not None and indented.truncated,
         tree=None
-        if rows is None
+        if indented is None
         else [
             TreeRowOut(
                 level=row.level,
@@ -452,7 +468,7 @@ def explosion(uow: UnitOfWork, sku: str, qty: Decimal, *, tree: bool = True) -> 
                 qty=row.qty,
                 has_bom=row.has_bom,
             )
-            for row in rows
+            for row in indented.rows
         ],
     )
 
