@@ -61,102 +61,13 @@ async def api(cluster: Cluster, material_ready: None) -> AsyncIterator[httpx.Asy
 async def test_make_to_stock_order_is_made_passed_sold_from_stock_and_shipped_once(
     api: httpx.AsyncClient,
 ) -> None:
-    code = await pf.create_order(api, qty_ordered="4")
-    fg_before = await pf.stock(api, pf.WIDGET)
-    await pf.run_and_inspect(api, code, good="4", passed="4")
-
-    # Four widgets at 5.50 each reach FG, available for sale; the order's WIP is empty.
-    summary = await pf.wait_for_materials(
-        api, code, "inspected", lambda m: Decimal(m["output"]["qty_passed"]) == 4, "QC booked"
-    )
-    assert Decimal(summary["wip_value"]) == 0
-    assert Decimal(summary["value_relieved"]) == Decimal("22.00")
-    fg = await pf.stock(api, pf.WIDGET)
-    assert Decimal(fg["available"]) - Decimal(fg_before["available"]) == 4
-
-    so = await pf.create_sales_order(api, qty="4", unit_price="12.00")
-    allocated = ok(await api.post(f"/api/mrp/v1/sales-orders/{so}/allocate"))
-    assert Decimal(allocated["lines"][0]["qty_allocated"]) == 4
-    await pf.wait_for_sales_status(api, so, "ready_to_ship")
-    shipment = ok(
-        await api.post(
-            "/api/inventory/v1/shipments",
-            json={"so_number": so, "lines": [{"line_no": 1, "qty": "4"}]},
-        ),
-        201,
-    )
-    assert Decimal(shipment["lines"][0]["cost_value"]) == Decimal("22.00")
-    assert Decimal(shipment["lines"][0]["sales_value"]) == Decimal("48.00")
-    await pf.wait_for_sales_status(api, so, "shipped")
-    after = await pf.stock(api, pf.WIDGET)
-    assert Decimal(after["on_hand"]) == Decimal(fg_before["on_hand"])  # FG consumed once
-    assert Decimal(after["on_hand"]) == await pf.ledger_sum(api, pf.WIDGET)
+    await pf.make_to_stock_story(api)
 
 
 async def test_partial_qc_scraps_four_reprints_the_shortfall_and_books_material_once(
     api: httpx.AsyncClient,
 ) -> None:
-    so = await pf.create_sales_order(api, qty="10", unit_price="15.00")
-    code = await pf.create_order(
-        api, qty_ordered="10", qty_to_make="12", so_number=so, so_line_no=1
-    )
-    pla_before = await pf.stock(api, pf.PLA)
-    result = await pf.run_and_inspect(
-        api,
-        code,
-        good="10",
-        bad="2",
-        scrap_code="ADHESION",
-        passed="8",
-        failed="2",
-        qc_code="SURFACE",
-    )
-    reprint = result["reprint_order_code"]
-    assert reprint
-
-    summary = await pf.wait_for_materials(
-        api, code, "inspected", lambda m: Decimal(m["output"]["qty_failed"]) == 2, "QC booked"
-    )
-    # Material for 12 widgets (3 kg of PLA, 12 boxes: 66.00) issued and consumed once.
-    issued = {c["sku"]: Decimal(c["qty_issued"]) for c in summary["components"]}
-    relieved = {c["sku"]: Decimal(c["qty_relieved"]) for c in summary["components"]}
-    assert issued == relieved == {pf.PLA: Decimal("3"), pf.BOX: Decimal("12")}
-    assert Decimal(summary["value_relieved"]) == Decimal("66.00")
-    assert Decimal(summary["wip_value"]) == 0
-    pla = await pf.stock(api, pf.PLA)
-    assert Decimal(pla_before["on_hand"]) - Decimal(pla["on_hand"]) == 3
-
-    # Four scrapped in all, each ledger row with its code: 2 at the run, 2 at QC.
-    scrap = ok(
-        await api.get(
-            "/api/inventory/v1/transactions",
-            params={"sku": pf.WIDGET, "location": "SCRAP", "reference": code},
-        )
-    )
-    assert sorted((r["reason_code"], Decimal(r["qty"])) for r in scrap["items"]) == [
-        ("ADHESION", Decimal(2)),
-        ("SURFACE", Decimal(2)),
-    ]
-
-    # The reprint: 2 (10 ordered - 8 passed), high priority, linked to the root.
-    again = await pf.order(api, reprint)
-    assert Decimal(again["qty_ordered"]) == 2
-    assert again["priority"] == "high"
-    assert again["reprint_of"] == code and again["root_order_code"] == code
-    assert again["reprint_seq"] == 1
-    await pf.wait_for_sales_status(api, so, "partial_qc")
-
-    await pf.run_and_inspect(api, reprint, good="2", passed="2")
-    await pf.wait_for_sales_status(api, so, "ready_to_ship")
-    summary = await pf.materials(api, reprint)
-    assert Decimal(summary["wip_value"]) == 0
-    history = ok(await api.get(f"/api/production/v1/production-orders/{code}/reprint-history"))
-    totals = history["totals"]
-    assert totals["orders_in_chain"] == 2
-    assert Decimal(totals["qty_completed"]) == 10
-    assert Decimal(totals["qty_scrapped"]) == 4
-    # 10 passed of 14 printed (12 + 2).
-    assert Decimal(totals["effective_yield"]) == Decimal("0.7143")
+    await pf.partial_qc_story(api)
 
 
 async def test_events_delivered_again_and_out_of_order_consume_nothing_twice(

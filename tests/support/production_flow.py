@@ -56,12 +56,13 @@ async def set_up_material(api: httpx.AsyncClient) -> None:
     async def everyone_knows_the_items() -> bool:
         skus = {item["sku"] for item in ITEMS}
         purchasing = ok(await api.get("/api/purchasing/v1/items", params={"limit": 100}))
-        production = await api.get(f"/api/production/v1/items/{WIDGET}")
-        mrp = await api.get(f"/api/mrp/v1/items/{WIDGET}")
-        return (
-            skus <= {i["sku"] for i in purchasing["items"]}
-            and production.status_code == 200
-            and mrp.status_code == 200
+        known = [
+            await api.get(f"/api/{service}/v1/items/{sku}")
+            for service in ("production", "mrp")
+            for sku in skus
+        ]
+        return skus - {WIDGET} <= {i["sku"] for i in purchasing["items"]} and all(
+            answer.status_code == 200 for answer in known
         )
 
     await eventually(everyone_knows_the_items, WITHIN, "the services to learn the items")
@@ -218,3 +219,100 @@ async def ledger_sum(api: httpx.AsyncClient, sku: str) -> Decimal:
 
 async def settle(seconds: float = 0.5) -> None:
     await asyncio.sleep(seconds)
+
+
+async def make_to_stock_story(api: httpx.AsyncClient) -> None:
+    """Made without a sales order, passed, sold from stock, shipped: FG consumed once."""
+    code = await create_order(api, qty_ordered="4")
+    fg_before = await stock(api, WIDGET)
+    await run_and_inspect(api, code, good="4", passed="4")
+
+    # Four widgets at 5.50 each reach FG, available for sale; the order's WIP is empty.
+    summary = await wait_for_materials(
+        api, code, "inspected", lambda m: Decimal(m["output"]["qty_passed"]) == 4, "QC booked"
+    )
+    assert Decimal(summary["wip_value"]) == 0
+    assert Decimal(summary["value_relieved"]) == Decimal("22.00")
+    fg = await stock(api, WIDGET)
+    assert Decimal(fg["available"]) - Decimal(fg_before["available"]) == 4
+
+    so = await create_sales_order(api, qty="4", unit_price="12.00")
+    allocated = ok(await api.post(f"/api/mrp/v1/sales-orders/{so}/allocate"))
+    assert Decimal(allocated["lines"][0]["qty_allocated"]) == 4
+    await wait_for_sales_status(api, so, "ready_to_ship")
+    shipment = ok(
+        await api.post(
+            "/api/inventory/v1/shipments",
+            json={"so_number": so, "lines": [{"line_no": 1, "qty": "4"}]},
+        ),
+        201,
+    )
+    assert Decimal(shipment["lines"][0]["cost_value"]) == Decimal("22.00")
+    assert Decimal(shipment["lines"][0]["sales_value"]) == Decimal("48.00")
+    await wait_for_sales_status(api, so, "shipped")
+    after = await stock(api, WIDGET)
+    assert Decimal(after["on_hand"]) == Decimal(fg_before["on_hand"])  # FG consumed once
+    assert Decimal(after["on_hand"]) == await ledger_sum(api, WIDGET)
+
+
+async def partial_qc_story(api: httpx.AsyncClient) -> None:
+    """The issue's partial-QC story: 10 ordered, 12 printed, 10 good / 2 bad, QC 8 / 2."""
+    so = await create_sales_order(api, qty="10", unit_price="15.00")
+    code = await create_order(api, qty_ordered="10", qty_to_make="12", so_number=so, so_line_no=1)
+    pla_before = await stock(api, PLA)
+    result = await run_and_inspect(
+        api,
+        code,
+        good="10",
+        bad="2",
+        scrap_code="ADHESION",
+        passed="8",
+        failed="2",
+        qc_code="SURFACE",
+    )
+    reprint = result["reprint_order_code"]
+    assert reprint
+
+    summary = await wait_for_materials(
+        api, code, "inspected", lambda m: Decimal(m["output"]["qty_failed"]) == 2, "QC booked"
+    )
+    # Material for 12 widgets (3 kg of PLA, 12 boxes: 66.00) issued and consumed once.
+    issued = {c["sku"]: Decimal(c["qty_issued"]) for c in summary["components"]}
+    relieved = {c["sku"]: Decimal(c["qty_relieved"]) for c in summary["components"]}
+    assert issued == relieved == {PLA: Decimal("3"), BOX: Decimal("12")}
+    assert Decimal(summary["value_relieved"]) == Decimal("66.00")
+    assert Decimal(summary["wip_value"]) == 0
+    pla = await stock(api, PLA)
+    assert Decimal(pla_before["on_hand"]) - Decimal(pla["on_hand"]) == 3
+
+    # Four scrapped in all, each ledger row with its code: 2 at the run, 2 at QC.
+    scrap = ok(
+        await api.get(
+            "/api/inventory/v1/transactions",
+            params={"sku": WIDGET, "location": "SCRAP", "reference": code},
+        )
+    )
+    assert sorted((r["reason_code"], Decimal(r["qty"])) for r in scrap["items"]) == [
+        ("ADHESION", Decimal(2)),
+        ("SURFACE", Decimal(2)),
+    ]
+
+    # The reprint: 2 (10 ordered - 8 passed), high priority, linked to the root.
+    again = await order(api, reprint)
+    assert Decimal(again["qty_ordered"]) == 2
+    assert again["priority"] == "high"
+    assert again["reprint_of"] == code and again["root_order_code"] == code
+    assert again["reprint_seq"] == 1
+    await wait_for_sales_status(api, so, "partial_qc")
+
+    await run_and_inspect(api, reprint, good="2", passed="2")
+    await wait_for_sales_status(api, so, "ready_to_ship")
+    summary = await materials(api, reprint)
+    assert Decimal(summary["wip_value"]) == 0
+    history = ok(await api.get(f"/api/production/v1/production-orders/{code}/reprint-history"))
+    totals = history["totals"]
+    assert totals["orders_in_chain"] == 2
+    assert Decimal(totals["qty_completed"]) == 10
+    assert Decimal(totals["qty_scrapped"]) == 4
+    # 10 passed of 14 printed (12 + 2).
+    assert Decimal(totals["effective_yield"]) == Decimal("0.7143")
