@@ -1,10 +1,13 @@
-"""Demo data for the embedded mode's first start: a small print farm's items, two vendors, and
-a purchase order received in two receipts, entered through the services' own APIs so every
-event, stock movement and journal is real."""
+"""Demo data for the embedded mode's first start: a small print farm's items, two vendors, a
+purchase order received in two receipts, the bracket's BOM, a customer's sales order and
+production orders at every stage (one passed QC in part with its reprint waiting, one awaiting
+QC, one scheduled), entered through the services' own APIs so every event, stock movement and
+journal is real."""
 
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -30,7 +33,29 @@ ITEMS = [
         "item_type": "finished",
         "make_or_buy": "make",
     },
+    {
+        "sku": "HOOK-200",
+        "name": "Wall hook, white",
+        "uom": "ea",
+        "item_type": "finished",
+        "make_or_buy": "make",
+    },
 ]
+BOMS = [
+    {
+        "sku": "BRKT-100",
+        "lines": [
+            {"line_no": 1, "component_sku": "PLA-BLK-1KG", "qty_per": "0.05", "scrap_pct": "2"},
+            {"line_no": 2, "component_sku": "INSERT-M3", "qty_per": "4"},
+            {"line_no": 3, "component_sku": "BOX-S", "qty_per": "1"},
+        ],
+    },
+    {
+        "sku": "HOOK-200",
+        "lines": [{"line_no": 1, "component_sku": "PLA-WHT-1KG", "qty_per": "0.02"}],
+    },
+]
+CUSTOMERS = [{"code": "NORTHWIND", "name": "Northwind Fixtures", "priority": 2}]
 VENDORS = [
     {"code": "FILAMENTCO", "name": "Filament Co.", "email": "orders@filament.example"},
     {"code": "PACKRITE", "name": "PackRite Supplies", "email": "sales@packrite.example"},
@@ -124,16 +149,110 @@ async def _load(clients: dict[str, httpx.AsyncClient]) -> None:
         201,
     )
     await _ok(purchasing.post(f"/api/v1/purchase-orders/{open_po['number']}/submit"), 200)
+    await _ok(
+        purchasing.post(
+            f"/api/v1/purchase-orders/{open_po['number']}/receipts",
+            json={
+                "lines": [
+                    {"line_no": 1, "qty": "200", "lot": "PR-2611-1"},
+                    {"line_no": 2, "qty": "1000", "lot": "PR-2611-2"},
+                ]
+            },
+        ),
+        201,
+    )
+    await _load_production(clients)
 
 
-async def _wait_for_items(purchasing: httpx.AsyncClient, skus: list[str]) -> None:
-    """Purchasing learns items from ItemUpserted; wait until its copy has them all."""
+async def _load_production(clients: dict[str, httpx.AsyncClient]) -> None:
+    """BOMs, a sales order and orders at each stage of the floor."""
+    production, mrp = clients["production"], clients["mrp"]
+    await _wait_for_items(production, [item["sku"] for item in ITEMS])
+    await _wait_for_items(mrp, [item["sku"] for item in ITEMS])
+    await _wait_for_stock(clients["inventory"], "BOX-S")
+    for bom in BOMS:
+        draft = await _ok(production.post("/api/v1/boms", json=bom), 201)
+        await _ok(
+            production.post(f"/api/v1/boms/{bom['sku']}/versions/{draft['version']}/release"), 200
+        )
+    for customer in CUSTOMERS:
+        await _ok(mrp.post("/api/v1/customers", json=customer), 201, 409)
+    so = await _ok(
+        mrp.post(
+            "/api/v1/sales-orders",
+            json={
+                "customer_code": "NORTHWIND",
+                "business_unit": "PRINT",
+                "lines": [{"sku": "BRKT-100", "qty": "40", "unit_price": "6.50"}],
+            },
+        ),
+        201,
+    )
+    orders = "/api/v1/production-orders"
+    made = await _ok(
+        production.post(
+            orders,
+            json={
+                "sku": "BRKT-100",
+                "so_number": so["so_number"],
+                "so_line_no": 1,
+                "qty_ordered": "40",
+                "qty_to_make": "44",
+                "line_code": "PRN-01",
+            },
+        ),
+        201,
+    )
+    code = made["code"]
+    await _ok(production.post(f"{orders}/{code}/start", json={}), 200)
+    run = {"qty_good": "42", "qty_bad": "2", "scrap_reason_code": "ADHESION"}
+    await _ok(production.post(f"{orders}/{code}/runs", json=run), 201)
+    await _wait_for_output(clients["inventory"], code)
+    qc = {"qty_passed": "38", "qty_failed": "4", "reason_code": "SURFACE"}
+    await _ok(production.post(f"{orders}/{code}/qc", json=qc), 201)
+    hooks = await _ok(
+        production.post(
+            orders, json={"sku": "HOOK-200", "qty_ordered": "100", "line_code": "PRN-02"}
+        ),
+        201,
+    )
+    await _ok(production.post(f"{orders}/{hooks['code']}/start", json={}), 200)
+    await _ok(production.post(f"{orders}/{hooks['code']}/runs", json={"qty_good": "100"}), 201)
+    later = await _ok(
+        production.post(orders, json={"sku": "BRKT-100", "qty_ordered": "20", "priority": "low"}),
+        201,
+    )
+    await _ok(
+        production.post(f"{orders}/{later['code']}/schedule", json={"line_code": "PRN-01"}), 200
+    )
+
+
+async def _wait_for_items(service: httpx.AsyncClient, skus: list[str]) -> None:
+    """A service learns items from ItemUpserted; wait until its copy has them all."""
     for _ in range(200):
-        known = await _ok(purchasing.get("/api/v1/items", params={"limit": 1000}), 200)
+        known = await _ok(service.get("/api/v1/items", params={"limit": 1000}), 200)
         if set(skus) <= {item["sku"] for item in known["items"]}:
             return
         await asyncio.sleep(0.05)
-    raise TimeoutError("purchasing never learned the demo items")
+    raise TimeoutError(f"{service.base_url.host} never learned the demo items")
+
+
+async def _wait_for_stock(inventory: httpx.AsyncClient, sku: str) -> None:
+    for _ in range(200):
+        stock = await _ok(inventory.get(f"/api/v1/items/{sku}/stock"), 200)
+        if Decimal(stock["available"]) > 0:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"the demo receipt of {sku} never reached stock")
+
+
+async def _wait_for_output(inventory: httpx.AsyncClient, code: str) -> None:
+    for _ in range(200):
+        summary = await _ok(inventory.get(f"/api/v1/production-orders/{code}/materials"), 200)
+        if summary["runs"]:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"the demo run of {code} never reached stock")
 
 
 async def _ok(call: Any, *accepted: int) -> Any:
