@@ -1,5 +1,6 @@
-"""The mrp service's own tables. Its features come in later issues; for now it keeps the
-messaging tables every service has (outbox, inbox, dead letters, idempotency keys)."""
+"""The mrp service's own tables: the messaging tables every service has (outbox, inbox, dead
+letters, idempotency keys) and, through the `Base` here, those of its feature packages
+(services/mrp/sales/models.py), imported at the end so the metadata always holds them all."""
 
 from __future__ import annotations
 
@@ -14,3 +15,7 @@ class Base(DeclarativeBase):
 
 metadata = Base.metadata
 messaging = messaging_tables(metadata)
+
+
+# The feature packages' tables join the metadata (migrations compare against all of it).
+from services.mrp.sales import models as _sales_models  # noqa: E402, F401

@@ -1,0 +1,124 @@
+"""mrp's sales tables: customers, sales orders and their lines, and the read models the order
+status follows (items, production orders made for a line, shipments applied)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from services.mrp.models import Base
+from shared.types import Amount, UtcDateTime
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # 1 (most important) to 5; the planner's priority score starts from it.
+    priority: Mapped[int] = mapped_column(SmallInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class KnownItem(Base):
+    """Read model of inventory's items (from ItemUpserted; the newest sequence wins)."""
+
+    __tablename__ = "known_items"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    uom: Mapped[str] = mapped_column(String(16))
+    item_type: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+
+
+class DocumentCounter(Base):
+    """Gapless document numbers per kind and year (SO), taken inside the transaction."""
+
+    __tablename__ = "document_counters"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class SalesOrder(Base):
+    __tablename__ = "sales_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    order_date: Mapped[date] = mapped_column(Date)
+    business_unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    notes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    customer: Mapped[Customer] = relationship(lazy="joined")
+    lines: Mapped[list[SalesOrderLine]] = relationship(
+        order_by="SalesOrderLine.line_no", lazy="selectin"
+    )
+
+
+class SalesOrderLine(Base):
+    __tablename__ = "sales_order_lines"
+    __table_args__ = (UniqueConstraint("so_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    so_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    sku: Mapped[str] = mapped_column(String(64))
+    qty_ordered: Mapped[Decimal] = mapped_column(Amount())
+    qty_shipped: Mapped[Decimal] = mapped_column(Amount())
+    # What inventory reported reserved for the line (make-to-stock), less what shipped since.
+    qty_allocated: Mapped[Decimal] = mapped_column(Amount())
+    unit_price: Mapped[Decimal] = mapped_column(Amount())
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    business_unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class LinkedProductionOrder(Base):
+    """Read model of production's orders made for a sales-order line, and of the reprints in
+    their chains (from ProductionOrderChanged; the newest sequence wins). A reprint may name
+    only its root: it counts for the root's line."""
+
+    __tablename__ = "linked_production_orders"
+
+    order_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    so_number: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
+    so_line_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    root_order_code: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    reprint_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    qty_ordered: Mapped[Decimal] = mapped_column(Amount())
+    qty_passed: Mapped[Decimal] = mapped_column(Amount())
+    qty_failed: Mapped[Decimal] = mapped_column(Amount())
+    sequence: Mapped[int] = mapped_column(BigInteger)
+
+
+class AppliedShipment(Base):
+    """Each OrderShipped applied once, by its shipment id, whatever envelope brings it."""
+
+    __tablename__ = "applied_shipments"
+
+    shipment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    so_number: Mapped[str] = mapped_column(String(20))
+    shipped_at: Mapped[datetime] = mapped_column(UtcDateTime())
