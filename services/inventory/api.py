@@ -18,6 +18,8 @@ from services.inventory.schemas import (
     ItemUpdate,
     LocationOut,
     MakeOrBuy,
+    StockPage,
+    StockStatusFilter,
     StockTransactionOut,
 )
 from shared.auth.permissions import Action
@@ -84,6 +86,7 @@ def list_locations(request: Request, _: StockReader) -> list[LocationOut]:
         return service.list_locations(uow)
 
 
+@router.get("/transactions", response_model=Page[StockTransactionOut])
 @router.get("/stock-transactions", response_model=Page[StockTransactionOut])
 def list_stock_transactions(
     request: Request,
@@ -92,7 +95,11 @@ def list_stock_transactions(
     sort: Sort,
     sku: Annotated[str | None, Query(max_length=64)] = None,
     location: Annotated[str | None, Query(max_length=16)] = None,
+    lot: Annotated[str | None, Query(max_length=64)] = None,
     txn_type: Annotated[str | None, Query(max_length=32)] = None,
+    reference_type: Annotated[str | None, Query(max_length=24)] = None,
+    reference: Annotated[str | None, Query(max_length=64)] = None,
+    reason_code: Annotated[str | None, Query(max_length=32)] = None,
     date_from: Annotated[
         date | None, Query(description="First day, in the plant's time zone.")
     ] = None,
@@ -100,6 +107,8 @@ def list_stock_transactions(
         date | None, Query(description="Last day (included), in the plant's time zone.")
     ] = None,
 ) -> Page[StockTransactionOut]:
+    """The stock ledger (also at /stock-transactions, its first name), filtered by item,
+    location, lot, transaction type, reference, reason and plant-local days."""
     if date_from is not None and date_to is not None and date_to < date_from:
         raise InvalidInput(_("The last day comes before the first day."), field="query.date_to")
     zone = ZoneInfo(runtime_of(request).settings.plant_timezone)
@@ -112,6 +121,40 @@ def list_stock_transactions(
             txn_type=txn_type,
             since=_start_of(date_from, zone),
             before=_start_of(date_to, zone, days_later=1),
+            sort=sort,
+            lot=lot,
+            reference=reference,
+            reference_type=reference_type,
+            reason_code=reason_code,
+        )
+
+
+@router.get("/stock", response_model=StockPage)
+def list_stock(
+    request: Request,
+    _reader: StockReader,
+    page: Pages,
+    sort: Sort,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
+    location: Annotated[str | None, Query(max_length=16)] = None,
+    lot: Annotated[str | None, Query(max_length=64)] = None,
+    status: StockStatusFilter | None = None,
+    item_type: ItemType | None = None,
+    hide_zero: Annotated[
+        bool, Query(description="Leave out balances that are back to zero.")
+    ] = True,
+) -> StockPage:
+    """Stock by item, location, lot and status, with the totals of every balance selected."""
+    with new_uow(request) as uow:
+        return service.list_stock(
+            uow,
+            page,
+            sku=sku,
+            location=location,
+            lot=lot,
+            status=status,
+            item_type=item_type,
+            hide_zero=hide_zero,
             sort=sort,
         )
 

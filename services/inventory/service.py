@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import cache
 from typing import cast
 
-from sqlalchemy import Insert, Row, Table, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Insert, Row, Table, bindparam, func, insert, select, update
 
 from services.inventory import domain
 from services.inventory.domain import StockStatus, UnknownItem
@@ -19,6 +19,8 @@ from services.inventory.schemas import (
     ItemStockOut,
     ItemUpdate,
     LocationOut,
+    StockPage,
+    StockRowOut,
     StockTransactionOut,
 )
 from shared.audit import record_change
@@ -116,6 +118,8 @@ TRANSACTION_SORTS = {
     "unit_cost": StockTransaction.unit_cost,
     "value": StockTransaction.value,
     "reference": StockTransaction.reference,
+    "reference_type": StockTransaction.reference_type,
+    "reason_code": StockTransaction.reason_code,
 }
 
 
@@ -189,8 +193,17 @@ def list_transactions(
     since: datetime | None = None,
     before: datetime | None = None,
     sort: str | None = None,
+    lot: str | None = None,
+    reference: str | None = None,
+    reference_type: str | None = None,
+    reason_code: str | None = None,
 ) -> Page[StockTransactionOut]:
-    """The ledger, newest first unless `sort` says otherwise; `since` <= created_at < `before`."""
+    """The ledger, newest first unless `sort` says otherwise; `since` <= created_at < `before`.
+
+    Every filter is an exact match: a lot or a reference is a code the user copies from a row,
+    and an exact match uses the ledger's indexes on (item_id, lot) and (reference_type,
+    reference), which a recall search over a large ledger needs.
+    """
     query = select(StockTransaction, Item.sku).join(Item, Item.id == StockTransaction.item_id)
     if sku:
         query = query.where(Item.sku == sku)
@@ -198,6 +211,14 @@ def list_transactions(
         query = query.where(StockTransaction.location_code == location)
     if txn_type:
         query = query.where(StockTransaction.txn_type == txn_type)
+    if lot:
+        query = query.where(StockTransaction.lot == lot)
+    if reference:
+        query = query.where(StockTransaction.reference == reference)
+    if reference_type:
+        query = query.where(StockTransaction.reference_type == reference_type)
+    if reason_code:
+        query = query.where(StockTransaction.reason_code == reason_code)
     if since is not None:
         query = query.where(StockTransaction.created_at >= since)
     if before is not None:
@@ -217,6 +238,8 @@ def list_transactions(
             value=t.value,
             reference_type=t.reference_type,
             reference=t.reference,
+            reason_code=t.reason_code,
+            notes=t.notes,
             created_at=t.created_at.isoformat(),
         )
 
@@ -224,6 +247,93 @@ def list_transactions(
         query, sort, TRANSACTION_SORTS, default="-id", tiebreak=StockTransaction.id.desc()
     )
     return paginate(uow.session, query, page, to_out)
+
+
+STOCK_SORTS = {
+    "sku": Item.sku,
+    "name": Item.name,
+    "item_type": Item.item_type,
+    "location": StockBalance.location_code,
+    "lot": StockBalance.lot,
+    "status": StockBalance.status,
+    "qty": StockBalance.qty,
+    "value": StockBalance.value,
+    "updated_at": StockBalance.updated_at,
+}
+
+
+def list_stock(
+    uow: UnitOfWork,
+    page: PageParams,
+    *,
+    sku: str | None = None,
+    location: str | None = None,
+    lot: str | None = None,
+    status: str | None = None,
+    item_type: str | None = None,
+    hide_zero: bool = True,
+    sort: str | None = None,
+) -> StockPage:
+    """Stock by item, location, lot and status: the balances, filtered, one page of them, and
+    the quantity and value of all the balances the filters select.
+
+    A balance that went back to zero stays as a row (the ledger holds the history); `hide_zero`
+    leaves those out, as a stock list usually should.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if sku:
+        conditions.append(Item.sku == sku)
+    if location:
+        conditions.append(StockBalance.location_code == location)
+    if lot:
+        conditions.append(StockBalance.lot == lot)
+    if status:
+        conditions.append(StockBalance.status == status)
+    if item_type:
+        conditions.append(Item.item_type == item_type)
+    if hide_zero:
+        conditions.append(StockBalance.qty != 0)
+    qty_total, value_total = uow.session.execute(
+        select(
+            func.coalesce(func.sum(StockBalance.qty), 0),
+            func.coalesce(func.sum(StockBalance.value), 0),
+        )
+        .select_from(StockBalance)
+        .join(Item, Item.id == StockBalance.item_id)
+        .where(*conditions)
+    ).one()
+    query = (
+        select(StockBalance, Item.sku, Item.name, Item.item_type, Item.uom)
+        .join(Item, Item.id == StockBalance.item_id)
+        .where(*conditions)
+    )
+    query = apply_sort(query, sort, STOCK_SORTS, default="sku", tiebreak=StockBalance.id)
+    found = paginate(uow.session, query, page, _stock_row)
+    return StockPage(
+        items=found.items,
+        total=found.total,
+        limit=found.limit,
+        offset=found.offset,
+        qty_total=Decimal(qty_total),
+        value_total=Decimal(value_total),
+    )
+
+
+def _stock_row(row: Row[StockBalance, str, str, str, str]) -> StockRowOut:
+    balance, sku, name, item_type, uom = row
+    return StockRowOut(
+        sku=sku,
+        name=name,
+        item_type=item_type,
+        uom=uom,
+        location=balance.location_code,
+        lot=balance.lot,
+        status=balance.status,
+        qty=balance.qty,
+        value=balance.value,
+        unit_cost=domain.unit_cost(balance.value, balance.qty),
+        updated_at=balance.updated_at.isoformat(),
+    )
 
 
 def receive_material(uow: UnitOfWork, receipt: MaterialReceived, source_event_id: str) -> None:
@@ -245,11 +355,19 @@ def receive_material(uow: UnitOfWork, receipt: MaterialReceived, source_event_id
     effect = domain.apply_receipt(balances, location, lot, status, receipt.qty, receipt.value)
     now = utc_now()
     if lot and not any(balance.lot == lot for balance in balances):
-        # A lot already on one of the item's balances has its row: lots are written only here,
-        # just before their first balance. Otherwise insert it unless it is there already.
+        # A lot already on one of the item's balances has its row (written just before its
+        # first balance). Otherwise insert it unless it is there already: the first receipt of
+        # a lot names where it came from (vendor, PO, receipt), for its genealogy.
         session.execute(
             _insert_lot(session.get_bind().dialect.name),
-            {"item_id": item_id, "code": lot, "created_at": now},
+            {
+                "item_id": item_id,
+                "code": lot,
+                "created_at": now,
+                "vendor_code": receipt.vendor_code,
+                "po_number": receipt.po_number,
+                "receipt_id": receipt.receipt_id,
+            },
         )
     if effect.new_balance:
         session.execute(

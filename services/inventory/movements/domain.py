@@ -1,0 +1,67 @@
+"""Rules of the store's own stock movements, on plain values: which locations a transfer may
+use, the reasons a count may be adjusted for, what a count changes and what found stock is
+worth. No database here; `service.py` loads the numbers, asks these, and moves the stock.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from shared.values import FOUR_PLACES
+
+# Locations whose stock moves only by their own process, never by a store transfer or a count:
+# WIP belongs to production orders (issue, relief, return), SCRAP to scrap decisions, and the
+# QC hold empties by inspection (release of received material, QC decisions on output).
+NOT_TRANSFERABLE = frozenset({"WIP", "SCRAP", "QC"})
+NOT_COUNTED = frozenset({"WIP", "SCRAP"})
+# Received material released from the QC hold goes to raw stock (where a receipt of approved
+# material would have put it).
+RELEASE_FROM = "QC"
+RELEASE_TO = "RAW"
+
+
+class AdjustmentReason(StrEnum):
+    """Why a cycle count changed the stock: the `reason_code` of a StockAdjusted."""
+
+    COUNT_CORRECTION = "count_correction"
+    DAMAGED = "damaged"
+    FOUND = "found"
+    LOST = "lost"
+    EXPIRED = "expired"
+    OBSOLETE = "obsolete"
+
+
+class NothingToAdjust(Exception):
+    """The count equals the balance (or the delta is zero)."""
+
+
+class MoreThanHeld(Exception):
+    """A count would take more than the balance holds."""
+
+    def __init__(self, held: Decimal) -> None:
+        super().__init__(f"the balance holds {held}")
+        self.held = held
+
+
+def adjustment_delta(
+    held: Decimal, qty_counted: Decimal | None, qty_delta: Decimal | None
+) -> Decimal:
+    """The quantity an adjustment adds (negative: removes), from a count or a delta.
+
+    Exactly one of `qty_counted` and `qty_delta` is given (the request body checks it). A count
+    equal to the balance, or a zero delta, changes nothing and is refused; a delta that would
+    leave the balance below zero is refused too.
+    """
+    delta = qty_counted - held if qty_counted is not None else qty_delta
+    if delta is None or delta == 0:
+        raise NothingToAdjust
+    if held + delta < 0:
+        raise MoreThanHeld(held)
+    return delta
+
+
+def found_value(delta: Decimal, average_cost: Decimal) -> Decimal:
+    """What stock found by a count is worth: the item's moving-average cost. (Stock lost is
+    worth what the balance it leaves holds per unit; the stock primitive takes it at that.)"""
+    return (delta * average_cost).quantize(FOUR_PLACES, ROUND_HALF_UP)
