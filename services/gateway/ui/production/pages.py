@@ -55,6 +55,7 @@ PRIORITY_LABELS: dict[str, Text] = {
     "urgent": _("Urgent"),
 }
 ORDER_TYPE_LABELS: dict[str, Text] = {"mto": _("Make to order"), "mts": _("Make to stock")}
+ORDER_TYPE_SHORT: dict[str, Text] = {"mto": _("MTO"), "mts": _("MTS")}
 BOM_STATUS_LABELS: dict[str, Text] = {
     "draft": _("Draft"),
     "released": _("Released"),
@@ -101,28 +102,30 @@ PRODUCTION_ORDERS = Table(
     title=_("Production orders"),
     service=SERVICE,
     path="production-orders",
+    # What the floor looks for first (status, priority, reprint) comes first: on the tablet the
+    # quantities scroll into view.
     columns=(
         Column("code", _("Order"), sort="code", link="/production-orders/{code}"),
         Column("sku", _("Product"), sort="sku"),
-        Column("order_type", _("Type"), kind="status", labels=ORDER_TYPE_LABELS),
-        Column("so_number", _("Sales order"), sort="so_number"),
-        Column("qty_ordered", _("Ordered"), kind="number"),
+        Column("status", _("Status"), kind="status", sort="status", labels=ORDER_STATUS_LABELS),
+        Column("priority", _("Priority"), kind="status", sort="priority", labels=PRIORITY_LABELS),
+        Column("reprint_mark", _("Reprint")),
+        Column("due_date", _("Due"), kind="date", sort="due_date"),
+        Column("qty_ordered", _("Ordered"), kind="number", sort="qty_ordered"),
         Column("qty_to_make", _("To make"), kind="number"),
         Column("qty_good", _("Good"), kind="number"),
         Column("qty_scrapped", _("Scrapped"), kind="number"),
         Column("qty_passed", _("Passed QC"), kind="number"),
-        Column("priority", _("Priority"), kind="status", sort="priority", labels=PRIORITY_LABELS),
-        Column("due_date", _("Due"), kind="date", sort="due_date"),
+        Column("order_type", _("Type"), kind="status", labels=ORDER_TYPE_SHORT),
+        Column("so_number", _("Sales order"), sort="so_number"),
         Column("line_code", _("Line"), sort="line_code"),
-        Column("status", _("Status"), kind="status", sort="status", labels=ORDER_STATUS_LABELS),
-        Column("reprint_mark", _("Reprint")),
         Column("root_order_code", _("Chain root"), on_page=False),
         Column("reprint_seq", _("Reprint number"), kind="number", on_page=False),
     ),
     filters=(
         Filter("status", _("Status"), kind="select", options=tuple(ORDER_STATUS_LABELS.items())),
-        Filter("line_code", _("Line")),
         Filter("priority", _("Priority"), kind="select", options=tuple(PRIORITY_LABELS.items())),
+        Filter("line_code", _("Line")),
         Filter("sku", _("Product")),
         Filter("so_number", _("Sales order")),
     ),
