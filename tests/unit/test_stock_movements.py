@@ -13,16 +13,24 @@ import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from itertools import count
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import MetaData, func, select
 
-from services.inventory.models import Lot
+from services.inventory import service as inventory_service
+from services.inventory.models import Item, Lot, StockTransaction
+from services.inventory.movements import service as movements
+from services.inventory.movements.domain import AdjustmentReason
+from services.inventory.movements.schemas import AdjustmentCreate, ReleaseCreate, TransferCreate
 from shared.auth.tokens import issue_service_token
 from shared.runtime import ServiceRuntime
+from shared.web.problems import PortalError
 from tests.support.stock import (
     SECRET,
     add_item,
@@ -663,3 +671,98 @@ async def test_on_hand_equals_the_sum_of_the_ledger_after_a_mixed_day(store: Sto
         )
         assert D(item["on_hand"]) == ledger_on_hand
     assert_ledger_matches_balances(store.runtime)
+
+
+# -- The same, for any sequence (hypothesis) -------------------------------------------------
+
+LOTS = st.sampled_from(["L-1", "L-2"])
+QTY = st.decimals(min_value=D("0.0001"), max_value=D(50), places=4)
+OPERATIONS = st.one_of(
+    st.tuples(
+        st.just("receive"),
+        LOTS,
+        st.sampled_from(["approved", "pending_qc"]),
+        QTY,
+        st.decimals(min_value=D(0), max_value=D(500), places=2),
+    ),
+    st.tuples(st.just("release"), LOTS, st.none() | QTY),
+    st.tuples(st.just("transfer"), LOTS, st.sampled_from([("RAW", "FG"), ("FG", "RAW")]), QTY),
+    st.tuples(
+        st.just("adjust"),
+        LOTS,
+        st.sampled_from([("RAW", "approved"), ("FG", "approved"), ("QC", "pending_qc")]),
+        st.booleans(),
+        st.decimals(min_value=D(-30), max_value=D(30), places=4),
+    ),
+)
+_skus = count(1)
+
+
+def apply_operation(runtime: ServiceRuntime, sku: str, operation: tuple[Any, ...]) -> None:
+    """One operation through the use cases; a refused one (PortalError) is rolled back."""
+    kind, lot = operation[0], operation[1]
+    if kind == "receive":
+        _kind, _lot, to_status, qty, value = operation
+        receive(runtime, sku, qty, value, lot=lot, to_status=to_status)
+        return
+    with runtime.uow() as uow:
+        try:
+            if kind == "release":
+                movements.release_material(uow, ReleaseCreate(sku=sku, lot=lot, qty=operation[2]))
+            elif kind == "transfer":
+                (source, destination), qty = operation[2], operation[3]
+                movements.transfer_stock(
+                    uow,
+                    TransferCreate(
+                        sku=sku, lot=lot, from_location=source, to_location=destination, qty=qty
+                    ),
+                )
+            else:
+                (location, status), counted, number = operation[2], operation[3], operation[4]
+                movements.adjust_stock(
+                    uow,
+                    AdjustmentCreate(
+                        sku=sku,
+                        location=location,
+                        lot=lot,
+                        status=status,
+                        qty_counted=abs(number) if counted else None,
+                        qty_delta=None if counted else number,
+                        reason_code=AdjustmentReason.COUNT_CORRECTION,
+                    ),
+                )
+        except PortalError as refusal:
+            uow.rollback()
+            event(f"{kind} refused ({type(refusal).__name__})")
+            return
+        uow.commit()
+        event(f"{kind} done")
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(operations=st.lists(OPERATIONS, min_size=1, max_size=12))
+def test_any_sequence_of_receipts_releases_transfers_and_counts_keeps_stock_equal_to_the_ledger(
+    shelf_runtime: ServiceRuntime, operations: list[tuple[Any, ...]]
+) -> None:
+    sku = f"ANY-{next(_skus)}"
+    add_item(shelf_runtime, sku)
+    receive(shelf_runtime, sku, "10", "25.00", lot="L-1")
+    receive(shelf_runtime, sku, "10", "31.00", lot="L-2", to_status="pending_qc")
+    for operation in operations:
+        apply_operation(shelf_runtime, sku, operation)
+    held = balances(shelf_runtime, sku)
+    assert all(qty >= 0 for qty, _value in held.values()), held
+    assert all(value == 0 for qty, value in held.values() if qty == 0), held
+    with shelf_runtime.uow() as uow:
+        on_hand = inventory_service.item_stock(uow, sku).on_hand
+        ledger_on_hand = uow.session.scalar(
+            select(func.coalesce(func.sum(StockTransaction.qty), 0))
+            .join(Item, Item.id == StockTransaction.item_id)
+            .where(Item.sku == sku, StockTransaction.location_code.in_(("RAW", "QC", "FG")))
+        )
+    assert on_hand == D(ledger_on_hand)
+    assert_ledger_matches_balances(shelf_runtime)
