@@ -17,7 +17,8 @@ from services.gateway.schemas import UserOut
 from shared.i18n import _
 from shared.web.problems import PortalError
 
-Params = Mapping[str, str | int | None]
+# A list value repeats the parameter: {"order": ["A", "B"]} -> ?order=A&order=B.
+Params = Mapping[str, str | int | list[str] | None]
 
 
 class UpstreamProblem(PortalError):
@@ -63,7 +64,11 @@ async def call(
     headers["accept"] = "application/json"
     if idempotency_key:
         headers["idempotency-key"] = idempotency_key
-    query = {key: str(value) for key, value in (params or {}).items() if value not in (None, "")}
+    query = {
+        key: [str(each) for each in value] if isinstance(value, list) else str(value)
+        for key, value in (params or {}).items()
+        if value not in (None, "", [])
+    }
     try:
         return await upstream_client(request, service).request(
             method, f"/api/v1/{path.lstrip('/')}", params=query, json=json, headers=headers

@@ -1,0 +1,1 @@
+"""Production reports: yield with the scrap Pareto, certificates of compliance, live open jobs."""
