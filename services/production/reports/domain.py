@@ -38,8 +38,8 @@ rounded percentages), so the last row is exactly 100.0000.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -102,10 +102,13 @@ class YieldInputs:
 
     def __add__(self, other: YieldInputs) -> YieldInputs:
         return YieldInputs(
-            **{
-                field.name: getattr(self, field.name) + getattr(other, field.name)
-                for field in fields(self)
-            }
+            qty_good=self.qty_good + other.qty_good,
+            qty_bad=self.qty_bad + other.qty_bad,
+            qty_passed=self.qty_passed + other.qty_passed,
+            qty_failed=self.qty_failed + other.qty_failed,
+            qty_ordered_root=self.qty_ordered_root + other.qty_ordered_root,
+            qty_reprinted=self.qty_reprinted + other.qty_reprinted,
+            reprint_count=self.reprint_count + other.reprint_count,
         )
 
 
@@ -122,11 +125,11 @@ def qc_decision(qty_passed: Decimal, qty_failed: Decimal) -> YieldInputs:
     return YieldInputs(qty_passed=qty_passed, qty_failed=qty_failed)
 
 
-def order_created(qty_ordered: Decimal, *, is_reprint: bool) -> YieldInputs:
-    """What a new order adds: a root order its quantity ordered; a reprint its quantity and
-    one to the count of reprints."""
+def order_created(qty_ordered: Decimal, *, is_reprint: bool, count: int = 1) -> YieldInputs:
+    """What new orders add (`count` of them, for `qty_ordered` in all): root orders their
+    quantity ordered; reprints their quantity and their number."""
     if is_reprint:
-        return YieldInputs(qty_reprinted=qty_ordered, reprint_count=1)
+        return YieldInputs(qty_reprinted=qty_ordered, reprint_count=count)
     return YieldInputs(qty_ordered_root=qty_ordered)
 
 
@@ -186,23 +189,11 @@ def yield_figures(inputs: YieldInputs) -> YieldFigures:
     )
 
 
-@dataclass(frozen=True)
-class Fact:
-    """One run, QC decision or order as the report counts it: when it happened (aware), what
-    product and line it belongs to, and what it adds to the figures."""
-
-    at: datetime
-    sku: str
-    line_code: str | None
-    inputs: YieldInputs
-
-
-def grouped(facts: Iterable[Fact], key: Callable[[Fact], K]) -> dict[K, YieldInputs]:
-    """The inputs of `facts` added up per `key`."""
+def grouped(parts: Iterable[tuple[K, YieldInputs]]) -> dict[K, YieldInputs]:
+    """The inputs added up per group."""
     sums: dict[K, YieldInputs] = {}
-    for fact in facts:
-        group = key(fact)
-        sums[group] = sums.get(group, YieldInputs()) + fact.inputs
+    for group, inputs in parts:
+        sums[group] = sums[group] + inputs if group in sums else inputs
     return sums
 
 

@@ -9,25 +9,26 @@ What counts where:
 - cancelled orders are left out of the reprint rate (nothing was made for them); their runs, if
   any, still count, because those units were printed.
 
-Rows are read one fact at a time and added up here, not in SQL, so that the day of each fact
-is taken in the report's time zone the same way on SQLite and PostgreSQL (both store UTC).
+The database adds up the quantities per group (product, line or day). A day is a day of the
+report's time zone: PostgreSQL takes it with AT TIME ZONE; SQLite, which knows no time zones,
+sums per moment and the day is taken here with zoneinfo (the same rules; both store UTC).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Date, Select, cast, func, select, type_coerce
 
 from services.production.items.models import KnownItem
 from services.production.orders.models import ProductionOrder, ProductionRun, QcRecord
 from services.production.reports import domain
-from services.production.reports.domain import Fact, YieldInputs
+from services.production.reports.domain import YieldInputs
 from services.production.reports.schemas import (
     GroupBy,
     ScrapParetoOut,
@@ -38,6 +39,7 @@ from services.production.reports.schemas import (
 )
 from services.production.scrap.models import ScrapReasonCode
 from shared.i18n import translate
+from shared.types import Amount
 from shared.uow import UnitOfWork
 
 ZERO = Decimal(0)
@@ -66,24 +68,20 @@ class ReportQuery:
 
 
 def yield_report(uow: UnitOfWork, query: ReportQuery, group_by: GroupBy) -> YieldReportOut:
-    facts = list(_yield_facts(uow, query))
-    zone = query.zone
+    sums = domain.grouped(_yield_parts(uow, query, group_by))
     rows: list[YieldRowOut]
     if group_by is GroupBy.DAY:
-        by_day = domain.grouped(facts, lambda fact: domain.local_day(fact.at, zone))
         rows = [
-            _row(day.isoformat(), by_day.get(day, YieldInputs()))
+            _row(day.isoformat(), sums.get(day, YieldInputs()))
             for day in domain.days(query.first, query.last)
         ]
     elif group_by is GroupBy.PRODUCT:
-        by_sku = domain.grouped(facts, lambda fact: fact.sku)
-        names = _product_names(uow, list(by_sku))
-        rows = [_row(sku, by_sku[sku], names.get(sku)) for sku in sorted(by_sku)]
+        names = _product_names(uow, [sku for sku in sums if sku is not None])
+        rows = [_row(sku, sums[sku], names.get(sku)) for sku in sorted(sums)]
     else:
-        by_line = domain.grouped(facts, lambda fact: fact.line_code)
         rows = [
-            _row(line, by_line[line])
-            for line in sorted(by_line, key=lambda line: (line is None, line or ""))
+            _row(line, sums[line])
+            for line in sorted(sums, key=lambda line: (line is None, line or ""))
         ]
     return YieldReportOut(
         date_from=query.first,
@@ -93,59 +91,75 @@ def yield_report(uow: UnitOfWork, query: ReportQuery, group_by: GroupBy) -> Yiel
         sku=query.sku,
         line_code=query.line_code,
         rows=rows,
-        totals=_figures(domain.total(fact.inputs for fact in facts)),
+        totals=_figures(domain.total(sums.values())),
     )
 
 
-def _yield_facts(uow: UnitOfWork, query: ReportQuery) -> Iterator[Fact]:
-    for at, sku, line, good, bad, requires_qc in _runs(uow, query):
-        yield Fact(at, sku, line, domain.run_output(good, bad, requires_qc=requires_qc))
-    for at, sku, line, passed, failed in _qc_decisions(uow, query):
-        yield Fact(at, sku, line, domain.qc_decision(passed, failed))
-    orders = _in_period(
-        select(
-            ProductionOrder.created_at,
-            ProductionOrder.sku,
-            ProductionOrder.line_code,
-            ProductionOrder.qty_ordered,
-            ProductionOrder.reprint_of,
-        ).where(ProductionOrder.status != "cancelled"),
-        ProductionOrder.created_at,
-        query,
-    )
-    for at, sku, line, qty, reprint_of in uow.session.execute(orders):
-        yield Fact(at, sku, line, domain.order_created(qty, is_reprint=reprint_of is not None))
-
-
-def _runs(uow: UnitOfWork, query: ReportQuery) -> Sequence[Any]:
+def _yield_parts(
+    uow: UnitOfWork, query: ReportQuery, group_by: GroupBy
+) -> Iterator[tuple[Any, YieldInputs]]:
+    """What runs, QC decisions and new orders add to each group, summed by the database."""
+    key, group_of = _grouping(uow, query, group_by, ProductionRun.completed_at)
     runs = _in_period(
-        select(
-            ProductionRun.completed_at,
-            ProductionOrder.sku,
-            ProductionOrder.line_code,
-            ProductionRun.qty_good,
-            ProductionRun.qty_bad,
-            ProductionOrder.requires_qc,
-        ).join(ProductionOrder, ProductionRun.order_id == ProductionOrder.id),
+        select(key, ProductionOrder.requires_qc, _sum(ProductionRun.qty_good))
+        .add_columns(_sum(ProductionRun.qty_bad))
+        .join(ProductionOrder, ProductionRun.order_id == ProductionOrder.id)
+        .group_by(key, ProductionOrder.requires_qc),
         ProductionRun.completed_at,
         query,
     )
-    return uow.session.execute(runs).all()
+    for group, requires_qc, good, bad in uow.session.execute(runs):
+        yield group_of(group), domain.run_output(good, bad, requires_qc=bool(requires_qc))
 
-
-def _qc_decisions(uow: UnitOfWork, query: ReportQuery) -> Sequence[Any]:
+    key, group_of = _grouping(uow, query, group_by, QcRecord.inspected_at)
     decisions = _in_period(
-        select(
-            QcRecord.inspected_at,
-            ProductionOrder.sku,
-            ProductionOrder.line_code,
-            QcRecord.qty_passed,
-            QcRecord.qty_failed,
-        ).join(ProductionOrder, QcRecord.order_id == ProductionOrder.id),
+        select(key, _sum(QcRecord.qty_passed), _sum(QcRecord.qty_failed))
+        .join(ProductionOrder, QcRecord.order_id == ProductionOrder.id)
+        .group_by(key),
         QcRecord.inspected_at,
         query,
     )
-    return uow.session.execute(decisions).all()
+    for group, passed, failed in uow.session.execute(decisions):
+        yield group_of(group), domain.qc_decision(passed, failed)
+
+    key, group_of = _grouping(uow, query, group_by, ProductionOrder.created_at)
+    is_reprint = ProductionOrder.reprint_of.is_not(None)
+    orders = _in_period(
+        select(key, is_reprint, _sum(ProductionOrder.qty_ordered), func.count())
+        .where(ProductionOrder.status != "cancelled")
+        .group_by(key, is_reprint),
+        ProductionOrder.created_at,
+        query,
+    )
+    for group, reprints, qty, count in uow.session.execute(orders):
+        yield group_of(group), domain.order_created(qty, is_reprint=bool(reprints), count=count)
+
+
+def _grouping(
+    uow: UnitOfWork, query: ReportQuery, group_by: GroupBy, moment: Any
+) -> tuple[Any, Callable[[Any], Any]]:
+    """The column to group by in SQL, and how a value of it becomes the report's group.
+
+    By day, PostgreSQL takes each moment's day in the report's time zone itself (AT TIME ZONE,
+    with the zone's daylight-saving rules); SQLite knows no time zones, so there the rows come
+    by moment and Python takes the day."""
+    if group_by is GroupBy.PRODUCT:
+        return ProductionOrder.sku, _same
+    if group_by is GroupBy.LINE:
+        return ProductionOrder.line_code, _same
+    if uow.session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone(query.tz, moment), Date), _same
+    zone = query.zone
+    return moment, lambda at: domain.local_day(at, zone)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _sum(column: Any) -> Any:
+    """SUM of a quantity column, read back as the column's exact Decimal."""
+    return type_coerce(func.coalesce(func.sum(column), 0), Amount())
 
 
 def _in_period(statement: S, moment: Any, query: ReportQuery) -> S:
@@ -263,11 +277,10 @@ def _scrap_by_code(
     joined: Callable[[AnySelect], AnySelect],
 ) -> dict[str | None, Decimal]:
     """Scrapped quantity per reason code, from runs (bad) or QC decisions (failed)."""
-    statement = _in_period(joined(select(code, qty)).where(qty > 0), moment, query)
-    sums: dict[str | None, Decimal] = {}
-    for reason, quantity in uow.session.execute(statement):
-        sums[reason] = sums.get(reason, ZERO) + quantity
-    return sums
+    statement = _in_period(
+        joined(select(code, _sum(qty))).where(qty > 0).group_by(code), moment, query
+    )
+    return {reason: quantity for reason, quantity in uow.session.execute(statement)}
 
 
 def _scrap_codes(uow: UnitOfWork, codes: list[str]) -> dict[str, ScrapReasonCode]:
