@@ -178,50 +178,61 @@ class Floor:
 _template: Path | None = None
 
 
+async def _prepare(runtime: ServiceRuntime) -> None:
+    """Migrate and seed the database, teach it the items, release the BOMs."""
+    runtime.migrate()
+    runtime.seed()
+    with runtime.uow() as uow:
+        for sequence, item in enumerate(ITEMS, start=1):
+            remember_item(uow, item, sequence)
+        uow.commit()
+    async with Floor(runtime, FakeInventory({})).client("supervisor", user="bom-admin") as api:
+        for sku, lines in BOMS.items():
+            created = await api.post("/api/v1/boms", json={"sku": sku, "lines": lines})
+            assert created.status_code == 201, created.text
+            version = created.json()["version"]
+            released = await api.post(f"/api/v1/boms/{sku}/versions/{version}/release")
+            assert released.status_code == 200, released.text
+
+
 async def _template_database() -> Path:
-    """A production database migrated, seeded, with the items known and the BOMs released:
-    built once per test process, copied for each floor (a migration per test is slow)."""
+    """A prepared SQLite database, built once per test process and copied for each floor (a
+    migration per test is slow)."""
     global _template
     if _template is None:
         folder = Path(tempfile.mkdtemp(prefix="production-floor-"))
         runtime = _runtime(folder)
-        runtime.migrate()
-        runtime.seed()
-        with runtime.uow() as uow:
-            for sequence, item in enumerate(ITEMS, start=1):
-                remember_item(uow, item, sequence)
-            uow.commit()
-        async with Floor(runtime, FakeInventory({})).client("supervisor", user="bom-admin") as api:
-            for sku, lines in BOMS.items():
-                created = await api.post("/api/v1/boms", json={"sku": sku, "lines": lines})
-                assert created.status_code == 201, created.text
-                version = created.json()["version"]
-                released = await api.post(f"/api/v1/boms/{sku}/versions/{version}/release")
-                assert released.status_code == 200, released.text
+        await _prepare(runtime)
         runtime.db.engine.dispose()
         _template = folder
     return _template
 
 
-def _runtime(folder: Path) -> ServiceRuntime:
+def _runtime(folder: Path, db_url: str | None = None) -> ServiceRuntime:
     return ServiceRuntime(
         registry.definition("production"),
         Settings(var_dir=folder),
         InProcessBus(),
+        db_url=db_url,
         token_secret=SECRET,
     )
 
 
 @asynccontextmanager
 async def production_floor(
-    tmp_path: Path, available: dict[str, Decimal] | None = None
+    tmp_path: Path, available: dict[str, Decimal] | None = None, *, db_url: str | None = None
 ) -> AsyncIterator[Floor]:
     """Production with the items and BOMs above, and a fake inventory holding `available`
-    (by default plenty of PLA and boxes)."""
-    template = await _template_database()
-    for path in template.glob("production.db*"):
-        shutil.copy(path, tmp_path / path.name)
-    runtime = _runtime(tmp_path)
+    (by default plenty of PLA and boxes); on SQLite under `tmp_path`, or on `db_url` (an
+    empty PostgreSQL database)."""
+    if db_url is None:
+        template = await _template_database()
+        for path in template.glob("production.db*"):
+            shutil.copy(path, tmp_path / path.name)
+        runtime = _runtime(tmp_path)
+    else:
+        runtime = _runtime(tmp_path, db_url)
+        await _prepare(runtime)
     inventory = FakeInventory(
         available if available is not None else {PLA: Decimal(100), BOX: Decimal(1000)}
     )

@@ -10,7 +10,7 @@ from services.production.items import service
 from services.production.items.schemas import KnownItemOut
 from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
-from shared.web.commands import new_uow
+from shared.web.commands import runtime_of
 from shared.web.pagination import Page, PageParams, page_params
 from shared.web.security import require_permission
 
@@ -28,11 +28,11 @@ def list_items(
     active: bool | None = True,
 ) -> Page[KnownItemOut]:
     """The items production knows (from inventory's events); `q` finds part of a SKU or name."""
-    with new_uow(request) as uow:
+    with runtime_of(request).uow(read_only=True) as uow:
         return service.list_known_items(uow, page, q, active)
 
 
 @router.get("/items/{sku}", response_model=KnownItemOut)
 def get_item(sku: str, request: Request, _: ItemReader) -> KnownItemOut:
-    with new_uow(request) as uow:
+    with runtime_of(request).uow(read_only=True) as uow:
         return service.get_known_item(uow, sku)

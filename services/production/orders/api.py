@@ -35,7 +35,7 @@ from services.production.orders.schemas import (
 from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
 from shared.i18n import _
-from shared.web.commands import new_uow, run_command, runtime_of
+from shared.web.commands import run_command, runtime_of
 from shared.web.pagination import Page, PageParams, page_params, sort_param
 from shared.web.peers import call_peer
 from shared.web.problems import PortalError
@@ -99,7 +99,7 @@ def list_orders(
     """Orders, newest first; `sort` is code, sku, status, priority (by urgency), due_date,
     planned_start, line_code, qty_ordered, so_number, created_at or updated_at, a leading '-'
     for descending."""
-    with new_uow(request) as uow:
+    with runtime_of(request).uow(read_only=True) as uow:
         return service.list_orders(uow, page, filters, sort)
 
 
@@ -135,7 +135,7 @@ EXPORT_HEADERS = (
 def export_orders(request: Request, _user: Reader, filters: Filters, sort: Sort) -> Response:
     """The same filtered, sorted list as a workbook, every row."""
     settings = runtime_of(request).settings
-    with new_uow(request) as uow:
+    with runtime_of(request).uow(read_only=True) as uow:
         return workbook_response(
             "production-orders",
             str(_("Production orders")),
@@ -177,14 +177,14 @@ def _export_rows(orders: Iterator[OrderOut]) -> Iterator[list[Any]]:
 
 @router.get("/production-orders/{code}", response_model=OrderDetail)
 def get_order(code: str, request: Request, _: Reader) -> OrderDetail:
-    with new_uow(request) as uow:
+    with runtime_of(request).uow(read_only=True) as uow:
         return service.get_order(uow, code)
 
 
 @router.get("/production-orders/{code}/reprint-history", response_model=ReprintHistoryOut)
 def get_reprint_history(code: str, request: Request, _: Reader) -> ReprintHistoryOut:
     """The reprint chain `code` belongs to, from its root, and the chain's totals."""
-    with new_uow(request) as uow:
+    with runtime_of(request).uow(read_only=True) as uow:
         return service.reprint_history(uow, code)
 
 
@@ -228,7 +228,7 @@ async def start_order(
 
 
 def _plan_start(request: Request, code: str) -> service.StartPlan | None:
-    with new_uow(request) as uow:
+    with runtime_of(request).uow(read_only=True) as uow:
         return service.plan_start(uow, code)
 
 

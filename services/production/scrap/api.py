@@ -13,7 +13,7 @@ from services.production.scrap.domain import ScrapCategory
 from services.production.scrap.schemas import ScrapCodeCreate, ScrapCodeOut
 from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
-from shared.web.commands import new_uow, run_command
+from shared.web.commands import run_command, runtime_of
 from shared.web.pagination import Page, PageParams, page_params, sort_param
 from shared.web.security import require_permission
 
@@ -33,13 +33,13 @@ def list_scrap_codes(
     active: bool | None = None,
 ) -> Page[ScrapCodeOut]:
     """The scrap reason codes, by category then code; `sort` is code, category or active."""
-    with new_uow(request) as uow:
+    with runtime_of(request).uow(read_only=True) as uow:
         return service.list_scrap_codes(uow, page, category, active, sort)
 
 
 @router.get("/scrap-codes/{code}", response_model=ScrapCodeOut)
 def get_scrap_code(code: str, request: Request, _: Reader) -> ScrapCodeOut:
-    with new_uow(request) as uow:
+    with runtime_of(request).uow(read_only=True) as uow:
         return service.get_scrap_code(uow, code)
 
 
