@@ -286,6 +286,25 @@ async def test_start_with_nothing_in_stock_at_all_is_refused_and_the_reservation
         )
 
 
+async def test_a_start_refused_after_reserving_gives_the_reservation_back(
+    floor: Floor, api: httpx.AsyncClient
+) -> None:
+    # The tablet reuses the Idempotency-Key of another order's start: refused, and what was
+    # reserved for the second order on the way is released, not left holding stock.
+    first = (await create(api, qty_ordered="1"))["code"]
+    second = (await create(api, qty_ordered="1"))["code"]
+    key = {"Idempotency-Key": "start-button-1"}
+    ok(await api.post(f"{ORDERS}/{first}/start", json={}, headers=key))
+    refused = await api.post(f"{ORDERS}/{second}/start", json={}, headers=key)
+    assert refused.status_code == 422 and refused.json()["field"] == "Idempotency-Key"
+    assert ok(await api.get(f"{ORDERS}/{second}"))["status"] == "draft"
+    assert floor.inventory.calls[-1][:2] == (
+        "DELETE",
+        f"/api/v1/reservations/production_order/{second}",
+    )
+    assert second not in floor.inventory.reservations
+
+
 async def test_start_when_inventory_is_down_is_a_503_and_changes_nothing(
     floor: Floor, api: httpx.AsyncClient
 ) -> None:

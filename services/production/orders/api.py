@@ -221,8 +221,9 @@ async def start_order(
         response: JSONResponse = await run_in_threadpool(
             run_command, request, lambda uow: service.record_start(uow, code, plan, answer)
         )
-    except service.StartAbandoned:
-        await _release_reservation(request, code)
+    except PortalError:
+        if plan is not None and await run_in_threadpool(_not_started, request, code):
+            await _release_reservation(request, code)
         raise
     return response
 
@@ -232,10 +233,16 @@ def _plan_start(request: Request, code: str) -> service.StartPlan | None:
         return service.plan_start(uow, code)
 
 
+def _not_started(request: Request, code: str) -> bool:
+    with runtime_of(request).uow(read_only=True) as uow:
+        return service.not_started(uow, code)
+
+
 async def _release_reservation(request: Request, code: str) -> None:
-    """Give back what this start reserved for an order that will not start now. Best effort:
-    the start is refused whatever happens here, and a reservation left open is released when
-    inventory hears the order cancelled."""
+    """Give back what this start reserved for an order that did not start (cancelled meanwhile,
+    nothing in stock at all, a reused Idempotency-Key...). Best effort: the start is refused
+    whatever happens here, and a reservation left open is released when inventory hears the
+    order cancelled."""
     try:
         await call_peer(
             request, "inventory", "DELETE", f"/api/v1/reservations/production_order/{code}"

@@ -190,7 +190,7 @@ class ReservationAnswer(BaseModel):
 
 
 class StartAbandoned(Conflict):
-    """The start cannot go on after the reservation was made: the API releases it."""
+    """The start cannot go on after the reservation was made (the API releases it)."""
 
 
 def plan_start(uow: UnitOfWork, code: str) -> StartPlan | None:
@@ -203,6 +203,16 @@ def plan_start(uow: UnitOfWork, code: str) -> StartPlan | None:
     domain.check_transition(code, status, OrderStatus.IN_PROGRESS)
     bom_version, needs = requirements_for(uow, order.sku, order.qty_to_make)
     return StartPlan(code, bom_version, tuple(needs))
+
+
+def not_started(uow: UnitOfWork, code: str) -> bool:
+    """True while nothing was started on the order: a reservation made for it is not in use."""
+    status = uow.session.scalar(select(ProductionOrder.status).where(ProductionOrder.code == code))
+    return status in (
+        OrderStatus.DRAFT.value,
+        OrderStatus.SCHEDULED.value,
+        OrderStatus.CANCELLED.value,
+    )
 
 
 def read_reservation(answer: Any) -> ReservationAnswer:
