@@ -142,6 +142,12 @@ BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
         "lines": [{"sku": "RESIN", "qty": "1", "unit_cost": "2.5"}],
     },
     "ReceiptCreate": lambda n: {"lines": [{"line_no": 1, "qty": "0.01"}]},
+    "ReservationCreate": lambda n: {
+        "reference_type": "production_order",
+        "reference": f"PRD-MATRIX-{n}",
+        "lines": [{"sku": "RESIN", "qty": "0.01"}],
+        "allow_insufficient": True,
+    },
 }
 
 

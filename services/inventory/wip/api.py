@@ -26,12 +26,10 @@ MAX_CODE = 64
 def list_order_materials(
     request: Request,
     _reader: StockReader,
-    order: Annotated[list[str] | None, Query(description="Order codes, repeated")] = None,
+    order: Annotated[list[str], Query(description="Order codes, repeated")],
 ) -> OrdersMaterialsOut:
     """The material summaries of many orders at once (`?order=A&order=B`), in the order asked."""
-    codes = [code.strip() for code in order or []]
-    if not codes:
-        raise InvalidInput(_("Name at least one order (?order=…)."), field="query.order")
+    codes = [code.strip() for code in order]
     if len(codes) > MAX_ORDERS:
         raise InvalidInput(
             _("At most {count} orders at once.", count=MAX_ORDERS), field="query.order"
