@@ -5,14 +5,19 @@ NUMERIC(18, 4) quantities and timestamptz moments, and the plant's days across t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from services import registry
+from services.production.reports.schemas import GroupBy
+from services.production.reports.service import ReportQuery, yield_report
 from shared.bus.inprocess import InProcessBus
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
+from shared.web.problems import InvalidInput
 from tests.support.servers import PostgresDatabases
 from tests.unit.test_production_reports import SECRET, Floor, chicago, partial_qc_on_the_floor
 
@@ -67,3 +72,17 @@ async def test_the_partial_qc_story_reads_the_same_on_postgresql(floor: Floor) -
         ("SURFACE", "2.0000", "92.3084"),  # 4 / 4.3333 = 92.30840…%
         ("WARPING", "0.3333", "100.0000"),
     ]
+
+
+async def test_a_zone_python_knows_and_postgresql_does_not_is_refused_naming_the_field(
+    floor: Floor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partial_qc_on_the_floor(floor)
+    # As if Python's tzdata were newer than the server's: the days are asked of PostgreSQL.
+    monkeypatch.setattr(ReportQuery, "zone", property(lambda _query: ZoneInfo("UTC")))
+    query = ReportQuery(first=date(2026, 3, 1), last=date(2026, 3, 2), tz="Mars/Olympus_Mons")
+
+    with pytest.raises(InvalidInput) as refused, floor.runtime.uow(read_only=True) as uow:
+        yield_report(uow, query, GroupBy.DAY)
+
+    assert refused.value.field == "query.tz"

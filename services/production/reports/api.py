@@ -9,8 +9,9 @@ PORTAL_PLANT_TIMEZONE, which is UTC unless set), and the filters `sku` and `line
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cache
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -95,8 +96,17 @@ def _reading(request: Request) -> UnitOfWork:
     return uow
 
 
+@cache
+def _iana_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def _zone(name: str) -> ZoneInfo:
+    """The IANA zone `name` (not a file of the zone folder that is no zone name, such as
+    posixrules or right/UTC)."""
     try:
+        if name not in _iana_names():
+            raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise InvalidInput(

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Select, cast, func, select, type_coerce
+from sqlalchemy.exc import DataError
 
 from services.production.items.models import KnownItem
 from services.production.orders.models import ProductionOrder, ProductionRun, QcRecord
@@ -38,9 +39,10 @@ from services.production.reports.schemas import (
     YieldRowOut,
 )
 from services.production.scrap.models import ScrapReasonCode
-from shared.i18n import translate
+from shared.i18n import _, translate
 from shared.types import Amount
 from shared.uow import UnitOfWork
+from shared.web.problems import InvalidInput
 
 ZERO = Decimal(0)
 AnySelect = Select[*tuple[Any, ...]]
@@ -68,7 +70,15 @@ class ReportQuery:
 
 
 def yield_report(uow: UnitOfWork, query: ReportQuery, group_by: GroupBy) -> YieldReportOut:
-    sums = domain.grouped(_yield_parts(uow, query, group_by))
+    try:
+        sums = domain.grouped(_yield_parts(uow, query, group_by))
+    except DataError as exc:
+        # PostgreSQL's own time zone database may lack a zone Python knows (a newer one).
+        raise InvalidInput(
+            _("The database does not know the time zone '{zone}'.", zone=query.tz),
+            field="query.tz",
+            code="unknown_time_zone",
+        ) from exc
     rows: list[YieldRowOut]
     if group_by is GroupBy.DAY:
         rows = [
