@@ -232,13 +232,18 @@ def relief_share(
     The final run takes all that is left. Any other run takes the share of what is left that its
     output (good + bad) is of what the order still has to make, rounded to four decimals, so the
     rounding remainder stays in WIP for the final run; a run that makes all that is left (or
-    more) takes all of it.
+    more) takes all of it. Quantity and value run out together: a share that rounds to all the
+    units takes all the value, one that rounds to no unit takes no value.
     """
     if remaining_qty <= 0:
         return Decimal(0), Decimal(0)
     if final_run or run_qty >= qty_still_to_make:
         return remaining_qty, remaining_value
     qty = min(quantize(remaining_qty * run_qty / qty_still_to_make), remaining_qty)
+    if qty == remaining_qty:  # rounded up to all the units: all their value goes with them
+        return remaining_qty, remaining_value
+    if qty == 0:  # rounded down to nothing: no value moves without a unit
+        return Decimal(0), Decimal(0)
     value = min(quantize(remaining_value * run_qty / qty_still_to_make), remaining_value)
     return qty, value
 
