@@ -86,7 +86,7 @@ class Cluster:
         for service in self.db_urls:
             self.wait_ready(service)
 
-    def wait_ready(self, service: str, within: float = 60.0) -> None:
+    def wait_ready(self, service: str, within: float = 120.0) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             process = self.processes[service]
