@@ -346,17 +346,48 @@ async def test_an_item_without_qc_completes_at_its_final_run_and_refuses_qc(
 ) -> None:
     code = (await create(api, sku=KEYRING, qty_ordered="50"))["code"]
     ok(await start(api, code))
-    done = (await run(api, code, "48", "2", scrap_reason_code="WARPING"))["order"]
-    assert done["requires_qc"] is False and done["status"] == "completed"
-    # Its good output went straight to FG: accepted as passed, nothing awaits QC.
-    assert amounts(done, "qty_passed", "qty_awaiting_qc", "qty_scrapped") == (48, 0, 2)
+    done = await run(api, code, "48", "2", scrap_reason_code="WARPING")
+    order = done["order"]
+    assert order["requires_qc"] is False and order["status"] == "completed"
+    # Its good output went straight to FG: accepted as passed, nothing awaits QC; the 2 short
+    # of the 50 ordered are reprinted at once, for the reason they were scrapped.
+    assert amounts(order, "qty_passed", "qty_awaiting_qc", "qty_scrapped") == (48, 0, 2)
+    reprint = done["reprint"]
+    assert (reprint["reprint_of"], reprint["root_order_code"], reprint["reprint_seq"]) == (
+        code,
+        code,
+        1,
+    )
+    assert (Decimal(reprint["qty_ordered"]), reprint["reprint_reason"]) == (2, "WARPING")
     [event] = floor.events("PrintCompleted", code)
     assert event.payload["requires_qc"] is False
+    [created] = floor.events("ReprintCreated", reprint["code"])
+    assert created.payload["qc_record_id"] is None
     before = floor.row_counts()
     refused = await api.post(f"{ORDERS}/{code}/qc", json={"qty_passed": "1"})
     assert refused.status_code == 409 and refused.json()["code"] == "qc_not_required"
     assert "needs no QC" in refused.json()["detail"]
     assert floor.row_counts() == before
+
+
+async def test_a_final_run_with_no_good_unit_completes_the_order_and_reprints_it_all(
+    floor: Floor, api: httpx.AsyncClient
+) -> None:
+    code = (await create(api, qty_ordered="4"))["code"]
+    ok(await start(api, code))
+    done = await run(api, code, "0", "4", scrap_reason_code="NOZZLE-CLOG")
+    # Nothing printed good, so nothing waits for QC: the order does not sit in "printed".
+    assert done["order"]["status"] == "completed"
+    assert (Decimal(done["reprint"]["qty_ordered"]), done["reprint"]["reprint_reason"]) == (
+        4,
+        "NOZZLE-CLOG",
+    )
+    # Unless the operator says the shortfall is not to be reprinted.
+    other = (await create(api, qty_ordered="4"))["code"]
+    ok(await start(api, other))
+    kept = await run(api, other, "0", "4", scrap_reason_code="NOZZLE-CLOG", reprint=False)
+    assert kept["order"]["status"] == "completed" and kept["reprint"] is None
+    assert len(floor.events("ReprintCreated")) == 1
 
 
 async def test_schedule_then_cancel_publishes_each_change_and_a_printed_order_stays(

@@ -97,9 +97,10 @@ def test_a_run_is_counted_only_in_progress_and_counts_something() -> None:
     assert nothing.value.field == "qty_good"
 
 
-def test_the_final_run_prints_or_completes_an_order_without_qc() -> None:
-    assert status_after_final_run(requires_qc=True) is S.PRINTED
-    assert status_after_final_run(requires_qc=False) is S.COMPLETED
+def test_the_final_run_prints_unless_nothing_is_left_to_inspect() -> None:
+    assert status_after_final_run(requires_qc=True, qty_good=D(1)) is S.PRINTED
+    assert status_after_final_run(requires_qc=False, qty_good=D(1)) is S.COMPLETED
+    assert status_after_final_run(requires_qc=True, qty_good=D(0)) is S.COMPLETED
 
 
 def test_qc_takes_no_more_than_the_good_output_waiting() -> None:

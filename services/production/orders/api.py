@@ -253,7 +253,10 @@ async def _release_reservation(request: Request, code: str) -> None:
 
 @router.post("/production-orders/{code}/runs", status_code=201, response_model=RunResult)
 def record_run(code: str, body: RunCreate, request: Request, _: Runner) -> JSONResponse:
-    return run_command(request, lambda uow: service.record_run(uow, code, body), status_code=201)
+    settings = runtime_of(request).settings
+    return run_command(
+        request, lambda uow: service.record_run(uow, code, body, settings), status_code=201
+    )
 
 
 @router.post("/production-orders/{code}/qc", status_code=201, response_model=QcResult)

@@ -9,7 +9,9 @@ inspects a printed order's good output, in one go or in parts; once all of it is
 order is completed. An item that needs no QC (`requires_qc` false) sends its good output
 straight to finished goods: its final run completes the order, its good units count as
 accepted (`qty_passed`, so everyone downstream reads one figure for "good and usable"), and QC
-on it is refused.
+on it is refused. A final run with no good unit at all leaves nothing to inspect either, and
+completes the order too. Whenever an order completes short of what was ordered (after QC, or
+at such a final run), the shortfall is reprinted unless the user said not to.
 
 No database here: `service.py` loads the order and asks these functions.
 """
@@ -182,8 +184,10 @@ def check_run(code: str, status: OrderStatus, qty_good: Decimal, qty_bad: Decima
         )
 
 
-def status_after_final_run(requires_qc: bool) -> OrderStatus:
-    return OrderStatus.PRINTED if requires_qc else OrderStatus.COMPLETED
+def status_after_final_run(requires_qc: bool, qty_good: Decimal) -> OrderStatus:
+    """Printed, awaiting QC; completed when nothing is left to inspect (the item needs no QC,
+    or not one good unit was printed)."""
+    return OrderStatus.PRINTED if requires_qc and qty_good > 0 else OrderStatus.COMPLETED
 
 
 @dataclass(frozen=True)

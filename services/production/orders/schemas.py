@@ -68,6 +68,11 @@ class RunCreate(BaseModel):
     scrap_reason_code: Code | None = None
     notes: Notes | None = None
     final_run: bool = True
+    reprint: bool = Field(
+        default=True,
+        description="When the final run leaves nothing to inspect (no QC for the item, or no "
+        "good unit), reprint the shortfall",
+    )
 
 
 class QcCreate(BaseModel):
@@ -169,9 +174,11 @@ class OrderDetail(OrderOut):
 
 
 class RunResult(RunOut):
-    """A recorded run, and the order as it stands after it."""
+    """A recorded run, the order as it stands after it, and the reprint of its shortfall when
+    the run completed it short."""
 
     order: OrderDetail
+    reprint: OrderOut | None = None
 
 
 class QcResult(QcRecordOut):

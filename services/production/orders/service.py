@@ -312,10 +312,12 @@ def _shortage_json(line: ReservedLine) -> dict[str, str]:
 # --- runs -----------------------------------------------------------------------------------
 
 
-def record_run(uow: UnitOfWork, code: str, data: RunCreate) -> RunResult:
-    """Count a run of an order in progress; its final run prints the order (completes it, for
-    an item that needs no QC). PrintCompleted tells inventory to book the output: material
-    is consumed there and only there."""
+def record_run(uow: UnitOfWork, code: str, data: RunCreate, settings: Settings) -> RunResult:
+    """Count a run of an order in progress; its final run prints the order. PrintCompleted
+    tells inventory to book the output: material is consumed there and only there.
+
+    When the final run leaves nothing to inspect (an item that needs no QC, or no good unit at
+    all) the order is completed at once, and its shortfall reprinted as after QC."""
     order = _order_for_update(uow, code)
     domain.check_run(code, OrderStatus(order.status), data.qty_good, data.qty_bad)
     scrap_code = (
@@ -344,11 +346,14 @@ def record_run(uow: UnitOfWork, code: str, data: RunCreate) -> RunResult:
     order.qty_bad += data.qty_bad
     if not order.requires_qc:
         order.qty_passed += data.qty_good  # straight to FG: accepted without inspection
+    reprint: ProductionOrder | None = None
     if data.final_run:
-        order.status = domain.status_after_final_run(order.requires_qc).value
+        order.status = domain.status_after_final_run(order.requires_qc, order.qty_good).value
         order.printed_at = now
-        if not order.requires_qc:
+        if order.status == OrderStatus.COMPLETED.value:
             order.completed_at = now
+            if data.reprint:
+                reprint = _reprint_if_short(uow, settings, order, None, [])
     order.updated_at = now
     uow.session.flush()
     uow.add_event(
@@ -367,9 +372,10 @@ def record_run(uow: UnitOfWork, code: str, data: RunCreate) -> RunResult:
         ),
         key=order.code,
     )
+    reprint_out = _announce_reprint(uow, order, reprint, None, now)
     out = _publish(uow, order)
     record_change(uow, "production.orders.run", "production_order", code, before, out)
-    return RunResult(**RunOut.model_validate(run).model_dump(), order=out)
+    return RunResult(**RunOut.model_validate(run).model_dump(), order=out, reprint=reprint_out)
 
 
 # --- QC and reprints ------------------------------------------------------------------------
@@ -409,7 +415,7 @@ def record_qc(uow: UnitOfWork, code: str, data: QcCreate, settings: Settings) ->
         inspected_at=now,
         inspected_by=_actor(),
     )
-    earlier_reasons = [r.reason_code for r in order.qc_records if r.qty_failed > 0]
+    earlier = [r.reason_code for r in order.qc_records if r.qty_failed > 0]
     uow.session.add(record)
     order.qc_records.append(record)
     order.qty_passed += data.qty_passed
@@ -419,17 +425,12 @@ def record_qc(uow: UnitOfWork, code: str, data: QcCreate, settings: Settings) ->
     if fully_inspected:
         order.status = OrderStatus.COMPLETED.value
         order.completed_at = now
-    reprint: ProductionOrder | None = None
-    shortfall = domain.reprint_shortfall(order.qty_ordered, order.qty_passed)
-    if data.reprint and fully_inspected and shortfall > 0:
-        why = domain.reprint_reason(
-            reason if data.qty_failed > 0 else None,
-            earlier_reasons,
-            [run.scrap_reason_code for run in order.runs if run.qty_bad > 0],
-            FALLBACK_REPRINT_REASON,
-        )
-        reprint = _create_reprint(uow, settings, order, shortfall, why)
-        record.reprint_order_code = reprint.code
+    reprint = (
+        _reprint_if_short(uow, settings, order, reason if data.qty_failed > 0 else None, earlier)
+        if data.reprint and fully_inspected
+        else None
+    )
+    record.reprint_order_code = reprint.code if reprint is not None else None
     uow.session.flush()
     uow.add_event(
         QCPassed(
@@ -444,30 +445,60 @@ def record_qc(uow: UnitOfWork, code: str, data: QcCreate, settings: Settings) ->
         ),
         key=order.code,
     )
-    reprint_out: OrderOut | None = None
-    if reprint is not None:
-        uow.add_event(
-            ReprintCreated(
-                order_code=reprint.code,
-                original_order_code=order.code,
-                root_order_code=reprint.root_order_code or order.code,
-                sku=reprint.sku,
-                qty=reprint.qty_ordered,
-                reason_code=reprint.reprint_reason or FALLBACK_REPRINT_REASON,
-                qc_record_id=record.qc_record_id,
-                created_at=now,
-            ),
-            key=reprint.code,
-        )
-        reprint_out = _publish(uow, reprint)
-        record_change(
-            uow, "production.orders.reprint", "production_order", reprint.code, None, reprint_out
-        )
+    reprint_out = _announce_reprint(uow, order, reprint, record.qc_record_id, now)
     out = _publish(uow, order)
     record_change(uow, "production.orders.qc", "production_order", code, before, out)
     return QcResult(
         **QcRecordOut.model_validate(record).model_dump(), order=out, reprint=reprint_out
     )
+
+
+def _reprint_if_short(
+    uow: UnitOfWork,
+    settings: Settings,
+    order: ProductionOrder,
+    qc_reason: str | None,
+    earlier_qc_reasons: Sequence[str | None],
+) -> ProductionOrder | None:
+    """The reprint of a completed order's shortfall (ordered, less passed), if it is short."""
+    shortfall = domain.reprint_shortfall(order.qty_ordered, order.qty_passed)
+    if shortfall <= 0:
+        return None
+    why = domain.reprint_reason(
+        qc_reason,
+        earlier_qc_reasons,
+        [run.scrap_reason_code for run in order.runs if run.qty_bad > 0],
+        FALLBACK_REPRINT_REASON,
+    )
+    return _create_reprint(uow, settings, order, shortfall, why)
+
+
+def _announce_reprint(
+    uow: UnitOfWork,
+    original: ProductionOrder,
+    reprint: ProductionOrder | None,
+    qc_record_id: str | None,
+    now: datetime,
+) -> OrderOut | None:
+    """ReprintCreated and the new order's state, audited; None when there is no reprint."""
+    if reprint is None:
+        return None
+    uow.add_event(
+        ReprintCreated(
+            order_code=reprint.code,
+            original_order_code=original.code,
+            root_order_code=reprint.root_order_code or original.code,
+            sku=reprint.sku,
+            qty=reprint.qty_ordered,
+            reason_code=reprint.reprint_reason or FALLBACK_REPRINT_REASON,
+            qc_record_id=qc_record_id,
+            created_at=now,
+        ),
+        key=reprint.code,
+    )
+    out = _publish(uow, reprint)
+    record_change(uow, "production.orders.reprint", "production_order", reprint.code, None, out)
+    return out
 
 
 def _create_reprint(
