@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from services.inventory.models import (
     Item,
@@ -400,3 +400,48 @@ def test_cancelling_before_the_start_arrives_releases_the_reservation_and_issues
     )
     assert (resin.on_hand, resin.allocated, resin.available) == (D(30), D(0), D(30))
     assert balances(inventory, "RESIN")[("RAW", "R1", "approved")] == (D(10), D("25.00"))
+
+
+# --------------------------------------------------------------------------------------------
+# The cost of a start
+# --------------------------------------------------------------------------------------------
+
+
+def test_reserving_and_issuing_cost_the_same_few_statements_however_many_components(
+    inventory: ServiceRuntime,
+) -> None:
+    parts = [f"PART-{n}" for n in range(8)]
+    for part in parts:
+        add_item(inventory, part)
+        receive(inventory, part, "100", "100.00", lot=f"L-{part}")
+    statements: list[str] = []
+    event.listen(
+        inventory.db.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: statements.append(statement.split()[0]),
+    )
+
+    def cost(order: str, skus: list[str]) -> tuple[int, int]:
+        statements.clear()
+        with inventory.uow() as uow:
+            reserve(uow, "production_order", order, [Line(sku, D(2)) for sku in skus])
+            uow.commit()
+        reserving = len(statements)
+        statements.clear()
+        start = ProductionStarted(
+            order_code=order,
+            sku="WIDGET",
+            qty=D(1),
+            components=tuple(ComponentRequirement(sku=sku, qty=D(2)) for sku in skus),
+            started_at=AT,
+        )
+        apply(inventory, envelope(start, order))
+        return reserving, len(statements)
+
+    small = cost("PRD-2026-00010", parts[:2])
+    large = cost("PRD-2026-00011", parts)
+
+    # Lock, balances, open reservations, existing lines, insert, sequences, outbox (+ BEGIN
+    # and COMMIT); the issue adds the inbox, the order's WIP rows, balances and the ledger.
+    # (A test that fails because the path got cheaper should be updated with the new count.)
+    assert small == large == (8, 16), (small, large)
