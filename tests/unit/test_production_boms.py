@@ -326,6 +326,41 @@ async def test_the_indented_bom_can_stop_at_a_level_and_is_cut_when_too_long(
     assert cut["tree_truncated"] is True
 
 
+async def test_a_release_by_another_replica_changes_the_next_explosion(
+    plant: Plant, tmp_path: Path
+) -> None:
+    """Each process keeps the released BOMs it read; a release anywhere makes it read again."""
+    await plant.released(**BRACKET)
+    await plant.released("KIT", KIT_LINES)
+    with plant.runtime.uow() as uow:
+        assert dict(requirements_for(uow, "KIT", Decimal(10))[1])["PLA"] == Decimal("5.25")
+    replica = ServiceRuntime(
+        registry.definition("production"),
+        Settings(var_dir=tmp_path),
+        InProcessBus(),
+        db_url=plant.runtime.db.url,
+        token_secret=SECRET,
+    )
+    other = Plant(replica)
+    # The other replica releases a bracket that takes 2 kg of PLA per batch of 4.
+    await other.released(
+        "BRKT", [{"component_sku": "PLA", "qty_per": "2", "scrap_pct": "5"}], output_qty="4"
+    )
+
+    with plant.runtime.uow() as uow:
+        version, needs = requirements_for(uow, "KIT", Decimal(10))
+    answer = (await plant.api.get("/api/v1/boms/KIT/explosion?qty=10&tree=false")).json()
+
+    assert version == 1
+    assert dict(needs) == {"BOX": Decimal(10), "PLA": Decimal("10.5")}  # 20 / 4 x 2 x 1.05
+    assert [(r["sku"], r["qty"]) for r in answer["requirements"]] == [
+        ("BOX", "10.0000"),
+        ("PLA", "10.5000"),
+    ]
+    await other.api.aclose()
+    replica.db.engine.dispose()
+
+
 async def test_where_used_names_every_parent_by_its_path(plant: Plant) -> None:
     await plant.released(**BRACKET)
     await plant.released("KIT", [*KIT_LINES, {"component_sku": "INSERT", "qty_per": "2"}])

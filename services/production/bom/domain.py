@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
 from enum import StrEnum
+from functools import cached_property
+from typing import NamedTuple
 
 from shared.i18n import _
 from shared.values import FOUR_PLACES
@@ -40,10 +42,17 @@ BOM_TRANSITIONS: Mapping[BomStatus, frozenset[BomStatus]] = {
 }
 
 
-@dataclass(frozen=True)
-class BomLine:
+# Digits of the explosion's arithmetic: a BOM making 3 units divides by 3, so the figures are
+# not exact decimals; with 40 digits the error is ~1e-26 of a 1e14 quantity, and `round_up`
+# first rounds to 12 places (wiping that noise out: 2/3 x 3 is 2, not 2.0001) and then up.
+EXPLOSION_DIGITS = 40
+NOISE = Decimal("1e-12")
+
+
+class BomLine(NamedTuple):
+    # A named tuple rather than a dataclass: an explosion loads ten thousand of them.
     component_sku: str
-    qty_per: Decimal  # of the component, per one unit of the product
+    qty_per: Decimal  # of the component, per `output_qty` of the product
     uom: str
     # Extra the component loses in making (0.05: 5 % more is issued than the product holds).
     scrap_factor: Decimal = Decimal(0)
@@ -60,10 +69,20 @@ class Bom:
     lines: tuple[BomLine, ...]
     output_qty: Decimal = Decimal(1)  # units of the product the lines make
 
+    @cached_property
+    def factors(self) -> tuple[tuple[str, Decimal], ...]:
+        """(component, how much of it one unit of the product takes, scrap included)."""
+        with localcontext() as ctx:
+            ctx.prec = EXPLOSION_DIGITS
+            return tuple(
+                (line.component_sku, line.gross_per_unit() / self.output_qty) for line in self.lines
+            )
+
     def needs(self, line: BomLine, units: Decimal) -> Decimal:
-        """How much of `line`'s component making `units` of the product takes (exact)."""
-        gross = units * line.gross_per_unit()
-        return gross if self.output_qty == 1 else gross / self.output_qty
+        """How much of `line`'s component making `units` of the product takes."""
+        with localcontext() as ctx:
+            ctx.prec = EXPLOSION_DIGITS
+            return units * line.gross_per_unit() / self.output_qty
 
 
 def check_transition(current: BomStatus, wanted: BomStatus) -> None:
@@ -147,22 +166,63 @@ def explode(product_sku: str, qty: Decimal, boms: Mapping[str, Bom]) -> dict[str
     """What making `qty` of `product_sku` needs, flattened to the items that have no BOM of
     their own (raw, bought, customer-supplied), scrap factors applied at every level."""
     _check_explosion(product_sku, qty, boms)
+    parents = _parent_counts(product_sku, boms)
     demand: dict[str, Decimal] = {product_sku: qty}
     totals: dict[str, Decimal] = {}
-    for sku in _parents_first(product_sku, boms):
-        needed = demand.pop(sku)
-        bom = boms.get(sku)
-        if bom is None:
-            totals[sku] = needed
-            continue
-        for line in bom.lines:
-            component = line.component_sku
-            demand[component] = demand.get(component, Decimal(0)) + bom.needs(line, needed)
+    ready = [product_sku]
+    zero = Decimal(0)
+    with localcontext() as ctx:
+        ctx.prec = EXPLOSION_DIGITS
+        # An item is exploded once every product above it has passed its demand down.
+        while ready:
+            sku = ready.pop()
+            needed = demand.pop(sku)
+            bom = boms.get(sku)
+            if bom is None:
+                totals[sku] = needed
+                continue
+            for component, factor in bom.factors:
+                demand[component] = demand.get(component, zero) + needed * factor
+                left = parents[component] - 1
+                parents[component] = left
+                if not left:
+                    ready.append(component)
+    if demand:  # some item never became ready: it is on a loop
+        _refuse_loop(product_sku, boms)
     return {sku: round_up(total) for sku, total in totals.items()}
 
 
+def _parent_counts(product_sku: str, boms: Mapping[str, Bom]) -> dict[str, int]:
+    """For every item below `product_sku`, how many BOM lines reachable from it list the item."""
+    counts: dict[str, int] = {product_sku: 0}
+    queue = [product_sku]
+    for sku in queue:
+        bom = boms.get(sku)
+        if bom is None:
+            continue
+        for component, _factor in bom.factors:
+            if component in counts:
+                counts[component] += 1
+            else:
+                counts[component] = 1
+                queue.append(component)
+    return counts
+
+
+def _refuse_loop(product_sku: str, boms: Mapping[str, Bom]) -> None:
+    cycle = find_cycle(product_sku, boms)
+    raise Conflict(
+        _("This BOM contains itself: {path}.", path=" → ".join(cycle or [product_sku])),
+        code="bom_cycle",
+    )
+
+
 def round_up(qty: Decimal) -> Decimal:
-    return qty.quantize(FOUR_PLACES, rounding=ROUND_CEILING)
+    """Up to four places, after the noise of the arithmetic is rounded away."""
+    with localcontext() as ctx:
+        ctx.prec = EXPLOSION_DIGITS
+        clean = qty.quantize(NOISE, rounding=ROUND_HALF_EVEN)
+    return clean.quantize(FOUR_PLACES, rounding=ROUND_CEILING)
 
 
 @dataclass(frozen=True)
@@ -200,6 +260,8 @@ def explosion_tree(
     component under its parent with the quantity that parent's quantity needs of it; down to
     `max_levels` levels, and at most `max_rows` rows."""
     _check_explosion(product_sku, qty, boms)
+    if find_cycle(product_sku, boms) is not None:
+        _refuse_loop(product_sku, boms)
     # An explicit stack rather than recursion: a deep BOM cannot hit Python's recursion limit.
     rows: list[TreeRow] = []
     stack: list[tuple[int, str, BomLine, Decimal]] = []
@@ -235,39 +297,10 @@ def explosion_tree(
 def _check_explosion(product_sku: str, qty: Decimal, boms: Mapping[str, Bom]) -> None:
     if qty <= 0:
         raise InvalidInput(_("Must be greater than {gt}.", gt=0), field="qty")
-    cycle = find_cycle(product_sku, boms)
-    if cycle is not None:
-        raise Conflict(
-            _("This BOM contains itself: {path}.", path=" → ".join(cycle)), code="bom_cycle"
-        )
     if product_sku not in boms:
         raise InvalidInput(
             _("{sku} has no released BOM.", sku=product_sku), field="product_sku", code="no_bom"
         )
-
-
-def _parents_first(product_sku: str, boms: Mapping[str, Bom]) -> list[str]:
-    """Every item reachable from `product_sku` (itself included), each after every product
-    whose BOM lists it (reverse post-order of a depth-first walk; the BOMs have no cycle)."""
-    order: list[str] = []
-    seen: set[str] = {product_sku}
-    # (sku, index of its next line to visit)
-    stack: list[tuple[str, int]] = [(product_sku, 0)]
-    while stack:
-        sku, next_line = stack[-1]
-        bom = boms.get(sku)
-        lines = bom.lines if bom is not None else ()
-        if next_line < len(lines):
-            stack[-1] = (sku, next_line + 1)
-            component = lines[next_line].component_sku
-            if component not in seen:
-                seen.add(component)
-                stack.append((component, 0))
-            continue
-        stack.pop()
-        order.append(sku)
-    order.reverse()
-    return order
 
 
 def where_used(component_sku: str, boms: Mapping[str, Bom]) -> dict[str, int]:

@@ -92,3 +92,14 @@ class BomLineRow(Base):
     uom: Mapped[str] = mapped_column(String(16))
     scrap_pct: Mapped[Decimal] = mapped_column(Amount())
     notes: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class BomRevision(Base):
+    """One row counting changes to the set of released BOMs: every release and every obsolete
+    adds one, in its own transaction. A process keeps the released BOMs it has read, tagged
+    with the revision it read first, and reads them again only when the count has moved."""
+
+    __tablename__ = "bom_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(BigInteger)

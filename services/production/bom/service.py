@@ -8,15 +8,18 @@ level at once), so a five-level BOM costs five queries, not one per sub-assembly
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Numeric, Select, and_, func, select, type_coerce
 
 from services.production.bom import domain
 from services.production.bom.domain import Bom, BomLine, BomStatus, explode
-from services.production.bom.models import BomLineRow, BomVersion
+from services.production.bom.models import BomLineRow, BomRevision, BomVersion
 from services.production.bom.schemas import (
     BomContent,
     BomCreate,
@@ -31,6 +34,7 @@ from services.production.bom.schemas import (
 )
 from services.production.items.models import KnownItem
 from shared.audit import record_change
+from shared.db import dialect_insert
 from shared.events.catalogue import BomLine as ReleasedLine
 from shared.events.catalogue import BomReleased
 from shared.events.envelope import utc_now
@@ -63,59 +67,152 @@ def requirements_for(
     """The version of `sku`'s released BOM, and what making `qty` of it needs of each leaf item
     (one without a released BOM of its own) at all levels, scrap applied, exact and rounded up
     to four places; sorted by component SKU. `NoReleasedBom` when `sku` has no released BOM."""
-    boms = released_boms_below(uow, sku)
+    boms = released_structure(uow, sku).boms
     if sku not in boms:
         raise NoReleasedBom(sku)
     needs = explode(sku, qty, boms)
     return boms[sku].version, sorted(needs.items())
 
 
+@dataclass(frozen=True)
+class ReleasedBoms:
+    """The released BOMs this process has read from one database at one revision (a
+    snapshot: it is replaced, never changed, so a reader holding it is never disturbed)."""
+
+    revision: int
+    boms: Mapping[str, Bom]
+    # The products whose whole structure below is in `boms` (or that have no released BOM).
+    complete: frozenset[str]
+    # The unit of each component, from the lines that list it.
+    uoms: Mapping[str, str]
+
+
+_released_cache: WeakKeyDictionary[Any, ReleasedBoms] = WeakKeyDictionary()
+_released_cache_lock = threading.Lock()
+
+
+def released_structure(uow: UnitOfWork, sku: str) -> ReleasedBoms:
+    """The released BOMs under `sku` (and any others already read at the same revision).
+
+    An explosion reads ten thousand lines that change a few times a week, so each process
+    keeps what it read, tagged with the BOM revision it read *before* the lines: a release or
+    obsolete in between raises the revision, and the next call reads again. (Read the other way
+    round, lines of revision N could be kept as N + 1 and served stale.) One cheap query per
+    call checks the revision; every replica sees another's release at its next call."""
+    revision = _revision(uow)
+    engine = uow.session.get_bind()
+    known = _released_cache.get(engine)
+    if known is not None and known.revision == revision and sku in known.complete:
+        return known
+    found = released_boms_below(uow, sku, in_line_order=True)
+    with _released_cache_lock:
+        known = _released_cache.get(engine)
+        base = known if known is not None and known.revision == revision else None
+        merged = ReleasedBoms(
+            revision=revision,
+            boms={**(base.boms if base else {}), **found},
+            complete=(base.complete if base else frozenset()) | found.keys() | {sku},
+            uoms={
+                **(base.uoms if base else {}),
+                **{line.component_sku: line.uom for bom in found.values() for line in bom.lines},
+            },
+        )
+        _released_cache[engine] = merged
+    return merged
+
+
+def _revision(uow: UnitOfWork) -> int:
+    revision = uow.session.scalar(select(BomRevision.revision).where(BomRevision.id == 1))
+    return int(revision or 0)
+
+
+def _bump_revision(uow: UnitOfWork) -> None:
+    """Count a change to the released set, in the change's transaction."""
+    table = BomRevision.__table__
+    upsert = dialect_insert(uow.session, table).values(id=1, revision=1)
+    uow.session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[table.c.id], set_={"revision": table.c.revision + 1}
+        )
+    )
+
+
+_BOMS = BomVersion.__table__
+_LINES = BomLineRow.__table__
+_RELEASED = _BOMS.c.status == BomStatus.RELEASED.value
 _RELEASED_LINES = (
     select(
-        BomVersion.product_sku,
-        BomVersion.version,
-        BomVersion.output_qty,
-        BomLineRow.component_sku,
-        BomLineRow.qty_per,
-        BomLineRow.uom,
-        BomLineRow.scrap_pct,
+        _BOMS.c.product_sku,
+        _BOMS.c.version,
+        _BOMS.c.output_qty,
+        _LINES.c.component_sku,
+        _LINES.c.qty_per,
+        _LINES.c.uom,
+        _LINES.c.scrap_pct,
     )
-    .join(BomLineRow, BomLineRow.bom_id == BomVersion.id)
-    .where(BomVersion.status == BomStatus.RELEASED.value)
-    .order_by(BomVersion.product_sku, BomLineRow.line_no)
+    .join(_LINES, _LINES.c.bom_id == _BOMS.c.id)
+    .where(_RELEASED)
+    .order_by(_BOMS.c.product_sku, _LINES.c.line_no)
 )
+# The same columns without the SQLite integer encoding of Amount: PostgreSQL's NUMERIC(18, 4)
+# already comes back as an exact Decimal, so ten thousand values skip a conversion each.
+_RELEASED_LINES_NATIVE = select(
+    _BOMS.c.product_sku,
+    _BOMS.c.version,
+    type_coerce(_BOMS.c.output_qty, Numeric(18, 4, asdecimal=True)),
+    _LINES.c.component_sku,
+    type_coerce(_LINES.c.qty_per, Numeric(18, 4, asdecimal=True)),
+    _LINES.c.uom,
+    type_coerce(_LINES.c.scrap_pct, Numeric(18, 4, asdecimal=True)),
+).join_from(_BOMS, _LINES, _LINES.c.bom_id == _BOMS.c.id)
+_IN_LINE_ORDER = (_BOMS.c.id, _LINES.c.line_no)
 
 
-def released_boms_below(uow: UnitOfWork, *skus: str) -> dict[str, Bom]:
-    """The released BOMs of `skus` and of every sub-assembly under them, by product SKU."""
-    boms: dict[str, Bom] = {}
-    seen = set(skus)
-    frontier: set[str] = set(skus)
-    while frontier:
-        found = _released_boms_of(uow, frontier)
-        boms.update(found)
-        frontier = {
-            line.component_sku
-            for bom in found.values()
-            for line in bom.lines
-            if line.component_sku not in seen
-        }
-        seen |= frontier
-    return boms
+def released_boms_below(uow: UnitOfWork, *skus: str, in_line_order: bool = False) -> dict[str, Bom]:
+    """The released BOMs of `skus` and of every sub-assembly under them, by product SKU: one
+    query, a recursive CTE that walks down the released BOMs from `skus`. Each BOM's lines in
+    line order only when asked (`in_line_order`): the totals do not need the sort."""
+    reach = (
+        select(_BOMS.c.product_sku.label("sku"))
+        .where(_RELEASED, _BOMS.c.product_sku.in_(skus))
+        .cte("reach", recursive=True)
+    )
+    below = _BOMS.alias("below")
+    reach = reach.union(
+        select(_LINES.c.component_sku)
+        .join_from(reach, _BOMS, and_(_BOMS.c.product_sku == reach.c.sku, _RELEASED))
+        .join(_LINES, _LINES.c.bom_id == _BOMS.c.id)
+        # Only the components that are sub-assemblies: leaves have no lines to load.
+        .join(
+            below,
+            and_(
+                below.c.product_sku == _LINES.c.component_sku,
+                below.c.status == BomStatus.RELEASED.value,
+            ),
+        )
+    )
+    native = uow.session.get_bind().dialect.name == "postgresql"
+    query = (
+        (_RELEASED_LINES_NATIVE if native else _RELEASED_LINES)
+        .where(_RELEASED, _BOMS.c.product_sku.in_(select(reach.c.sku)))
+        .order_by(None)
+    )
+    if in_line_order:
+        query = query.order_by(*_IN_LINE_ORDER)
+    return _as_boms(uow.session.execute(query).all())
 
 
-def _released_boms_of(uow: UnitOfWork, skus: Iterable[str]) -> dict[str, Bom]:
-    wanted = sorted(skus)
+def _as_boms(rows: Iterable[Any]) -> dict[str, Bom]:
     headers: dict[str, tuple[int, Decimal]] = {}
     lines: dict[str, list[BomLine]] = {}
-    for start in range(0, len(wanted), IN_CHUNK):
-        chunk = wanted[start : start + IN_CHUNK]
-        rows = uow.session.execute(_RELEASED_LINES.where(BomVersion.product_sku.in_(chunk)))
-        for product, version, output_qty, component, qty_per, uom, scrap_pct in rows:
+    hundred, zero, new_line = HUNDRED, Decimal(0), BomLine
+    for product, version, output_qty, component, qty_per, uom, scrap_pct in rows:
+        found = lines.get(product)
+        if found is None:
             headers[product] = (version, output_qty)
-            lines.setdefault(product, []).append(
-                BomLine(component, qty_per, uom, scrap_pct / HUNDRED)
-            )
+            found = lines[product] = []
+        scrap = zero if not scrap_pct else scrap_pct / hundred
+        found.append(new_line(component, qty_per, uom, scrap))
     return {
         product: Bom(product, version, BomStatus.RELEASED, tuple(lines[product]), output_qty)
         for product, (version, output_qty) in headers.items()
@@ -294,6 +391,7 @@ def release(uow: UnitOfWork, sku: str, version: int, by: str) -> BomOut:
     before = bom_out(bom)
     bom.status = BomStatus.RELEASED.value
     bom.released_at, bom.released_by = now, by
+    _bump_revision(uow)
     bom.updated_at, bom.updated_by = now, by
     uow.session.flush()
     uow.add_event(
@@ -324,6 +422,8 @@ def make_obsolete(uow: UnitOfWork, sku: str, version: int, by: str) -> BomOut:
     bom = _version(uow, sku, version, lock=True)
     domain.check_transition(BomStatus(bom.status), BomStatus.OBSOLETE)
     before = bom_out(bom)
+    if bom.status == BomStatus.RELEASED.value:
+        _bump_revision(uow)
     _obsolete(bom, utc_now(), by)
     uow.session.flush()
     out = bom_out(bom)
@@ -435,11 +535,11 @@ def explosion(
     """What making `qty` of `sku` needs, through the released BOMs at every level: the total
     per leaf item, and (with `tree`) the indented BOM with each row's quantity, down to
     `levels` levels and at most MAX_TREE_ROWS rows."""
-    boms = released_boms_below(uow, sku)
+    released = released_structure(uow, sku)
+    boms, uoms = released.boms, released.uoms
     if sku not in boms:
         raise NoReleasedBom(sku)
     needs = explode(sku, qty, boms)
-    uoms = {line.component_sku: line.uom for bom in boms.values() for line in bom.lines}
     indented = (
         domain.explosion_tree(sku, qty, boms, max_levels=levels, max_rows=MAX_TREE_ROWS)
         if tree

@@ -71,9 +71,16 @@ def upgrade() -> None:
         sa.CheckConstraint("scrap_pct >= 0", name="ck_bom_lines_scrap_pct"),
     )
     op.create_index("ix_bom_lines_component_sku", "bom_lines", ["component_sku"])
+    op.create_table(
+        "bom_revision",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("revision", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("bom_revision")
     op.drop_index("ix_bom_lines_component_sku", table_name="bom_lines")
     op.drop_table("bom_lines")
     op.drop_index("uq_boms_one_released", table_name="boms")
