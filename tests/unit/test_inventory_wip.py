@@ -445,3 +445,21 @@ def test_reserving_and_issuing_cost_the_same_few_statements_however_many_compone
     # and COMMIT); the issue adds the inbox, the order's WIP rows, balances and the ledger.
     # (A test that fails because the path got cheaper should be updated with the new count.)
     assert small == large == (8, 16), (small, large)
+
+
+async def test_a_run_whose_start_never_came_is_retried_then_kept_as_a_dead_letter_to_replay(
+    inventory: ServiceRuntime,
+) -> None:
+    reserve_for(inventory)
+    early_run = envelope(run("RUN-1", "10", "2"), ORDER)
+
+    dead = await inventory.consumer.handle_batch([early_run])
+
+    assert dead == {str(early_run.id)}  # retried with backoff, then kept: not dropped
+    letters = inventory.dead_letters.entries()
+    assert [letter.event_id for letter in letters] == [str(early_run.id)]
+    assert letters[0].attempts == inventory.settings.handler_max_attempts
+    apply(inventory, envelope(started(), ORDER))
+    assert inventory.dead_letters.replay() == (1, 0)
+    assert len(published(inventory, "FinishedGoodsReceived")) == 1
+    assert order_wip(inventory)[3] == D(0)
