@@ -146,9 +146,11 @@ def apply_receipt(
     status: StockStatus,
     qty: Decimal,
     value: Decimal,
+    allocated: Decimal = Decimal(0),
 ) -> ReceiptEffect:
     """Receive `qty` worth `value` into (location, lot, status), given ALL the item's balances
-    before the receipt (the caller loads them under the item's lock)."""
+    before the receipt and its open reservations (the caller loads them under the item's
+    lock)."""
     on_hand_qty, on_hand_value = on_hand_totals(balances)
     average_cost = moving_average_cost(on_hand_qty, on_hand_value, qty, value)
     after = list(balances)
@@ -162,7 +164,7 @@ def apply_receipt(
         target = Balance(location=location, lot=lot, status=status, qty=qty, value=value)
         after.append(target)
         new_balance = True
-    levels = stock_levels([(b.location, b.status, b.qty) for b in after])
+    levels = stock_levels([(b.location, b.status, b.qty) for b in after], allocated)
     return ReceiptEffect(average_cost, target, new_balance, levels)
 
 

@@ -9,7 +9,7 @@ from typing import cast
 
 from sqlalchemy import ColumnElement, Insert, Row, Table, bindparam, func, insert, select, update
 
-from services.inventory import domain
+from services.inventory import domain, stock
 from services.inventory.domain import StockStatus, UnknownItem
 from services.inventory.models import Item, Location, Lot, StockBalance, StockTransaction
 from services.inventory.schemas import (
@@ -161,7 +161,10 @@ def item_stock(uow: UnitOfWork, sku: str) -> ItemStockOut:
             .order_by(StockBalance.location_code, StockBalance.lot, StockBalance.status)
         )
     )
-    levels = domain.stock_levels([(b.location_code, b.status, b.qty) for b in balances])
+    levels = domain.stock_levels(
+        [(b.location_code, b.status, b.qty) for b in balances],
+        stock.open_reserved(uow, [item.id])[item.id],
+    )
     return ItemStockOut(
         sku=item.sku,
         uom=item.uom,
@@ -339,9 +342,10 @@ def _stock_row(row: Row[StockBalance, str, str, str, str]) -> StockRowOut:
 def receive_material(uow: UnitOfWork, receipt: MaterialReceived, source_event_id: str) -> None:
     """Put received material into RAW or the QC hold at the value purchasing sent.
 
-    Five statements (six with a lot not seen on the item's balances yet), all Core, no ORM
-    objects: lock the item; load ALL its balances once, after the lock, so they include every
-    committed change; then write the lot, the balance, the item's average and the ledger row.
+    Six statements (seven with a lot not seen on the item's balances yet), all Core, no ORM
+    objects: lock the item; load ALL its balances and its open reservations once, after the
+    lock, so they include every committed change; then write the lot, the balance, the item's
+    average and the ledger row.
     The average cost and StockChanged's figures are computed from the loaded balances.
     """
     session = uow.session
@@ -352,7 +356,11 @@ def receive_material(uow: UnitOfWork, receipt: MaterialReceived, source_event_id
     status = StockStatus(receipt.to_status)
     location = domain.receipt_location(status)
     lot = receipt.lot or ""
-    effect = domain.apply_receipt(balances, location, lot, status, receipt.qty, receipt.value)
+    # StockChanged's available and allocated: net of the open reservations.
+    allocated = stock.open_reserved(uow, [item_id])[item_id]
+    effect = domain.apply_receipt(
+        balances, location, lot, status, receipt.qty, receipt.value, allocated
+    )
     now = utc_now()
     if lot and not any(balance.lot == lot for balance in balances):
         # A lot already on one of the item's balances has its row (written just before its

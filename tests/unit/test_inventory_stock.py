@@ -15,6 +15,7 @@ from services.inventory.models import Lot, StockTransaction
 from services.inventory.reservations.service import Line, reserve
 from services.inventory.stock import InsufficientStock, Move, Place
 from shared.events.catalogue import StockChanged
+from shared.events.envelope import Envelope
 from shared.runtime import ServiceRuntime
 from tests.support.stock import (
     add_item,
@@ -222,3 +223,25 @@ def test_a_saved_book_refuses_more_moves(inventory: ServiceRuntime) -> None:
         assert item is not None
         with pytest.raises(RuntimeError):
             stock.move(book, Move(item.id, D(1), "t", "test", "T", source=RAW, destination=WIP))
+
+
+def test_a_receipt_while_material_is_reserved_publishes_available_net_of_it(
+    inventory: ServiceRuntime,
+) -> None:
+    receive(inventory, "RESIN", "10", "25.00")
+    with inventory.uow() as uow:
+        reserve(uow, "production_order", "PRD-2026-00001", [Line("RESIN", D(7))])
+        uow.commit()
+
+    receive(inventory, "RESIN", "5", "12.50")
+
+    with inventory.uow() as uow:
+        outbox = uow.tables.outbox
+        last = uow.session.execute(
+            select(outbox.c.envelope)
+            .where(outbox.c.event_type == "StockChanged")
+            .order_by(outbox.c.id.desc())
+            .limit(1)
+        ).scalar_one()
+    event = StockChanged.model_validate(Envelope.model_validate_json(last).payload)
+    assert (event.on_hand, event.allocated, event.available) == (D(15), D(7), D(8))

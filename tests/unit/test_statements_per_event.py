@@ -158,11 +158,12 @@ def receive(inventory: Service, *envelopes: Envelope) -> tuple[list[list[str]], 
     return per_event, events
 
 
-LOCK_AND_READ = ["SELECT items", "SELECT stock_balances"]
+# The item's lock, its balances and its open reservations (StockChanged's allocated).
+LOCK_AND_READ = ["SELECT items", "SELECT stock_balances", "SELECT reservations"]
 WRITE_ITEM_AND_LEDGER = ["UPDATE items", "INSERT stock_transactions"]
 
 
-def test_a_receipt_into_an_existing_balance_costs_five_statements(inventory: Service) -> None:
+def test_a_receipt_into_an_existing_balance_costs_six_statements(inventory: Service) -> None:
     (first, second), events = receive(inventory, received(), received(line_no=2))
 
     assert first == [*LOCK_AND_READ, "INSERT stock_balances", *WRITE_ITEM_AND_LEDGER]
@@ -183,7 +184,7 @@ def test_a_receipt_into_a_lot_writes_the_lot_once(inventory: Service) -> None:
         *WRITE_ITEM_AND_LEDGER,
     ]
     assert same_lot == [*LOCK_AND_READ, "UPDATE stock_balances", *WRITE_ITEM_AND_LEDGER]
-    assert len(other_lot) == 6
+    assert len(other_lot) == 7
     assert inventory.count(Lot) == 2
     assert StockChanged.model_validate(events[-1].payload).on_hand == D(30)
 
