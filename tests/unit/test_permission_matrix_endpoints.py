@@ -142,6 +142,20 @@ BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
         "lines": [{"sku": "RESIN", "qty": "1", "unit_cost": "2.5"}],
     },
     "ReceiptCreate": lambda n: {"lines": [{"line_no": 1, "qty": "0.01"}]},
+    # Stock movements of the resin set_up_data received: 1 approved in RAW, 1 pending QC.
+    "ReleaseCreate": lambda n: {"sku": "RESIN", "qty": "0.0001"},
+    "TransferCreate": lambda n: {
+        "sku": "RESIN",
+        "from_location": "RAW",
+        "to_location": "FG",
+        "qty": "0.0001",
+    },
+    "AdjustmentCreate": lambda n: {
+        "sku": "RESIN",
+        "location": "RAW",
+        "qty_delta": "0.0001",
+        "reason_code": "found",
+    },
     "ReservationCreate": lambda n: {
         "reference_type": "production_order",
         "reference": f"PRD-MATRIX-{n}",
@@ -258,6 +272,8 @@ async def set_up_data(plant: Plant) -> None:
     ok(await purchasing.post(f"/api/v1/purchase-orders/{received}/submit"))
     receipt = {"lines": [{"line_no": 1, "qty": "1"}]}
     ok(await purchasing.post(f"/api/v1/purchase-orders/{received}/receipts", json=receipt), 201)
+    held = {"lines": [{"line_no": 1, "qty": "1", "to_status": "pending_qc"}]}
+    ok(await purchasing.post(f"/api/v1/purchase-orders/{received}/receipts", json=held), 201)
     draft = ok(await purchasing.post("/api/v1/purchase-orders", json=order), 201)["number"]
     await plant.portal.wait_idle()
     entries = ok(await accounting.get("/api/v1/journal-entries"))["items"]
