@@ -58,6 +58,7 @@ class ProductionOrder(Base):
         Index("ix_production_orders_status", "status"),
         Index("ix_production_orders_sku", "sku"),
         Index("ix_production_orders_so_number", "so_number"),
+        Index("ix_production_orders_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -111,6 +112,7 @@ class ProductionRun(Base):
         UniqueConstraint("order_id", "run_no", name="uq_production_runs_order_run"),
         CheckConstraint("qty_good >= 0 AND qty_bad >= 0", name="ck_production_runs_qty"),
         Index("ix_production_runs_scrap_reason_code", "scrap_reason_code"),
+        Index("ix_production_runs_completed_at", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -122,6 +124,8 @@ class ProductionRun(Base):
     scrap_reason_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     notes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     final_run: Mapped[bool] = mapped_column(Boolean)
+    # The line the run was made on, as it was then (the order may move to another line later).
+    line_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     completed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(150))
 
@@ -134,6 +138,7 @@ class QcRecord(Base):
         UniqueConstraint("order_id", "qc_no", name="uq_qc_records_order_qc"),
         CheckConstraint("qty_passed >= 0 AND qty_failed >= 0", name="ck_qc_records_qty"),
         Index("ix_qc_records_reason_code", "reason_code"),
+        Index("ix_qc_records_inspected_at", "inspected_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

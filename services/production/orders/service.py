@@ -337,6 +337,7 @@ def record_run(uow: UnitOfWork, code: str, data: RunCreate, settings: Settings) 
         scrap_reason_code=scrap_code,
         notes=data.notes or None,
         final_run=data.final_run,
+        line_code=order.line_code,
         completed_at=now,
         recorded_by=_actor(),
     )
