@@ -310,7 +310,7 @@ def production_order(
         order_code=code,
         sku=WIDGET,
         order_type="mto",
-        status=status,  # type: ignore[arg-type]
+        status=status,
         qty_ordered=Decimal(fields.pop("qty_ordered", "10")),
         qty_to_make=Decimal(fields.pop("qty_to_make", "10")),
         **fields,
