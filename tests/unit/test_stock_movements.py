@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import count
 from pathlib import Path
@@ -24,11 +25,14 @@ from hypothesis import strategies as st
 from sqlalchemy import MetaData, func, select
 
 from services.inventory import service as inventory_service
-from services.inventory.models import Item, Lot, StockTransaction
+from services.inventory.models import Item, StockTransaction
 from services.inventory.movements import service as movements
 from services.inventory.movements.domain import AdjustmentReason
 from services.inventory.movements.schemas import AdjustmentCreate, ReleaseCreate, TransferCreate
+from services.inventory.reservations.service import Line, reserve
+from services.inventory.schemas import ItemType, MakeOrBuy
 from shared.auth.tokens import issue_service_token
+from shared.events.catalogue import ComponentRequirement, PrintCompleted, ProductionStarted
 from shared.runtime import ServiceRuntime
 from shared.web.problems import PortalError
 from tests.support.stock import (
@@ -36,6 +40,8 @@ from tests.support.stock import (
     add_item,
     assert_ledger_matches_balances,
     balances,
+    deliver,
+    envelope,
     inventory_runtime,
     receive,
 )
@@ -204,23 +210,58 @@ async def test_release_refuses_what_is_not_waiting_for_qc(shelf: Store) -> None:
     await refused(shelf, shelf.clerk, path, {"sku": "RESIN", "lot": "R-2"}, status=403, field=None)
 
 
-async def test_a_production_orders_output_is_inspected_on_the_qc_station_not_released(
+async def test_a_production_orders_output_held_for_qc_is_neither_released_nor_counted(
     store: Store,
 ) -> None:
-    receive(store.runtime, "BOLT", "4", "8.00", lot="PRD-2026-00001", to_status="pending_qc")
-    with store.runtime.uow() as uow:
-        lot = uow.session.scalars(select(Lot).where(Lot.code == "PRD-2026-00001")).one()
-        lot.order_code = "PRD-2026-00001"
+    """Printed widgets wait in the QC hold for their QC decision on the QC station."""
+    runtime = store.runtime
+    add_item(runtime, "WIDGET", item_type=ItemType.FINISHED, make_or_buy=MakeOrBuy.MAKE)
+    receive(runtime, "RESIN", "10", "25.00", lot="R-1")
+    order = "PRD-2026-00001"
+    with runtime.uow() as uow:
+        reserve(uow, "production_order", order, [Line("RESIN", D(2))])
         uow.commit()
-    problem = await refused(
+    at = datetime(2026, 3, 2, 7, tzinfo=UTC)
+    for payload in (
+        ProductionStarted(
+            order_code=order,
+            sku="WIDGET",
+            qty=D(4),
+            components=(ComponentRequirement(sku="RESIN", qty=D(2)),),
+            started_at=at,
+        ),
+        PrintCompleted(
+            order_code=order, run_id="RUN-1", sku="WIDGET", qty_good=D(4), completed_at=at
+        ),
+    ):
+        assert not deliver(runtime, envelope(payload, order))
+    assert balances(runtime, "WIDGET") == {("QC", order, "pending_qc"): (D(4), D("5.00"))}
+
+    release = await refused(
         store,
         store.inspector,
         "/api/v1/stock/release",
-        {"sku": "BOLT", "lot": "PRD-2026-00001"},
+        {"sku": "WIDGET", "lot": order},
         status=409,
         field="lot",
     )
-    assert problem["code"] == "production_output"
+    assert release["code"] == "production_output"
+    count = await refused(
+        store,
+        store.clerk,
+        "/api/v1/stock/adjustments",
+        {
+            "sku": "WIDGET",
+            "location": "QC",
+            "lot": order,
+            "status": "pending_qc",
+            "qty_counted": "3",
+            "reason_code": "count_correction",
+        },
+        status=409,
+        field="lot",
+    )
+    assert count["code"] == "production_output"
 
 
 # -- Transfers -------------------------------------------------------------------------------

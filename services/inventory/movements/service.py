@@ -43,21 +43,7 @@ def release_material(uow: UnitOfWork, body: ReleaseCreate) -> MovementOut:
     decision is made on the QC station (production's QCPassed), which also tells the order."""
     book, item = _lock(uow, body.sku)
     _require_lot(uow, item, body.lot)
-    if body.lot:
-        made_by = uow.session.scalar(
-            select(Lot.order_code).where(Lot.item_id == item.id, Lot.code == body.lot)
-        )
-        if made_by:
-            raise Conflict(
-                _(
-                    "Lot {lot} is the output of production order {order}: inspect it on the "
-                    "QC station, not by release.",
-                    lot=body.lot,
-                    order=made_by,
-                ),
-                field="lot",
-                code="production_output",
-            )
+    _refuse_output_held_for_qc(uow, item, body.lot)
     source = Place(domain.RELEASE_FROM, body.lot, StockStatus.PENDING_QC)
     held = _held(book, item, source)
     if held == 0:
@@ -171,6 +157,8 @@ def adjust_stock(uow: UnitOfWork, body: AdjustmentCreate) -> MovementOut:
         )
     book, item = _lock(uow, body.sku)
     _require_lot(uow, item, body.lot)
+    if body.location == domain.RELEASE_FROM:
+        _refuse_output_held_for_qc(uow, item, body.lot)
     place = Place(body.location, body.lot, body.status)
     row = book.balance(item.id, place)
     held_qty = row.qty if row is not None else Decimal(0)
@@ -262,6 +250,28 @@ def _require_lot(uow: UnitOfWork, item: LockedItem, lot: str) -> None:
     if on_record is None and on_balance is None:
         raise InvalidInput(
             _("{sku} has no lot {lot}.", sku=item.sku, lot=lot), field="lot", code="unknown_lot"
+        )
+
+
+def _refuse_output_held_for_qc(uow: UnitOfWork, item: LockedItem, lot: str) -> None:
+    """A production order's output in the QC hold waits for its QC decision (production's
+    QCPassed, which also closes the order); a release or a count there would take it from
+    under that decision."""
+    if not lot:
+        return
+    made_by = uow.session.scalar(
+        select(Lot.order_code).where(Lot.item_id == item.id, Lot.code == lot)
+    )
+    if made_by:
+        raise Conflict(
+            _(
+                "Lot {lot} is the output of production order {order}: it is inspected on the "
+                "QC station.",
+                lot=lot,
+                order=made_by,
+            ),
+            field="lot",
+            code="production_output",
         )
 
 
