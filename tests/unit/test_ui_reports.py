@@ -255,18 +255,22 @@ async def test_open_jobs_lists_every_open_order_with_its_material_and_refreshes_
         odd = await browser.get("/open-jobs?status=completed&priority=x&sort=password")
 
     assert jobs.status_code == 200, jobs.text[-2000:]
-    listed = re.findall(r'<th scope="row"><a href="/reports/coc\?order=(PRD-[0-9-]+)">', jobs.text)
+    listed = re.findall(
+        r'<th scope="row" class="order"><a href="/reports/coc\?order=(PRD-[0-9-]+)">', jobs.text
+    )
     # Urgent first; the completed order is not an open job, its reprint is.
     assert listed == [started, codes["reprint"]]
     assert codes["order"] not in listed
     assert 'hx-trigger="sse:production-orders"' in jobs.text
     assert 'id="jobs-updated"' in jobs.text and "Updated at" in jobs.text
     # The started order's material: 4 x 0.25 kg of PLA and 4 boxes issued, nothing relieved yet.
-    row = jobs.text.split(f'order={started}"')[1].split("</tr>\n    \n")[0]
+    row = jobs.text.split(f'order={started}"')[1].split("</tbody>")[0]
     assert re.search(r"PLA-WHT.*?>1<.*?>1<.*?>0<.*?>0<.*?>1<", row, re.S)
     assert re.findall(r"/reports/coc\?order=(PRD-[0-9-]+)", in_progress.text)[0] == started
     assert codes["reprint"] not in in_progress.text.split('id="jobs-table"')[1]
-    assert re.findall(r'<th scope="row"><a href="/reports/coc\?order=(PRD-[0-9-]+)">', by_code.text)
+    assert re.findall(
+        r'<th scope="row" class="order"><a href="/reports/coc\?order=(PRD-[0-9-]+)">', by_code.text
+    )
     assert partial.text.lstrip().startswith('<section id="open-jobs"')
     header = exported[0]
     assert header[0] == "Order" and "Component" in header

@@ -127,17 +127,17 @@ async def test_stock_on_hand_by_item_location_lot_and_status_links_to_ledger_and
 
     assert everything.status_code == 200, everything.text[-2000:]
     assert 'hx-trigger="sse:stock"' in everything.text
-    by_lot = {(row[0], row[3], row[4]): row for row in table_rows(everything.text)}
-    assert by_lot[(pf.PLA, "RAW", "PLA-1")][6] == "7"
-    assert by_lot[(pf.BOX, "RAW", "BOX-1")][6] == "88"
-    assert by_lot[(pf.WIDGET, "FG", code)][6] == "8"
-    assert by_lot[(pf.WIDGET, "SCRAP", code)][6] == "4"
-    assert [row[4] for row in table_rows(pla.text)] == ["PLA-1"]
+    by_lot = {(row[0], row[2], row[3]): row for row in table_rows(everything.text)}
+    assert by_lot[(pf.PLA, "RAW", "PLA-1")][5] == "7"
+    assert by_lot[(pf.BOX, "RAW", "BOX-1")][5] == "88"
+    assert by_lot[(pf.WIDGET, "FG", code)][5] == "8"
+    assert by_lot[(pf.WIDGET, "SCRAP", code)][5] == "4"
+    assert [row[3] for row in table_rows(pla.text)] == ["PLA-1"]
     # Each row links to its lot's genealogy and to the ledger of that item and lot.
     assert '<a href="/genealogy?sku=PLA-WHT&amp;lot=PLA-1">' in pla.text
     assert '<a href="/ledger?sku=PLA-WHT&amp;lot=PLA-1">Ledger</a>' in pla.text
-    assert {row[3] for row in table_rows(scrap.text)} == {"SCRAP"}
-    assert [(row[3], row[6]) for row in table_rows(finished.text)] == [("FG", "8"), ("SCRAP", "4")]
+    assert {row[2] for row in table_rows(scrap.text)} == {"SCRAP"}
+    assert [(row[2], row[5]) for row in table_rows(finished.text)] == [("FG", "8"), ("SCRAP", "4")]
     header = exported[0]
     assert "Transactions" not in header and header[:2] == ("SKU", "Name")
     assert [(row[0], row[3], row[6]) for row in exported[1:]] == [
@@ -174,11 +174,11 @@ async def test_the_ledger_filters_by_lot_type_reference_and_reason_and_exports_t
     assert ("Receipt", "RAW", "10") in quantities
     assert ("Consumed by production", "WIP", "-3") in quantities
     # Every scrap row carries its reason: bad at the run, failed at QC.
-    reasons = sorted((row[1], row[11]) for row in table_rows(scrap.text))
+    reasons = sorted((row[1], row[10]) for row in table_rows(scrap.text))
     assert reasons == [("QC failed", "SURFACE"), ("Scrap", "ADHESION")]
-    assert [row[11] for row in table_rows(at_print.text)] == ["ADHESION"]
+    assert [row[10] for row in table_rows(at_print.text)] == ["ADHESION"]
     assert [row[6] for row in table_rows(adhesion.text)] == ["2"]
-    assert {row[10] for row in table_rows(of_order.text)} == {code}
+    assert {row[9] for row in table_rows(of_order.text)} == {code}
     assert len(table_rows(of_order.text)) > 4  # issues, consumption, receipts, scrap, QC
     header = exported[0]
     assert "Reason" in header and "Notes" in header
@@ -259,28 +259,29 @@ def test_a_shared_sub_assembly_is_shown_once_and_shipments_hang_under_their_lot(
     and O3's kit was shipped to ACME. Asked about PLA-1: every path, each order expanded."""
     lot = {"sku": "PLA", "lot": "PLA-1", "name": "PLA"}
     used = {"qty_issued": "1", "qty_returned": "0", "qty_used": "1"}
+    orders: list[dict[str, Any]] = [
+        {
+            "order_code": "O1",
+            "depth": 1,
+            "consumed": [{**lot, **used}],
+            "produced": [{"sku": "SUB", "lot": "S1", "qty_good": "2", "qty_bad": "0"}],
+        },
+        {
+            "order_code": "O2",
+            "depth": 2,
+            "consumed": [{"sku": "SUB", "lot": "S1", **used}],
+            "produced": [{"sku": "KIT", "lot": "K2", "qty_good": "1", "qty_bad": "0"}],
+        },
+        {
+            "order_code": "O3",
+            "depth": 2,
+            "consumed": [{"sku": "SUB", "lot": "S1", **used}],
+            "produced": [{"sku": "KIT", "lot": "K3", "qty_good": "1", "qty_bad": "0"}],
+        },
+    ]
     uses = {
         "lot": lot,
-        "orders": [
-            {
-                "order_code": "O1",
-                "depth": 1,
-                "consumed": [{**lot, **used}],
-                "produced": [{"sku": "SUB", "lot": "S1", "qty_good": "2", "qty_bad": "0"}],
-            },
-            {
-                "order_code": "O2",
-                "depth": 2,
-                "consumed": [{"sku": "SUB", "lot": "S1", **used}],
-                "produced": [{"sku": "KIT", "lot": "K2", "qty_good": "1", "qty_bad": "0"}],
-            },
-            {
-                "order_code": "O3",
-                "depth": 2,
-                "consumed": [{"sku": "SUB", "lot": "S1", **used}],
-                "produced": [{"sku": "KIT", "lot": "K3", "qty_good": "1", "qty_bad": "0"}],
-            },
-        ],
+        "orders": orders,
         "finished_lots": [
             {
                 "sku": "KIT",
@@ -319,7 +320,7 @@ def test_a_shared_sub_assembly_is_shown_once_and_shipments_hang_under_their_lot(
     # Sources of K3: the order, S1, the order that made S1, and PLA-1 with its vendor.
     sources = {
         "lot": {"sku": "KIT", "lot": "K3", "name": "Kit", "order_code": "O3"},
-        "orders": [uses["orders"][2], uses["orders"][0]],
+        "orders": [orders[2], orders[0]],
         "component_lots": [
             {
                 "sku": "SUB",

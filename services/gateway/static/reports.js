@@ -37,7 +37,7 @@
         .map((key) => ({
           name: figures[key].name,
           type: "line",
-          connectNulls: false,
+          connectNulls: true,
           showSymbol: (figures.days || []).length < 40,
           data: asPercent(figures[key].data),
         })),

@@ -176,6 +176,12 @@ def _as_number(value: Any) -> float | None:
     return float(found) if found is not None else None
 
 
+def _active(row: Mapping[str, Any]) -> bool:
+    """A row with anything to count (a day on which nothing happened is not)."""
+    counted = ("qty_printed", "qty_inspected", "qty_ordered_root", "qty_reprinted")
+    return any(_decimal(row.get(name)) for name in counted)
+
+
 def _chart_labels(page: Page) -> dict[str, str]:
     with language_scope(page.language):
         return {
@@ -239,6 +245,7 @@ async def yield_report(request: Request) -> Response:
     by_day = await _daily(request, page, query, figures)
     values.update(
         figures=figures,
+        shown_rows=[row for row in figures.get("rows", []) if _active(row)],
         pareto=pareto,
         yield_chart=_yield_chart(by_day, labels) if by_day else None,
         pareto_chart=_pareto_chart(pareto, labels),

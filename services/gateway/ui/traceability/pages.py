@@ -116,15 +116,24 @@ STOCK = Table(
     columns=(
         Column("sku", _("SKU"), sort="sku", link="{item_href}"),
         Column("name", _("Name"), sort="name"),
-        Column("item_type", _("Type"), kind="status", sort="item_type", labels=ITEM_TYPES),
+        # The type, unit cost and last movement go to Excel; the page keeps to what a
+        # storekeeper reads on the tablet without scrolling sideways.
+        Column(
+            "item_type",
+            _("Type"),
+            kind="status",
+            sort="item_type",
+            labels=ITEM_TYPES,
+            on_page=False,
+        ),
         Column("location", _("Location"), sort="location"),
         Column("lot", _("Lot"), sort="lot", link="{genealogy_href}"),
         Column("status", _("Status"), kind="status", sort="status", labels=STOCK_STATUSES),
         Column("qty", _("Quantity"), kind="number", sort="qty"),
         Column("uom", _("Unit")),
-        Column("unit_cost", _("Unit cost"), kind="money"),
+        Column("unit_cost", _("Unit cost"), kind="money", on_page=False),
         Column("value", _("Value"), kind="money", sort="value"),
-        Column("updated_at", _("Last movement"), kind="datetime", sort="updated_at"),
+        Column("updated_at", _("Last movement"), kind="datetime", sort="updated_at", on_page=False),
         Column("ledger", _("Transactions"), link="{ledger_href}", in_export=False),
     ),
     filters=(
@@ -160,6 +169,7 @@ LEDGER = Table(
             kind="status",
             sort="reference_type",
             labels=REFERENCE_TYPES,
+            on_page=False,  # the reference's code says it (PO-, PRD-, SO-); Excel has both
         ),
         Column("reference", _("Reference"), sort="reference"),
         Column("reason_code", _("Reason"), sort="reason_code"),
