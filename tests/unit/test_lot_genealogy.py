@@ -1,11 +1,13 @@
 """Lot genealogy, the recall questions, over a small plant told through the real handlers.
 
 Two vendors deliver a lot each (resin R-7 from Acme, pigment P-3 from Colourco); production
-order PRD-2026-00001 is started on them, prints 10 widgets (1 bad), QC passes 8 and fails 1.
+order PRD-2026-00001 is started on them, prints 10 widgets (1 bad), QC passes 8 and fails 1;
+five widgets are sold from stock to Bigco and shipped.
 Then a bracket is made from another resin lot and goes into a second widget order, so the
 questions also have to go through a sub-assembly. Inventory gets it all as events through its
-real consumer (MaterialReceived, ProductionStarted, PrintCompleted, QCPassed), as it would from
-purchasing and production, and the questions are asked over its API.
+real consumer (MaterialReceived, ProductionStarted, PrintCompleted, QCPassed, SalesOrderChanged),
+as it would from purchasing, production and mrp; the shipment is the shipping use case; and the
+questions are asked over its API.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pytest
 
 from services.inventory.reservations.service import Line, reserve
 from services.inventory.schemas import ItemType, MakeOrBuy
+from services.inventory.shipping.schemas import ShipmentCreate, ShipmentLineIn
+from services.inventory.shipping.service import ship
 from shared.auth.tokens import issue_service_token
 from shared.events.catalogue import (
     ComponentRequirement,
@@ -28,6 +32,8 @@ from shared.events.catalogue import (
     PrintCompleted,
     ProductionStarted,
     QCPassed,
+    SalesOrderChanged,
+    SalesOrderLine,
 )
 from shared.runtime import ServiceRuntime
 from tests.support.stock import SECRET, add_item, deliver, envelope, inventory_runtime
@@ -37,6 +43,7 @@ AT = datetime(2026, 3, 2, 7, tzinfo=UTC)
 WIDGET_ORDER = "PRD-2026-00001"
 BRACKET_ORDER = "PRD-2026-00002"
 ASSEMBLY_ORDER = "PRD-2026-00003"
+SALES_ORDER = "SO-2026-00001"
 _receipts = count(1)
 _events = count(1)
 
@@ -162,6 +169,27 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceRuntime]:
         good="3",
         passed="3",
     )
+    # Five of the widgets are sold from stock to Bigco and shipped.
+    delivered(
+        runtime,
+        SalesOrderChanged(
+            so_number=SALES_ORDER,
+            customer_code="BIGCO",
+            status="open",
+            order_date=AT.date(),
+            lines=(
+                SalesOrderLine(line_no=1, sku="WIDGET", qty_ordered=D(5), unit_price=D("9.90")),
+            ),
+        ),
+    )
+    with runtime.uow() as uow:
+        ship(
+            uow,
+            ShipmentCreate(so_number=SALES_ORDER, lines=[ShipmentLineIn(line_no=1, qty=D(5))]),
+            "sam",
+            runtime.settings,
+        )
+        uow.commit()
     yield runtime
     runtime.db.dispose()
 
@@ -238,12 +266,16 @@ async def test_where_a_resin_lot_went_names_the_order_and_the_widget_lot_it_made
         WIDGET_ORDER,
         1,
     )
-    # Eight passed QC and wait in FG; the bad print and the QC failure are in scrap.
+    # Eight passed QC, five of them were shipped; the bad print and the QC failure are in scrap.
     assert {(b["location"], b["qty"]) for b in widgets["on_hand"]} == {
-        ("FG", "8.0000"),
+        ("FG", "3.0000"),
         ("SCRAP", "2.0000"),
     }
-    assert answer["shipments"] == [] and answer["customers"] == []
+    [shipment] = answer["shipments"]
+    assert (shipment["sku"], shipment["lot"], shipment["qty"]) == ("WIDGET", WIDGET_ORDER, "5.0000")
+    assert (shipment["so_number"], shipment["customer_code"]) == (SALES_ORDER, "BIGCO")
+    assert shipment["shipment_id"].startswith("SHP-")
+    assert answer["customers"] == ["BIGCO"]
 
 
 async def test_the_sources_of_an_assembly_go_down_through_the_bracket_to_its_resin(

@@ -10,8 +10,11 @@ under lot = the order code). So both questions are walks over the ledger, one le
 - uses: lot -> the orders it was issued to -> the lots they produced -> ... -> shipments.
 
 Two statements a level, whatever the number of lots on it, then one each for the lots' origins
-(vendor, PO, receipt from `lots`), their receipts, where they are now and their shipments: a
-recall of a lot that fed hundreds of orders is a handful of indexed queries.
+(vendor, PO, receipt from `lots`), their receipts, where they are now, their shipments (ledger
+rows of type "shipment") and the shipments' sales orders and customers (shipping's own table):
+a recall of a lot that fed hundreds of orders is a handful of indexed queries (bench/genealogy.py).
+The answer's models are built with `model_construct`: the values come typed from the database,
+and validating thousands of them again took most of a large recall's time.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from services.inventory.genealogy.schemas import (
     UsedLot,
 )
 from services.inventory.models import Item, Lot, StockBalance, StockTransaction
+from services.inventory.shipping.service import shipment_parties
 from shared.i18n import _
 from shared.uow import UnitOfWork
 from shared.web.problems import NotFound
@@ -49,10 +53,9 @@ RETURN = "return"
 GOOD_OUTPUT = "production_receipt"
 BAD_OUTPUT = "scrap"
 RECEIPT = "receipt"
-# Ledger rows that take stock out of the plant to a customer (services/inventory/shipping):
-# their negative legs, by reference type. A sales order's own rows count too, should shipping
-# book under the sales order rather than the shipment.
-SHIPMENT_REFERENCE_TYPES = ("shipment", "sales_order")
+# Ledger rows that take stock out of the plant to a customer (services/inventory/shipping): one
+# negative FG row per lot shipped, txn_type and reference_type "shipment", reference = its id.
+SHIPMENT = "shipment"
 ON_HAND = ("RAW", "QC", "FG")
 # No plant nests assemblies this deep; the bound only stops a walk that went wrong.
 MAX_DEPTH = 50
@@ -99,8 +102,8 @@ def lot_sources(uow: UnitOfWork, sku: str, lot: str) -> LotSourcesOut:
         lot=origins[root],
         orders=_order_nodes(orders, names),
         component_lots=[
-            SourceLot(
-                **origins[key].model_dump(),
+            SourceLot.model_construct(
+                **dict(origins[key]),
                 depth=depth_of[key],
                 used_by_orders=sorted(set(used_by[key])),
             )
@@ -149,8 +152,8 @@ def lot_uses(uow: UnitOfWork, sku: str, lot: str) -> LotUsesOut:
         lot=_origins(uow, [root], names)[root],
         orders=_order_nodes(orders, names),
         finished_lots=[
-            UsedLot(
-                **origins[key].model_dump(),
+            UsedLot.model_construct(
+                **dict(origins[key]),
                 depth=depth_of[key],
                 made_by_order=made_by.get(key),
                 on_hand=where.get(key, []),
@@ -184,7 +187,12 @@ def _lot_key(uow: UnitOfWork, sku: str, lot: str) -> LotKey:
 
 def _of_lots(keys: Iterable[LotKey]) -> ColumnElement[bool]:
     """Ledger rows of these lots: one (item_id = ? AND lot IN (…)) per item, so each part is a
-    range of the (item_id, lot) index."""
+    range of the (item_id, lot) index.
+
+    A query by lot filters on nothing else indexed: with `reference_type = ?` beside it,
+    SQLite (no statistics without ANALYZE) takes the (reference_type, reference) index for
+    the equality and reads every production-order row; the reference type is checked on the
+    few rows of the lot instead."""
     by_item: dict[int, set[str]] = defaultdict(set)
     for item_id, lot in keys:
         by_item[item_id].add(lot)
@@ -205,16 +213,12 @@ def _of_orders(codes: Iterable[str]) -> ColumnElement[bool]:
 
 def _orders_producing(uow: UnitOfWork, lots: set[LotKey]) -> set[str]:
     """The production orders that put any of these lots into stock (good or bad)."""
-    rows = uow.session.scalars(
-        select(StockTransaction.reference)
-        .where(
-            _of_lots(lots),
-            StockTransaction.reference_type == PRODUCTION_ORDER,
-            StockTransaction.txn_type.in_((GOOD_OUTPUT, BAD_OUTPUT)),
-        )
+    rows = uow.session.execute(
+        select(StockTransaction.reference_type, StockTransaction.reference)
+        .where(_of_lots(lots), StockTransaction.txn_type.in_((GOOD_OUTPUT, BAD_OUTPUT)))
         .distinct()
     )
-    return set(rows)
+    return {reference for kind, reference in rows if kind == PRODUCTION_ORDER}
 
 
 def _load_orders(uow: UnitOfWork, orders: dict[str, _Order], codes: set[str]) -> None:
@@ -261,6 +265,7 @@ def _issues_of_lots(uow: UnitOfWork, lots: set[LotKey]) -> list[tuple[str, LotKe
     """(order, lot, issue|return, qty) for every order these lots were issued to."""
     rows = uow.session.execute(
         select(
+            StockTransaction.reference_type,
             StockTransaction.reference,
             StockTransaction.item_id,
             StockTransaction.lot,
@@ -269,11 +274,11 @@ def _issues_of_lots(uow: UnitOfWork, lots: set[LotKey]) -> list[tuple[str, LotKe
         )
         .where(
             _of_lots(lots),
-            StockTransaction.reference_type == PRODUCTION_ORDER,
             StockTransaction.txn_type.in_((ISSUE, RETURN)),
             StockTransaction.location_code == WIP,
         )
         .group_by(
+            StockTransaction.reference_type,
             StockTransaction.reference,
             StockTransaction.item_id,
             StockTransaction.lot,
@@ -282,7 +287,8 @@ def _issues_of_lots(uow: UnitOfWork, lots: set[LotKey]) -> list[tuple[str, LotKe
     )
     return [
         (code, (item_id, lot), kind, qty if kind == ISSUE else -qty)
-        for code, item_id, lot, kind, qty in rows
+        for reference_type, code, item_id, lot, kind, qty in rows
+        if reference_type == PRODUCTION_ORDER
     ]
 
 
@@ -370,14 +376,16 @@ def _origins(
             )
             for item_id, code, reference, qty, created_at in rows:
                 receipts[(item_id, code)].append(
-                    ReceiptOut(reference=reference, qty=qty, received_at=created_at.isoformat())
+                    ReceiptOut.model_construct(
+                        reference=reference, qty=qty, received_at=created_at.isoformat()
+                    )
                 )
     origins = {}
     for key in keys:
         item_id, code = key
         sku, name = names[item_id]
         row = found.get(key)
-        origins[key] = LotOrigin(
+        origins[key] = LotOrigin.model_construct(
             sku=sku,
             name=name,
             lot=code,
@@ -413,7 +421,7 @@ def _where_now(uow: UnitOfWork, keys: list[LotKey]) -> dict[LotKey, list[Balance
     where: dict[LotKey, list[BalanceHere]] = defaultdict(list)
     for row in rows:
         where[(row.item_id, row.lot)].append(
-            BalanceHere(location=row.location_code, status=row.status, qty=row.qty)
+            BalanceHere.model_construct(location=row.location_code, status=row.status, qty=row.qty)
         )
     return where
 
@@ -432,11 +440,7 @@ def _shipments(
             func.sum(StockTransaction.qty),
             func.min(StockTransaction.created_at),
         )
-        .where(
-            _of_lots(wanted),
-            StockTransaction.reference_type.in_(SHIPMENT_REFERENCE_TYPES),
-            StockTransaction.qty < 0,
-        )
+        .where(_of_lots(wanted), StockTransaction.txn_type == SHIPMENT, StockTransaction.qty < 0)
         .group_by(
             StockTransaction.item_id,
             StockTransaction.lot,
@@ -446,7 +450,7 @@ def _shipments(
         .order_by(func.min(StockTransaction.created_at))
     )
     found = [
-        ShipmentOut(
+        ShipmentOut.model_construct(
             sku=names[item_id][0],
             lot=lot,
             qty=-qty,
@@ -455,37 +459,24 @@ def _shipments(
             shipped_at=shipped_at.isoformat(),
         )
         for item_id, lot, reference_type, reference, qty, shipped_at in rows
+        if reference_type == SHIPMENT
     ]
-    parties = shipment_parties(uow, {s.reference for s in found if s.reference_type == "shipment"})
+    parties = shipment_parties(uow, {shipment.reference for shipment in found})
     for shipment in found:
-        if shipment.reference_type == "shipment":
-            shipment.shipment_id = shipment.reference
-            shipment.so_number, shipment.customer_code = parties.get(
-                shipment.reference, (None, None)
-            )
-        else:
-            shipment.so_number = shipment.reference
+        shipment.shipment_id = shipment.reference
+        shipment.so_number, shipment.customer_code = parties.get(shipment.reference, (None, None))
     return found
-
-
-def shipment_parties(uow: UnitOfWork, shipment_ids: set[str]) -> dict[str, tuple[str, str]]:
-    """(sales order, customer) of each shipment, from shipping's own records.
-
-    HOOK: services/inventory/shipping keeps the shipments (with their sales order and customer);
-    until it does, a shipment is named by its id alone.
-    """
-    return {}
 
 
 def _order_nodes(orders: dict[str, _Order], names: dict[int, tuple[str, str]]) -> list[OrderNode]:
     nodes = []
     for order in sorted(orders.values(), key=lambda o: (o.depth, o.code)):
         nodes.append(
-            OrderNode(
+            OrderNode.model_construct(
                 order_code=order.code,
                 depth=order.depth,
                 consumed=[
-                    ConsumedLot(
+                    ConsumedLot.model_construct(
                         sku=names[item_id][0],
                         lot=lot,
                         qty_issued=issued,
@@ -497,7 +488,9 @@ def _order_nodes(orders: dict[str, _Order], names: dict[int, tuple[str, str]]) -
                     )
                 ],
                 produced=[
-                    ProducedLot(sku=names[item_id][0], lot=lot, qty_good=good, qty_bad=bad)
+                    ProducedLot.model_construct(
+                        sku=names[item_id][0], lot=lot, qty_good=good, qty_bad=bad
+                    )
                     for (item_id, lot), (good, bad) in sorted(
                         order.produced.items(), key=lambda kv: (names[kv[0][0]][0], kv[0][1])
                     )
