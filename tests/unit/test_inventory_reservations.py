@@ -300,3 +300,19 @@ async def test_the_material_summary_shows_every_lot_from_reservation_to_qc(plant
     assert many.json()["orders"][1]["status"] == "not_started"
     assert none.status_code == 422
     assert none.json()["field"] == "query.order"
+
+
+async def test_a_start_abandoned_and_tried_again_holds_the_material_anew(plant: Plant) -> None:
+    await plant.api.post("/api/v1/reservations", json=body(), headers=PLANNER)
+    await plant.api.delete(f"/api/v1/reservations/production_order/{ORDER}", headers=PLANNER)
+
+    again = await plant.api.post("/api/v1/reservations", json=body(resin="4"), headers=PLANNER)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "reserved"
+    assert [(line["qty_reserved"], line["qty_released"]) for line in again.json()["lines"]] == [
+        ("4.0000", "0.0000"),
+        ("1.0000", "0.0000"),
+    ]
+    assert plant.reservations() == 2
+    assert plant.last_stock("RESIN").allocated == D(4)

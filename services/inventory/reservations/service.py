@@ -6,7 +6,8 @@ reservation's remaining quantity, so concurrent requests never promise the same 
 available never goes below zero. Idempotent by reference: a line already reserved under the
 reference (same SKU and line number) is answered as it is and reserves nothing more; the
 existing lines are read after the locks, so a repeat racing the first request sees its rows.
-(A new line under an existing reference, e.g. another sales order line, is reserved.)
+(A new line under an existing reference, e.g. another sales order line, is reserved; so is a
+line released before anything was issued, e.g. after a start was abandoned.)
 """
 
 from __future__ import annotations
@@ -96,12 +97,13 @@ def reserve(
     }
     out_lines: list[ReservationLineOut] = []
     new_rows: list[dict[str, Any]] = []
+    reopened: list[dict[str, Any]] = []
     shortages: list[dict[str, str]] = []
     now = utc_now()
     for line in wanted:
         item = items[line.sku]
         row = existing.get((item.id, line.line_no))
-        if row is not None:
+        if row is not None and not _released(row):
             out_lines.append(_line_out(line.sku, row))
             continue
         outcome = domain.reservation_line(line.qty, stock.available(book, item.id))
@@ -116,8 +118,9 @@ def reserve(
             )
         if outcome.qty_reserved > 0:
             stock.hold(book, item.id, outcome.qty_reserved)
-        new_rows.append(
+        (reopened if row is not None else new_rows).append(
             {
+                "row_id": row.id if row is not None else None,
                 "reference_type": reference_type,
                 "reference": reference,
                 "line_no": line.line_no,
@@ -157,7 +160,23 @@ def reserve(
             extensions={"shortages": shortages},
         )
     if new_rows:
-        uow.session.execute(_INSERT_RESERVATION, new_rows)
+        uow.session.execute(
+            _INSERT_RESERVATION, [{k: v for k, v in r.items() if k != "row_id"} for r in new_rows]
+        )
+    if reopened:
+        uow.session.execute(
+            _REOPEN_RESERVATION,
+            [
+                {
+                    "row_id": r["row_id"],
+                    "required": r["qty_required"],
+                    "available": r["qty_available"],
+                    "reserved": r["qty_reserved"],
+                    "now": now,
+                }
+                for r in reopened
+            ],
+        )
     if save:
         stock.save(uow, book)
     return _reservation_out(reference_type, reference, out_lines)
@@ -352,6 +371,12 @@ def allocate(
     stock.hold(book, item_id, qty)
 
 
+def _released(row: Any) -> bool:
+    """A line released before anything was issued (e.g. a start abandoned): reserving it again
+    holds the stock anew, instead of answering with a reservation that holds nothing."""
+    return bool(row.status == CLOSED and row.qty_issued == 0 and row.qty_released > 0)
+
+
 def _merged(lines: Sequence[Line]) -> list[Line]:
     """Lines of the same SKU and line number added together, in first-seen order."""
     merged: dict[tuple[str, int], Decimal] = {}
@@ -429,6 +454,19 @@ _ROW_OF_LINE = select(*_ROW_COLUMNS).where(
     _RESERVATIONS.c.line_no == bindparam("line"),
 )
 _INSERT_RESERVATION = insert(_RESERVATIONS)
+_REOPEN_RESERVATION = (
+    update(_RESERVATIONS)
+    .where(_RESERVATIONS.c.id == bindparam("row_id"))
+    .values(
+        qty_required=bindparam("required", type_=Amount()),
+        qty_available=bindparam("available", type_=Amount()),
+        qty_reserved=bindparam("reserved", type_=Amount()),
+        qty_issued=ZERO,
+        qty_released=ZERO,
+        status=OPEN,
+        updated_at=bindparam("now", type_=UtcDateTime()),
+    )
+)
 _TOP_UP_RESERVATION = (
     update(_RESERVATIONS)
     .where(_RESERVATIONS.c.id == bindparam("row_id"))
