@@ -19,7 +19,13 @@ from sqlalchemy import func, select
 from services.inventory.models import Reservation, StockTransaction, WipComponent
 from services.inventory.schemas import ItemType, MakeOrBuy
 from shared.auth.tokens import issue_service_token
-from shared.events.catalogue import ComponentRequirement, ProductionStarted, StockChanged
+from shared.events.catalogue import (
+    ComponentRequirement,
+    PrintCompleted,
+    ProductionStarted,
+    QCPassed,
+    StockChanged,
+)
 from shared.events.envelope import Envelope
 from shared.runtime import ServiceRuntime
 from tests.support.servers import PostgresDatabases
@@ -173,3 +179,86 @@ async def test_two_replicas_handed_the_same_start_at_once_issue_it_once(
     assert resin_published(inventory)[-1].wip == D(50)
     assert_ledger_matches_balances(inventory)
     second.db.dispose()
+
+
+async def test_two_replicas_handed_the_same_run_and_qc_at_once_book_them_once(
+    inventory: ServiceRuntime, tmp_path: Path
+) -> None:
+    await start_twenty(inventory, allow_insufficient=False)
+    order = next(
+        f"PRD-2026-{n:05d}"
+        for n in range(1, 21)
+        if reserved_for(inventory, f"PRD-2026-{n:05d}") > 0
+    )
+    at = datetime(2026, 3, 2, 7, tzinfo=UTC)
+    start = ProductionStarted(
+        order_code=order,
+        sku="WIDGET",
+        qty=D(4),
+        components=(
+            ComponentRequirement(sku="RESIN", qty=D(10)),
+            ComponentRequirement(sku="PIGMENT", qty=D(2)),
+        ),
+        started_at=at,
+    )
+    assert await inventory.consumer.handle_batch([envelope(start, order)]) == set()
+    second = inventory_runtime(
+        tmp_path / "replica", inventory.db.engine.url.render_as_string(hide_password=False)
+    )
+    run = PrintCompleted(
+        order_code=order,
+        run_id="RUN-1",
+        sku="WIDGET",
+        qty_good=D(3),
+        qty_bad=D(1),
+        scrap_reason_code="ADHESION",
+        completed_at=at,
+    )
+    qc = QCPassed(
+        qc_record_id="QC-1",
+        order_code=order,
+        sku="WIDGET",
+        qty_passed=D(2),
+        qty_failed=D(1),
+        reason_code="SURFACE",
+        inspected_at=at,
+    )
+
+    dead = await asyncio.gather(
+        inventory.consumer.handle_batch([envelope(run, order), envelope(qc, order)]),
+        second.consumer.handle_batch([envelope(run, order), envelope(qc, order)]),
+    )
+
+    assert dead == [set(), set()]
+    with inventory.uow() as uow:
+        outbox = uow.tables.outbox
+        booked = uow.session.execute(
+            select(outbox.c.event_type, func.count())
+            .where(outbox.c.event_type.in_(["FinishedGoodsReceived", "FinishedGoodsInspected"]))
+            .group_by(outbox.c.event_type)
+        ).all()
+        left = uow.session.scalar(
+            select(
+                func.sum(
+                    WipComponent.value_issued
+                    - WipComponent.value_returned
+                    - WipComponent.value_relieved
+                )
+            ).where(WipComponent.order_code == order)
+        )
+    assert sorted(booked) == [("FinishedGoodsInspected", 1), ("FinishedGoodsReceived", 1)]
+    assert left == D(0)
+    assert_ledger_matches_balances(inventory)
+    second.db.dispose()
+
+
+def reserved_for(runtime: ServiceRuntime, order: str) -> Decimal:
+    with runtime.uow() as uow:
+        return D(
+            uow.session.scalar(
+                select(func.coalesce(func.sum(Reservation.qty_reserved), 0)).where(
+                    Reservation.reference == order
+                )
+            )
+            or 0
+        )
