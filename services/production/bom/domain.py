@@ -16,11 +16,10 @@ the work grows with the number of BOM lines reached, not with the number of path
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
 from enum import StrEnum
-from functools import cached_property
 from typing import NamedTuple
 
 from shared.i18n import _
@@ -43,8 +42,8 @@ BOM_TRANSITIONS: Mapping[BomStatus, frozenset[BomStatus]] = {
 
 
 # Digits of the explosion's arithmetic: a BOM making 3 units divides by 3, so the figures are
-# not exact decimals; with 40 digits the error is ~1e-26 of a 1e14 quantity, and `round_up`
-# first rounds to 12 places (wiping that noise out: 2/3 x 3 is 2, not 2.0001) and then up.
+# not exact decimals; with 40 digits the error is ~1e-26 of a 1e14 quantity, and a requirement
+# is first rounded to 12 places (wiping that noise out: 2/3 x 3 is 2, not 2.0001) and then up.
 EXPLOSION_DIGITS = 40
 NOISE = Decimal("1e-12")
 
@@ -57,8 +56,10 @@ class BomLine(NamedTuple):
     # Extra the component loses in making (0.05: 5 % more is issued than the product holds).
     scrap_factor: Decimal = Decimal(0)
 
-    def gross_per_unit(self) -> Decimal:
-        return self.qty_per * (1 + self.scrap_factor)
+
+def _per_unit(qty_per: Decimal, scrap_factor: Decimal, output_qty: Decimal) -> Decimal:
+    gross = qty_per * (1 + scrap_factor) if scrap_factor else qty_per
+    return gross if output_qty == 1 else gross / output_qty
 
 
 @dataclass(frozen=True)
@@ -69,20 +70,27 @@ class Bom:
     lines: tuple[BomLine, ...]
     output_qty: Decimal = Decimal(1)  # units of the product the lines make
 
-    @cached_property
-    def factors(self) -> tuple[tuple[str, Decimal], ...]:
-        """(component, how much of it one unit of the product takes, scrap included)."""
+    # (component, how much of it one unit of the product takes, scrap included), per line.
+    factors: tuple[tuple[str, Decimal], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        output_qty = self.output_qty
         with localcontext() as ctx:
             ctx.prec = EXPLOSION_DIGITS
-            return tuple(
-                (line.component_sku, line.gross_per_unit() / self.output_qty) for line in self.lines
+            factors = tuple(
+                (
+                    line.component_sku,
+                    _per_unit(line.qty_per, line.scrap_factor, output_qty),
+                )
+                for line in self.lines
             )
+        object.__setattr__(self, "factors", factors)
 
     def needs(self, line: BomLine, units: Decimal) -> Decimal:
         """How much of `line`'s component making `units` of the product takes."""
         with localcontext() as ctx:
             ctx.prec = EXPLOSION_DIGITS
-            return units * line.gross_per_unit() / self.output_qty
+            return units * _per_unit(line.qty_per, line.scrap_factor, self.output_qty)
 
 
 def check_transition(current: BomStatus, wanted: BomStatus) -> None:
@@ -162,20 +170,26 @@ def refuse_cycle(candidate: Bom, released: Mapping[str, Bom]) -> None:
         )
 
 
-def explode(product_sku: str, qty: Decimal, boms: Mapping[str, Bom]) -> dict[str, Decimal]:
+def explode(
+    product_sku: str,
+    qty: Decimal,
+    boms: Mapping[str, Bom],
+    order: Sequence[str] | None = None,
+) -> dict[str, Decimal]:
     """What making `qty` of `product_sku` needs, flattened to the items that have no BOM of
-    their own (raw, bought, customer-supplied), scrap factors applied at every level."""
+    their own (raw, bought, customer-supplied), scrap factors applied at every level.
+
+    `order` is `explosion_order(product_sku, boms)`, for a caller that keeps it between
+    explosions of the same BOMs."""
     _check_explosion(product_sku, qty, boms)
-    parents = _parent_counts(product_sku, boms)
+    if order is None:
+        order = explosion_order(product_sku, boms)
     demand: dict[str, Decimal] = {product_sku: qty}
     totals: dict[str, Decimal] = {}
-    ready = [product_sku]
     zero = Decimal(0)
     with localcontext() as ctx:
         ctx.prec = EXPLOSION_DIGITS
-        # An item is exploded once every product above it has passed its demand down.
-        while ready:
-            sku = ready.pop()
+        for sku in order:
             needed = demand.pop(sku)
             bom = boms.get(sku)
             if bom is None:
@@ -183,13 +197,37 @@ def explode(product_sku: str, qty: Decimal, boms: Mapping[str, Bom]) -> dict[str
                 continue
             for component, factor in bom.factors:
                 demand[component] = demand.get(component, zero) + needed * factor
-                left = parents[component] - 1
-                parents[component] = left
-                if not left:
-                    ready.append(component)
-    if demand:  # some item never became ready: it is on a loop
+        return {
+            sku: total.quantize(NOISE, rounding=ROUND_HALF_EVEN).quantize(
+                FOUR_PLACES, rounding=ROUND_CEILING
+            )
+            for sku, total in totals.items()
+        }
+
+
+def explosion_order(product_sku: str, boms: Mapping[str, Bom]) -> tuple[str, ...]:
+    """Every item below `product_sku` (itself first), each after every product above it
+    (Kahn's topological order), so an explosion passes each item's whole demand down once.
+    A BOM that contains itself has no such order and is refused, with its path."""
+    parents = _parent_counts(product_sku, boms)
+    if parents[product_sku]:  # a line below lists the product itself
         _refuse_loop(product_sku, boms)
-    return {sku: round_up(total) for sku, total in totals.items()}
+    order: list[str] = []
+    ready = [product_sku]
+    while ready:
+        sku = ready.pop()
+        order.append(sku)
+        bom = boms.get(sku)
+        if bom is None:
+            continue
+        for component, _factor in bom.factors:
+            left = parents[component] - 1
+            parents[component] = left
+            if not left:
+                ready.append(component)
+    if len(order) < len(parents):  # some item never became ready: it is on a loop
+        _refuse_loop(product_sku, boms)
+    return tuple(order)
 
 
 def _parent_counts(product_sku: str, boms: Mapping[str, Bom]) -> dict[str, int]:
