@@ -1,5 +1,5 @@
-"""production: items.requires_qc, ledger reason code, notes and indexes, lot origins, reservations and
-the per-order WIP tables (issue 6)
+"""production: items.requires_qc, ledger reason code, notes and indexes, lot origins,
+reservations and the per-order WIP tables (issue 6)
 
 Revision ID: 0002
 Revises: 0001
