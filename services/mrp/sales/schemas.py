@@ -113,6 +113,16 @@ class AllocatedLineOut(BaseModel):
     qty_reserved: Amount4
     qty_available: Amount4
     qty_short: Amount4
+    qty_issued: Amount4 = Decimal(0)
+    qty_released: Amount4 = Decimal(0)
+    status: str = "open"
+
+    @property
+    def qty_held(self) -> Decimal:
+        """What the line's reservation still holds (nothing once closed)."""
+        if self.status != "open":
+            return Decimal(0)
+        return max(self.qty_reserved - self.qty_issued - self.qty_released, Decimal(0))
 
 
 class AllocationReport(BaseModel):

@@ -344,7 +344,7 @@ def record_allocation(
             line = by_line.get(allocated.line_no)
             if line is not None:
                 passed = _progress(line, production).qty_passed
-                line.qty_allocated = max(Decimal(0), allocated.qty_reserved - passed)
+                line.qty_allocated = max(Decimal(0), allocated.qty_held - passed)
     out = _settle(uow, so, force=_lines_changed(before, so))
     if out != before:
         record_change(uow, "mrp.sales_orders.allocate", "sales_order", so.number, before, out)
