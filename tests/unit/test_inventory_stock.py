@@ -245,3 +245,22 @@ def test_a_receipt_while_material_is_reserved_publishes_available_net_of_it(
         ).scalar_one()
     event = StockChanged.model_validate(Envelope.model_validate_json(last).payload)
     assert (event.on_hand, event.allocated, event.available) == (D(15), D(7), D(8))
+
+
+def test_whether_a_made_item_needs_qc_is_kept_and_published_with_the_item(
+    inventory: ServiceRuntime,
+) -> None:
+    from services.inventory import service
+    from services.inventory.schemas import ItemUpdate
+    from shared.events.catalogue import ItemUpserted
+
+    add_item(inventory, "BRACKET", requires_qc=False)
+    with inventory.uow() as uow:
+        assert service.get_item(uow, "BRACKET").requires_qc is False
+        service.update_item(uow, "BRACKET", ItemUpdate(requires_qc=True))
+        upserted = ItemUpserted.model_validate(uow.pending_events[0].payload)
+        uow.commit()
+
+    assert upserted.requires_qc is True
+    with inventory.uow() as uow:
+        assert service.get_item(uow, "RESIN").requires_qc is True  # the default
