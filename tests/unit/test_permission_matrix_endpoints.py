@@ -134,6 +134,7 @@ _serial = itertools.count(1)
 
 # Valid bodies for the models the services take, against the data `plant` sets up. A model not
 # listed gets a body built from its JSON schema (valid-looking, perhaps refused by a rule).
+SHIPPABLE_SO = ""  # set by set_up_production_and_sales
 BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
     "ItemCreate": lambda n: {"sku": f"PM-ITEM-{n}", "name": f"Matrix item {n}"},
     "VendorCreate": lambda n: {"code": f"PMV{n}", "name": f"Matrix vendor {n}"},
@@ -161,6 +162,20 @@ BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
         "reference": f"PRD-MATRIX-{n}",
         "lines": [{"sku": "RESIN", "qty": "0.01"}],
         "allow_insufficient": True,
+    },
+    # Production and sales of the made widget set_up_data gives a released BOM.
+    "BomCreate": lambda n: {
+        "sku": "PM-WIDGET",
+        "lines": [{"line_no": 1, "component_sku": "RESIN", "qty_per": "0.001"}],
+    },
+    "OrderCreate": lambda n: {"sku": "PM-WIDGET", "qty_ordered": "1"},
+    "SalesOrderCreate": lambda n: {
+        "customer_code": "PM-CUST",
+        "lines": [{"sku": "RESIN", "qty": "1", "unit_price": "5"}],
+    },
+    "ShipmentCreate": lambda n: {
+        "so_number": SHIPPABLE_SO,
+        "lines": [{"line_no": 1, "qty": "0.0001"}],
     },
 }
 
@@ -275,6 +290,7 @@ async def set_up_data(plant: Plant) -> None:
     held = {"lines": [{"line_no": 1, "qty": "1", "to_status": "pending_qc"}]}
     ok(await purchasing.post(f"/api/v1/purchase-orders/{received}/receipts", json=held), 201)
     draft = ok(await purchasing.post("/api/v1/purchase-orders", json=order), 201)["number"]
+    await set_up_production_and_sales(plant)
     await plant.portal.wait_idle()
     entries = ok(await accounting.get("/api/v1/journal-entries"))["items"]
     assert entries, "the receipt was not posted to the journal"
@@ -287,6 +303,29 @@ async def set_up_data(plant: Plant) -> None:
             ("accounting", "number"): entries[0]["number"],
         }
     )
+
+
+async def set_up_production_and_sales(plant: Plant) -> None:
+    """A made widget with a released BOM, a customer, and a sales order of resin that can ship
+    (half the received resin moved to FG)."""
+    inventory = plant.clients[("inventory", Role.ADMIN)]
+    production = plant.clients[("production", Role.ADMIN)]
+    mrp = plant.clients[("mrp", Role.ADMIN)]
+    widget = {"sku": "PM-WIDGET", "name": "Widget", "item_type": "finished", "make_or_buy": "make"}
+    ok(await inventory.post("/api/v1/items", json=widget), 201)
+    await plant.portal.wait_idle()
+    bom = {"sku": "PM-WIDGET", "lines": [{"line_no": 1, "component_sku": "RESIN", "qty_per": "1"}]}
+    version = ok(await production.post("/api/v1/boms", json=bom), 201)["version"]
+    ok(await production.post(f"/api/v1/boms/PM-WIDGET/versions/{version}/release"))
+    ok(await mrp.post("/api/v1/customers", json={"code": "PM-CUST", "name": "Customer"}), 201)
+    sale = {"customer_code": "PM-CUST", "lines": [{"sku": "RESIN", "qty": "1", "unit_price": "5"}]}
+    so = ok(await mrp.post("/api/v1/sales-orders", json=sale), 201)["so_number"]
+    move = {"sku": "RESIN", "from_location": "RAW", "to_location": "FG", "qty": "0.5"}
+    ok(await inventory.post("/api/v1/stock/transfers", json=move), 201)
+    await plant.portal.wait_idle()
+    plant.path_values[("inventory", "so_number")] = so
+    global SHIPPABLE_SO
+    SHIPPABLE_SO = so
 
 
 async def gateway_session(portal: EmbeddedPortal, role: Role) -> httpx.AsyncClient:
