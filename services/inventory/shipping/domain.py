@@ -17,6 +17,8 @@ MONEY = Decimal("0.01")
 ZERO = Decimal(0)
 # Sales-order statuses in which nothing may ship.
 NOT_SHIPPABLE = ("draft", "cancelled", "closed", "shipped")
+# Sales-order statuses after which the order holds no stock.
+DONE = ("cancelled", "closed", "shipped")
 
 
 class ShippingRuleBroken(Exception):

@@ -65,17 +65,18 @@ FG_APPROVED = ((LocationCode.FG, StockStatus.APPROVED),)
 
 def remember_sales_order(uow: UnitOfWork, order: SalesOrderChanged, sequence: int) -> None:
     """Keep mrp's sales order as its newest event tells it; an older or repeated event changes
-    nothing. A cancelled order's allocation is released (once, when the cancel is first heard),
-    so no finished goods stay held for it."""
+    nothing. When the order is done (cancelled, shipped, closed) what its allocation still holds
+    is released, once, when that is first heard, so no finished goods stay held for it (a
+    make-to-order line whose QC passed more than was ordered keeps the surplus otherwise)."""
     known = uow.session.get(KnownSalesOrder, order.so_number, with_for_update=True)
-    was_cancelled = False
+    was_done = False
     if known is None:
         known = KnownSalesOrder(so_number=order.so_number, sequence=sequence)
         uow.session.add(known)
     elif sequence <= known.sequence:
         return
     else:
-        was_cancelled = known.status == "cancelled"
+        was_done = known.status in domain.DONE
     known.customer_code, known.status = order.customer_code, order.status
     known.order_date, known.business_unit = order.order_date, order.business_unit
     known.sequence = sequence
@@ -91,7 +92,7 @@ def remember_sales_order(uow: UnitOfWork, order: SalesOrderChanged, sequence: in
     for gone in by_line.values():
         known.lines.remove(gone)
     uow.session.flush()
-    if order.status == "cancelled" and not was_cancelled:
+    if order.status in domain.DONE and not was_done:
         reservations.release_open(uow, SALES_ORDER, order.so_number)
 
 
