@@ -171,7 +171,7 @@ def test_the_yield_report_and_the_certificate_in_the_browser(
     sign_in(page, USER, PASSWORD)
 
     # The yield report of the product: figures, the daily chart and the Pareto.
-    page.get_by_role("link", name="Reports", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     expect(page.locator("h1")).to_have_text("Yield and scrap")
     page.get_by_label("Product").fill(PART)
     page.get_by_role("button", name="Show").click()
@@ -191,7 +191,7 @@ def test_the_yield_report_and_the_certificate_in_the_browser(
 
     # The certificate of the order, and how it prints.
     page.get_by_role("link", name="Certificate of compliance").click()
-    page.get_by_label("Production order").fill(code)
+    page.get_by_role("textbox", name="Production order").fill(code)
     page.get_by_role("button", name="Show certificate").click()
     expect(page.locator("#coc-title")).to_have_text(code)
     rows = page.locator("#coc-components tbody tr")

@@ -88,7 +88,9 @@ class LivePortal:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
+        # The demo data now includes production orders run through QC: on a loaded two-core
+        # machine `portal run` has taken 80 s to be ready.
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"portal run exited: {self.log_tail()}")

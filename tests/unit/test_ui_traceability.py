@@ -5,8 +5,9 @@ BOX-1) received from Filament Co (FILCO); a widget takes 0.25 kg of PLA and one 
 for 10 widgets, 12 to make, prints 10 good and 2 bad (bed adhesion); QC passes 8 and fails 2
 (surface defects). Worked by hand: 3 kg of PLA and 12 boxes issued and consumed, so 7 kg of
 PLA-1 and 88 of BOX-1 are left in RAW; the finished lot (named after the order) has 8 widgets
-in FG and 4 in SCRAP. A recall of PLA-1 finds the order and the lot it made; the finished lot's
-sources are PLA-1 and BOX-1 from FILCO.
+in FG and 4 in SCRAP; 5 of the 8 are then sold from stock to Acme Retail (ACME) and shipped,
+leaving 3. A recall of PLA-1 finds the order, the lot it made and the customer it went to; the
+finished lot's sources are PLA-1 and BOX-1 from FILCO.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest_asyncio
 from services.embedded import EmbeddedPortal
 from services.gateway.ui.traceability.lineage import source_tree, use_tree
 from tests.support import production_flow as pf
+from tests.support.flow import eventually
 from tests.support.ui import ADMIN_PASSWORD, add_user, signed_in, ui_portal
 
 FIELD_ERROR = re.compile(r'<p class="field-error" id="e-([a-z_.-]+)">([^<]*)</p>')
@@ -77,7 +79,20 @@ async def plant(
                 lambda m: Decimal(m["output"]["qty_failed"]) == 2,
                 "the QC decision booked",
             )
+            so = await pf.create_sales_order(api, "5", "30.00")
+            await ship(api, so, "5")
         yield running, code
+
+
+async def ship(api: httpx.AsyncClient, so: str, qty: str) -> None:
+    """The store ships a sale from stock, once inventory has heard of the sales order."""
+    shipment = {"so_number": so, "lines": [{"line_no": 1, "qty": qty}]}
+
+    async def shipped() -> bool:
+        answer = await api.post("/api/inventory/v1/shipments", json=shipment)
+        return answer.status_code == 201
+
+    await eventually(shipped, pf.WITHIN, f"{so} shipped")
 
 
 def rows_of(html: str, table_id: str) -> list[list[str]]:
@@ -130,19 +145,19 @@ async def test_stock_on_hand_by_item_location_lot_and_status_links_to_ledger_and
     by_lot = {(row[0], row[2], row[3]): row for row in table_rows(everything.text)}
     assert by_lot[(pf.PLA, "RAW", "PLA-1")][5] == "7"
     assert by_lot[(pf.BOX, "RAW", "BOX-1")][5] == "88"
-    assert by_lot[(pf.WIDGET, "FG", code)][5] == "8"
+    assert by_lot[(pf.WIDGET, "FG", code)][5] == "3"
     assert by_lot[(pf.WIDGET, "SCRAP", code)][5] == "4"
     assert [row[3] for row in table_rows(pla.text)] == ["PLA-1"]
     # Each row links to its lot's genealogy and to the ledger of that item and lot.
     assert '<a href="/genealogy?sku=PLA-WHT&amp;lot=PLA-1">' in pla.text
     assert '<a href="/ledger?sku=PLA-WHT&amp;lot=PLA-1">Ledger</a>' in pla.text
     assert {row[2] for row in table_rows(scrap.text)} == {"SCRAP"}
-    assert [(row[2], row[5]) for row in table_rows(finished.text)] == [("FG", "8"), ("SCRAP", "4")]
+    assert [(row[2], row[5]) for row in table_rows(finished.text)] == [("SCRAP", "4"), ("FG", "3")]
     header = exported[0]
     assert "Transactions" not in header and header[:2] == ("SKU", "Name")
     assert [(row[0], row[3], row[6]) for row in exported[1:]] == [
-        (pf.WIDGET, "FG", 8),
         (pf.WIDGET, "SCRAP", 4),
+        (pf.WIDGET, "FG", 3),
     ]
     # A status the service does not know is shown beside its filter, not as a server error.
     assert refused.status_code == 422
@@ -209,12 +224,17 @@ async def test_a_recall_finds_what_went_into_a_finished_lot_and_where_a_material
     assert f"/reports/coc?order={code}" in sources
     assert 'id="lot-vendors">FILCO<' in finished.text
     assert f'href="/ledger?sku={pf.WIDGET}&amp;lot={code}"' in finished.text
+    shipped = finished.text.split('id="uses-tree"')[1].split("</section>")[0]
+    assert "5 to ACME" in shipped and "sales order SO-" in shipped
 
     assert material.status_code == 200, material.text[-3000:]
     uses = material.text.split('id="uses-tree"')[1].split("</section>")[0]
     assert uses.index("PLA-1") < uses.index(code)
     assert "issued 3, returned 0, used 3" in uses
-    assert f"{pf.WIDGET} · {code}" in uses and "8 in FG (Approved)" in uses
+    assert f"{pf.WIDGET} · {code}" in uses and "3 in FG (Approved)" in uses
+    # ... and to whom: the shipment under the finished lot, the customer on the lot's card.
+    assert uses.index(code) < uses.index("5 to ACME")
+    assert 'id="lot-customers">ACME<' in material.text
     assert form.status_code == 200 and 'id="sources-tree"' not in form.text
 
 
