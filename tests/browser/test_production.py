@@ -192,3 +192,44 @@ def test_the_qc_station_in_spanish_refuses_a_count_beside_its_field(
     assert_accessible(tablet)
     order = api.call("GET", f"/api/production/v1/production-orders/{code}")
     assert Decimal(order["qty_passed"]) == 0 and order["status"] == "printed"
+
+
+def test_a_planner_explodes_a_bom_and_an_admin_retires_a_scrap_code(
+    open_page: Callable[..., Any], api: PortalApi, live_portal: LivePortal, material: None
+) -> None:
+    live_portal.add_user("petra", "petra-pass-123", ["planner"])
+    desk = open_page()
+    sign_in(desk, "petra", "petra-pass-123")
+    desk.goto(f"/boms?q={PART}")
+    assert_accessible(desk)
+    desk.get_by_role("link", name=PART, exact=True).click()
+
+    expect(desk.locator("h1")).to_contain_text(PART)
+    desk.get_by_label("Quantity to make").fill("40")
+    desk.get_by_role("button", name="Explode").click()
+    need = desk.locator("#bom-explosion tr", has_text=PLA).last
+    expect(need).to_contain_text("10")  # 40 brackets x 0.25 kg
+    expect(desk).to_have_url(re.compile(r"qty=40"))
+    screenshot(desk, "bom-explosion")
+    assert_accessible(desk)
+
+    desk.goto(f"/boms/{PLA}")
+    used = desk.locator("section", has=desk.get_by_role("heading", name="Where used"))
+    expect(used.get_by_role("link", name=PART, exact=True)).to_be_visible()
+    assert_accessible(desk)
+
+    live_portal.add_user("ada", "ada-pass-1234", ["admin"])
+    admin = open_page()
+    sign_in(admin, "ada", "ada-pass-1234")
+    admin.goto("/scrap-codes")
+    admin.get_by_label("Code", exact=True).fill("FLOOR-TEST")
+    admin.get_by_label("Category").select_option("handling")
+    admin.get_by_label("Description").fill("Knocked off the cart on the floor")
+    admin.get_by_label("Corrective action").fill("Use the tote")
+    admin.get_by_role("button", name="Add scrap code").click()
+    expect(admin.get_by_role("status")).to_contain_text("FLOOR-TEST")
+    admin.get_by_role("button", name="Deactivate FLOOR-TEST").click()
+    row = admin.locator("tr", has_text="FLOOR-TEST")
+    expect(row).to_contain_text("Inactive")
+    screenshot(admin, "scrap-codes-admin")
+    assert_accessible(admin)

@@ -39,6 +39,7 @@ router = APIRouter()
 
 SERVICE = "production"
 MAX_CHOICES = 200  # orders awaiting QC, scrap codes, items offered in a list
+MAX_CODE = 64  # an order or scrap code typed or posted; longer is none
 
 ORDER_STATUS_LABELS: dict[str, Text] = {
     "draft": _("Draft"),
@@ -399,7 +400,7 @@ QC_FIELDS = ("qty_passed", "qty_failed", "reason_code", "notes")
 @router.get("/qc")
 async def qc_station(request: Request) -> Response:
     page = await page_user(request, Action.QC_WRITE)
-    number = (request.query_params.get("order") or "").strip()[:64]
+    number = (request.query_params.get("order") or "").strip()[:MAX_CODE]
     context: dict[str, Any] = {"number": number}
     if number:
         context.update(await _inspectable(request, page, number))
@@ -448,7 +449,7 @@ async def record_qc(number: str, request: Request) -> Response:
 async def qc_queue(request: Request) -> Response:
     """The list of orders awaiting QC alone; the station fetches it again when orders change."""
     page = await page_user(request, Action.QC_WRITE)
-    chosen = (request.query_params.get("order") or "").strip()[:64]
+    chosen = (request.query_params.get("order") or "").strip()[:MAX_CODE]
     return render(
         request,
         page,
@@ -577,11 +578,15 @@ async def bom_page(sku: str, request: Request) -> Response:
         "status_labels": BOM_STATUS_LABELS,
         "where_used": _parents(await _optional(request, page, SERVICE, f"boms/{code}/where-used")),
     }
+    versions = await _optional(
+        request, page, SERVICE, "boms", {"sku": sku[:MAX_CODE], "sort": "-version", "limit": 50}
+    )
+    context["versions"] = [] if versions is None else _listed(versions)
     if bom is not None:
         context.update(await _explosion(request, page, code, qty))
     if request.headers.get("hx-target") == "bom-explosion":
         return render(request, page, "production/bom_explosion.html", context)
-    if bom is None and not context["where_used"]:
+    if bom is None and not context["where_used"] and not context["versions"]:
         return render(request, page, "production/bom.html", context, status_code=404)
     return render(request, page, "production/bom.html", context)
 
@@ -633,34 +638,44 @@ async def add_scrap_code(request: Request) -> Response:
 
 @router.post("/scrap-codes/deactivate")
 async def deactivate_scrap_code(request: Request) -> Response:
+    return await _set_scrap_code_active(request, "deactivate")
+
+
+@router.post("/scrap-codes/reactivate")
+async def reactivate_scrap_code(request: Request) -> Response:
+    return await _set_scrap_code_active(request, "reactivate")
+
+
+async def _set_scrap_code_active(request: Request, change: str) -> Response:
     page = await page_user(request, Action.SCRAP_CODES_MANAGE)
     form = await request.form()
     code = _text(form, "code")
     try:
-        if not code:
+        if not code or len(code) > MAX_CODE:
             raise UpstreamProblem(422, {"detail": _("Choose a scrap code.").render()})
         upstream.checked(
             await upstream.call(
-                request,
-                page.user,
-                SERVICE,
-                "POST",
-                f"scrap-codes/{quote(code, safe='')}/deactivate",
+                request, page.user, SERVICE, "POST", f"scrap-codes/{quote(code, safe='')}/{change}"
             )
         )
     except UpstreamProblem as problem:
         context = {"error": problem.detail}
         return await _scrap_codes_page(request, page, context, _form_status(request, problem))
-    return RedirectResponse(f"/scrap-codes?deactivated={quote(code)}", status_code=303)
+    return RedirectResponse(f"/scrap-codes?{change}d={quote(code)}", status_code=303)
 
 
 async def _scrap_codes_page(
     request: Request, page: Page, context: Mapping[str, Any], status_code: int = 200
 ) -> Response:
     result = await upstream.get_json(request, page.user, SERVICE, "scrap-codes", {"limit": 1000})
+    categories = list(SCRAP_CATEGORY_LABELS)
     codes = sorted(
         _listed(result),
-        key=lambda c: (not c.get("active", True), c.get("category", ""), c.get("code", "")),
+        key=lambda c: (
+            not c.get("active", True),
+            categories.index(c["category"]) if c.get("category") in categories else 99,
+            c.get("code", ""),
+        ),
     )
     return render(
         request,
@@ -675,6 +690,7 @@ async def _scrap_codes_page(
             "error": None,
             "added": request.query_params.get("added"),
             "deactivated": request.query_params.get("deactivated"),
+            "reactivated": request.query_params.get("reactivated"),
             **context,
         },
         status_code=status_code,
@@ -705,10 +721,12 @@ async def _scrap_codes(request: Request, page: Page, *, first: str) -> list[dict
 # --- helpers --------------------------------------------------------------------------------
 
 
-async def _optional(request: Request, page: Page, service: str, path: str) -> Any:
+async def _optional(
+    request: Request, page: Page, service: str, path: str, params: upstream.Params | None = None
+) -> Any:
     """A side block's data, or None when its owner cannot give it (the page still shows)."""
     try:
-        return await upstream.get_json(request, page.user, service, path)
+        return await upstream.get_json(request, page.user, service, path, params)
     except PortalError:
         return None
 
