@@ -807,3 +807,25 @@ def test_any_sequence_of_receipts_releases_transfers_and_counts_keeps_stock_equa
         )
     assert on_hand == D(ledger_on_hand)
     assert_ledger_matches_balances(shelf_runtime)
+
+
+# -- Where a lot came from -------------------------------------------------------------------
+
+
+async def test_a_lot_keeps_the_vendor_po_and_receipt_of_its_first_receipt(store: Store) -> None:
+    receive(store.runtime, "RESIN", "10", "25.00", lot="R-1")
+    receive(store.runtime, "RESIN", "5", "12.50", lot="R-1")
+    with store.runtime.uow() as uow:
+        first_po, second_po = uow.session.scalars(
+            select(StockTransaction.reference)
+            .where(StockTransaction.txn_type == "receipt")
+            .order_by(StockTransaction.id)
+        ).all()
+
+    origin = ok(await store.clerk.get("/api/v1/genealogy/lots/RESIN/R-1/sources"), 200)["lot"]
+    assert (origin["vendor_code"], f"{origin['po_number']}/1") == ("ACME", first_po)
+    assert origin["receipt_id"].startswith("RCV-")
+    assert [(r["reference"], r["qty"]) for r in origin["receipts"]] == [
+        (first_po, "10.0000"),
+        (second_po, "5.0000"),
+    ]
