@@ -194,6 +194,7 @@ async def test_the_ledger_filters_by_lot_type_reference_and_reason_and_exports_t
     assert [row[10] for row in table_rows(at_print.text)] == ["ADHESION"]
     assert [row[6] for row in table_rows(adhesion.text)] == ["2"]
     assert {row[9] for row in table_rows(of_order.text)} == {code}
+    assert f'<a href="/reports/coc?order={code}">{code}</a>' in of_order.text
     assert len(table_rows(of_order.text)) > 4  # issues, consumption, receipts, scrap, QC
     header = exported[0]
     assert "Reason" in header and "Notes" in header

@@ -71,6 +71,13 @@ REFERENCE_TYPES: dict[str, Text] = {
 }
 
 
+# Where a ledger row's reference is shown: its order's page (its certificate for production).
+REFERENCE_PAGES = {
+    "production_order": "/reports/coc?order=",
+    "purchase_order": "/purchase-orders/",
+}
+
+
 def ledger_href(sku: str, lot: str | None = None) -> str:
     params = {"sku": sku, **({"lot": lot} if lot else {})}
     return "/ledger?" + urlencode(params)
@@ -87,6 +94,9 @@ def _with_links(row: Mapping[str, Any], ledger_text: str) -> dict[str, Any]:
     linked["item_href"] = f"/items/{quote(str(row['sku']), safe='')}"
     if row.get("lot"):
         linked["genealogy_href"] = genealogy_href(row["sku"], row["lot"])
+    page_of_reference = REFERENCE_PAGES.get(str(row.get("reference_type")))
+    if page_of_reference and row.get("reference"):
+        linked["reference_href"] = page_of_reference + quote(str(row["reference"]), safe="")
     return linked
 
 
@@ -171,7 +181,7 @@ LEDGER = Table(
             labels=REFERENCE_TYPES,
             on_page=False,  # the reference's code says it (PO-, PRD-, SO-); Excel has both
         ),
-        Column("reference", _("Reference"), sort="reference"),
+        Column("reference", _("Reference"), sort="reference", link="{reference_href}"),
         Column("reason_code", _("Reason"), sort="reason_code"),
         Column("notes", _("Notes")),
     ),
