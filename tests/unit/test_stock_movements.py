@@ -813,8 +813,8 @@ def test_any_sequence_of_receipts_releases_transfers_and_counts_keeps_stock_equa
 
 
 async def test_a_lot_keeps_the_vendor_po_and_receipt_of_its_first_receipt(store: Store) -> None:
-    receive(store.runtime, "RESIN", "10", "25.00", lot="R-1")
-    receive(store.runtime, "RESIN", "5", "12.50", lot="R-1")
+    receive(store.runtime, "RESIN", "10", "25.00", lot="2026/03-A")
+    receive(store.runtime, "RESIN", "5", "12.50", lot="2026/03-A")
     with store.runtime.uow() as uow:
         first_po, second_po = uow.session.scalars(
             select(StockTransaction.reference)
@@ -822,7 +822,12 @@ async def test_a_lot_keeps_the_vendor_po_and_receipt_of_its_first_receipt(store:
             .order_by(StockTransaction.id)
         ).all()
 
-    origin = ok(await store.clerk.get("/api/v1/genealogy/lots/RESIN/R-1/sources"), 200)["lot"]
+    # The vendor's lot code has a slash in it.
+    path = "/api/v1/genealogy/lots/RESIN/2026%2F03-A/sources"
+    origin = ok(await store.clerk.get(path), 200)["lot"]
+    assert origin["lot"] == "2026/03-A"
+    uses = ok(await store.clerk.get("/api/v1/genealogy/lots/RESIN/2026/03-A/uses"), 200)
+    assert uses["lot"]["lot"] == "2026/03-A" and uses["orders"] == []
     assert (origin["vendor_code"], f"{origin['po_number']}/1") == ("ACME", first_po)
     assert origin["receipt_id"].startswith("RCV-")
     assert [(r["reference"], r["qty"]) for r in origin["receipts"]] == [

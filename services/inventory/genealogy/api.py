@@ -1,4 +1,7 @@
-"""HTTP API of this package (see its __init__): both questions of a recall, one call each."""
+"""HTTP API of this package (see its __init__): both questions of a recall, one call each.
+
+A lot code is whatever the vendor printed, "2026/03-A" included: the lot is a `path` parameter,
+so a lot with a slash (sent as %2F or as is) still reaches its genealogy."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ SkuPath = Annotated[str, Path(max_length=64)]
 LotPath = Annotated[str, Path(max_length=64)]
 
 
-@router.get("/genealogy/lots/{sku}/{lot}/sources", response_model=LotSourcesOut)
+@router.get("/genealogy/lots/{sku}/{lot:path}/sources", response_model=LotSourcesOut)
 def lot_sources(sku: SkuPath, lot: LotPath, request: Request, _: StockReader) -> LotSourcesOut:
     """What went into this lot: the orders that made it, the component lots issued to them (down
     through sub-assemblies), and each purchased lot's vendor, purchase order and receipts."""
@@ -28,7 +31,7 @@ def lot_sources(sku: SkuPath, lot: LotPath, request: Request, _: StockReader) ->
         return service.lot_sources(uow, sku, lot)
 
 
-@router.get("/genealogy/lots/{sku}/{lot}/uses", response_model=LotUsesOut)
+@router.get("/genealogy/lots/{sku}/{lot:path}/uses", response_model=LotUsesOut)
 def lot_uses(sku: SkuPath, lot: LotPath, request: Request, _: StockReader) -> LotUsesOut:
     """Where this lot went: the orders it was issued to, the lots they made (up through the
     assemblies made of those), where those are now, and the shipments and customers."""
