@@ -146,7 +146,7 @@ def test_a_supervisor_runs_an_order_through_qc_and_sees_the_reprint_in_the_queue
     # The queue shows the reprint: high priority, second in the chain of the first order.
     tablet.goto(f"/production-orders?sku={PART}&sort=-code")
     row = tablet.locator("tr", has=tablet.get_by_role("link", name=reprint, exact=True))
-    expect(row).to_contain_text(f"Reprint 1 of {code}")
+    expect(row).to_contain_text(f"#1 of {code}")
     expect(row.locator(".status-high")).to_be_visible()
     expect(row).to_contain_text("Draft")
     screenshot(tablet, "production-queue-with-reprint")

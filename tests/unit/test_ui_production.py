@@ -205,7 +205,7 @@ async def test_supervisor_runs_an_order_and_qc_reprints_the_shortfall_into_the_q
 
     queue = await html_of(sam, "/production-orders?sort=-code")
     assert ORDER_LINK.findall(queue)[:2] == [reprint_code, code]
-    assert f"Reprint 1 of {code}" in queue
+    assert f"#1 of {code}" in queue
     assert '<span class="status status-high">High</span>' in queue
 
     chain = await html_of(sam, f"/production-orders/{reprint_code}")

@@ -90,12 +90,13 @@ async def _orders_with_reprint_marks(
 
 
 def reprint_mark(order: Mapping[str, Any]) -> str | None:
-    """'Reprint 2 of PRD-2026-00001' for an order in a chain, None for a root order."""
+    """'#2 of PRD-2026-00001' for an order in a chain (its place and the chain's root), None for
+    a root order."""
     seq = order.get("reprint_seq") or 0
     if not seq:
         return None
     root = order.get("root_order_code") or order.get("reprint_of") or ""
-    return _("Reprint {seq} of {root}", seq=seq, root=root).render()
+    return _("#{seq} of {root}", seq=seq, root=root).render()
 
 
 PRODUCTION_ORDERS = Table(
