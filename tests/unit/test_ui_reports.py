@@ -9,8 +9,9 @@ first pass yield 8/12 = 66.67 %, rolled throughput yield 10/12 x 8/10 = 66.67 %,
 4/12 = 33.33 %; the Pareto has ADHESION 2 (50 %) and SURFACE 2 (50 %,
 cumulative 100 %). On the certificate each component's yield scrap is a third of what was
 relieved: PLA 3 kg relieved -> 1 kg, boxes 12 -> 4; yield loss 33.33 %. An urgent order of 4
-is started too (1 kg of PLA and 4 boxes issued, nothing printed): the reprint rate is the
-reprinted 2 over the 14 ordered on root orders, 14.29 %.
+is started too (1 kg of PLA and 4 boxes issued, nothing printed), and an order of 5 for Acme
+Retail's sales order is created: the reprint rate is the reprinted 2 over the 19 ordered on
+root orders, 10.53 %.
 """
 
 from __future__ import annotations
@@ -93,7 +94,19 @@ async def plant(
             await pf.wait_for_materials(
                 api, started, "issued", lambda m: m["status"] == "in_progress", "issued to WIP"
             )
-        yield running, {"order": code, "reprint": reprint, "started": started}
+            # A make-to-order job for Acme Retail's sales order, not started yet.
+            so = await pf.create_sales_order(api, "5", "30.00")
+            for_acme = await pf.create_order(api, qty_ordered="5", so_number=so, so_line_no=1)
+        yield (
+            running,
+            {
+                "order": code,
+                "reprint": reprint,
+                "started": started,
+                "for_acme": for_acme,
+                "so": so,
+            },
+        )
 
 
 def text_of(html: str) -> str:
@@ -129,10 +142,10 @@ async def test_the_yield_report_shows_the_days_figures_the_chart_and_the_pareto(
 
     assert report.status_code == 200, report.text[-2000:]
     totals = text_of(section(report.text, "yield-table").split("<tfoot>")[1])
-    assert "66.67 %" in totals and "33.33 %" in totals and "14.29 %" in totals
+    assert "66.67 %" in totals and "33.33 %" in totals and "10.53 %" in totals
     assert 'id="kpi-fpy">66.67 %<' in report.text
     assert 'id="kpi-scrap">33.33 %<' in report.text
-    assert 'id="kpi-reprint">14.29 %<' in report.text
+    assert 'id="kpi-reprint">10.53 %<' in report.text
     # The chart is drawn from the same figures the table shows (ratios, one per day).
     chart = re.search(r'id="yield-chart"[^>]*data-chart="([^"]+)"', report.text)
     assert chart is not None and "0.6667" in unescape(chart.group(1))
@@ -183,6 +196,7 @@ async def test_the_certificate_lists_each_components_issue_return_relief_and_yie
     async with signed_in(portal, "vera") as browser:
         coc = await browser.get(f"/reports/coc?order={codes['order']}")
         open_reprint = await browser.get(f"/reports/coc?order={codes['reprint']}")
+        for_acme = await browser.get(f"/reports/coc?order={codes['for_acme']}")
 
     assert coc.status_code == 200, coc.text[-2000:]
     assert f'<h1 id="coc-title">{codes["order"]}</h1>' in coc.text
@@ -198,6 +212,9 @@ async def test_the_certificate_lists_each_components_issue_return_relief_and_yie
     # The reprint has not started: its certificate says so, it is not an error.
     assert open_reprint.status_code == 200
     assert "No material has been issued to this order." in open_reprint.text
+    # A make-to-order job names its sales order line and the customer.
+    assert f'id="coc-sales-order">{codes["so"]} / 1<' in for_acme.text
+    assert 'id="coc-customer">Acme Retail (ACME)<' in for_acme.text
 
 
 @on_the_plant
@@ -259,7 +276,7 @@ async def test_open_jobs_lists_every_open_order_with_its_material_and_refreshes_
         r'<th scope="row" class="order"><a href="/reports/coc\?order=(PRD-[0-9-]+)">', jobs.text
     )
     # Urgent first; the completed order is not an open job, its reprint is.
-    assert listed == [started, codes["reprint"]]
+    assert listed == [started, codes["reprint"], codes["for_acme"]]
     assert codes["order"] not in listed
     assert 'hx-trigger="sse:production-orders"' in jobs.text
     assert 'id="jobs-updated"' in jobs.text and "Updated at" in jobs.text
@@ -274,7 +291,7 @@ async def test_open_jobs_lists_every_open_order_with_its_material_and_refreshes_
     assert partial.text.lstrip().startswith('<section id="open-jobs"')
     header = exported[0]
     assert header[0] == "Order" and "Component" in header
-    assert {row[0] for row in exported[1:]} == {started, codes["reprint"]}
+    assert {row[0] for row in exported[1:]} == {started, codes["reprint"], codes["for_acme"]}
     assert odd.status_code == 200  # odd filters fall back to every open order
 
 
