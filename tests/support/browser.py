@@ -100,6 +100,8 @@ class LivePortal:
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
+        # Not left running: the fixture's teardown never sees a portal that failed to start.
+        self.stop()
         raise RuntimeError(f"portal run did not become ready: {self.log_tail()}")
 
     def stop(self) -> None:
