@@ -233,3 +233,22 @@ def test_a_planner_explodes_a_bom_and_an_admin_retires_a_scrap_code(
     expect(row).to_contain_text("Inactive")
     screenshot(admin, "scrap-codes-admin")
     assert_accessible(admin)
+
+
+def test_a_start_short_of_material_lists_the_shortages(
+    open_page: Callable[..., Any], api: PortalApi, live_portal: LivePortal, material: None
+) -> None:
+    code = new_order(api, "400")  # 100 kg of PLA; 20 kg were received
+    live_portal.add_user("suki", "suki-pass-123", ["supervisor"])
+    desk = open_page()
+    sign_in(desk, "suki", "suki-pass-123")
+    desk.goto(f"/production-orders/{code}")
+    desk.get_by_role("button", name="Start production").click()
+
+    shortages = desk.locator("#shortages")
+    expect(shortages).to_contain_text(f"Not enough material to start {code}")
+    expect(shortages.locator("tr", has_text=PLA)).to_be_visible()
+    expect(desk.get_by_label("Start even if material is short")).not_to_be_checked()
+    expect(desk.locator("h1 .status")).to_contain_text("Draft")
+    screenshot(desk, "production-start-shortages")
+    assert_accessible(desk)

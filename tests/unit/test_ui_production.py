@@ -156,6 +156,7 @@ async def test_supervisor_runs_an_order_and_qc_reprints_the_shortfall_into_the_q
     assert "status-in_progress" in running and "Complete run" in running
     # The run form offers the active scrap codes, print failures first.
     assert running.index('value="ADHESION"') < running.index('value="SURFACE"')
+    assert '<optgroup label="Print failure">' in running
 
     page_key = key_of(running)
     run = {

@@ -279,6 +279,7 @@ async def _order_detail(
         "status_labels": ORDER_STATUS_LABELS,
         "priority_labels": PRIORITY_LABELS,
         "type_labels": ORDER_TYPE_LABELS,
+        "category_labels": SCRAP_CATEGORY_LABELS,
         "can_schedule": status in SCHEDULABLE and allowed(roles, Action.PRODUCTION_ORDERS_WRITE),
         "can_start": status in STARTABLE and allowed(roles, Action.PRODUCTION_RUN),
         "can_run": status in RUNNABLE and allowed(roles, Action.PRODUCTION_RUN),
@@ -382,12 +383,14 @@ async def _order_action(
         )
     except UpstreamProblem as problem:
         errors, general = _split_errors(problem, set(values) | {"planned_start", "line_code"})
+        shortages = problem.problem.get("shortages") if action == "start" else None
         context: dict[str, Any] = {
             "action": action,
             "values": values,
             "errors": errors,
-            "error": general,
-            "shortages": problem.problem.get("shortages") if action == "start" else None,
+            # The shortages say it all, beside the start button; no second message on top.
+            "error": None if shortages else general,
+            "shortages": shortages,
         }
         return await _order_detail(request, page, number, context, _form_status(request, problem))
     return RedirectResponse(f"/production-orders/{code}?done={action}", status_code=303)
