@@ -238,8 +238,8 @@ async def test_start_short_of_material_is_refused_with_the_shortages_and_changes
         assert floor.row_counts() == before
         assert ok(await operator.get(f"{ORDERS}/{code}"))["status"] == "draft"
 
-        # Started anyway: the shortage is kept on the order; only what was reserved goes
-        # to WIP (ProductionStarted lists it).
+        # Started anyway: the shortage is kept on the order; ProductionStarted lists the whole
+        # requirement and inventory issues what the reservation holds of it.
         started = ok(await start(operator, code, allow_insufficient=True))
         assert started["status"] == "in_progress"
         assert started["shortages"] == [
@@ -252,7 +252,7 @@ async def test_start_short_of_material_is_refused_with_the_shortages_and_changes
         ]
         [event] = floor.events("ProductionStarted", code)
         assert {c["sku"]: Decimal(c["qty"]) for c in event.payload["components"]} == {
-            PLA: Decimal(2),
+            PLA: Decimal(3),
             BOX: Decimal(12),
         }
         [changed] = floor.events("ProductionOrderChanged", code)[-1:]
@@ -270,20 +270,19 @@ async def test_starting_twice_starts_once(floor: Floor, api: httpx.AsyncClient) 
     assert len(floor.inventory.reservation_calls()) == 1
 
 
-async def test_start_with_nothing_in_stock_at_all_is_refused_and_the_reservation_released(
+async def test_start_with_nothing_in_stock_at_all_starts_with_allow_insufficient(
     tmp_path: Path,
 ) -> None:
     async with production_floor(tmp_path, {}) as floor, floor.client("supervisor") as api:
         code = (await create(api, qty_ordered="1"))["code"]
-        refused = await start(api, code, allow_insufficient=True)
+        refused = await start(api, code)
         assert refused.status_code == 409, refused.text
-        assert refused.json()["code"] == "insufficient_stock"
         assert ok(await api.get(f"{ORDERS}/{code}"))["status"] == "draft"
-        assert floor.events("ProductionStarted") == []
-        assert floor.inventory.calls[-1][:2] == (
-            "DELETE",
-            f"/api/v1/reservations/production_order/{code}",
-        )
+        started = ok(await start(api, code, allow_insufficient=True))
+        assert started["status"] == "in_progress"
+        assert {s["sku"] for s in started["shortages"]} == {PLA, BOX}
+        [event] = floor.events("ProductionStarted", code)
+        assert {c["sku"] for c in event.payload["components"]} == {PLA, BOX}
 
 
 async def test_a_start_refused_after_reserving_gives_the_reservation_back(

@@ -228,8 +228,9 @@ def read_reservation(answer: Any) -> ReservationAnswer:
 def record_start(
     uow: UnitOfWork, code: str, plan: StartPlan | None, answer: ReservationAnswer | None
 ) -> OrderDetail:
-    """In progress, with what inventory reserved: ProductionStarted lists the reserved
-    components, shortages are kept on the order. Already in progress: returned unchanged."""
+    """In progress: ProductionStarted lists the exploded requirement (inventory issues what
+    the reservation holds of it), shortages are kept on the order. Already in progress:
+    returned unchanged."""
     order = _order_for_update(uow, code)
     status = OrderStatus(order.status)
     if status is OrderStatus.IN_PROGRESS:
@@ -247,15 +248,7 @@ def record_start(
             field="status",
             code="order_transition",
         )
-    reserved = _reserved_by_sku(answer)
     shortages = [line for line in answer.lines if line.qty_short > 0]
-    if not reserved:
-        raise StartAbandoned(
-            _("None of the components of {code} is in stock; nothing can be started.", code=code),
-            field="allow_insufficient",
-            code="insufficient_stock",
-            extensions={"shortages": [_shortage_json(line) for line in shortages]},
-        )
     before = _detail(uow, order)
     now = utc_now()
     order.status = OrderStatus.IN_PROGRESS.value
@@ -277,8 +270,10 @@ def record_start(
             sku=order.sku,
             qty=order.qty_to_make,
             bom_version=plan.bom_version,
+            # The whole requirement: inventory issues what the reservation holds of it, so an
+            # order started with allow_insufficient and nothing in stock still starts.
             components=tuple(
-                ComponentRequirement(sku=sku, qty=qty) for sku, qty in sorted(reserved.items())
+                ComponentRequirement(sku=sku, qty=qty) for sku, qty in sorted(plan.components)
             ),
             line_code=order.line_code,
             so_number=order.so_number,
