@@ -130,7 +130,7 @@ def obsolete_bom(sku: str, version: Version, request: Request, user: Writer) -> 
     return run_command(request, lambda uow: service.make_obsolete(uow, sku, version, user.user))
 
 
-@router.get("/boms/{sku}/explosion", response_model=ExplosionOut)
+@router.get("/boms/{sku}/explosion", response_model=ExplosionOut, response_class=Response)
 def explode_bom(
     sku: str,
     request: Request,
@@ -138,12 +138,15 @@ def explode_bom(
     qty: ExplodedQty = Decimal(1),
     tree: bool = True,
     levels: Annotated[int | None, Query(ge=1, le=100)] = None,
-) -> ExplosionOut:
+) -> Response:
     """What making `qty` of the product needs through the released BOMs at every level: the
     total per leaf item and (unless `tree=false`) the indented BOM with each row's quantity,
     down to `levels` levels (all by default), cut at 5,000 rows (`tree_truncated`)."""
     with new_uow(request) as uow:
-        return service.explosion(uow, sku, qty, tree=tree, levels=levels)
+        answer = service.explosion(uow, sku, qty, tree=tree, levels=levels)
+    # Written by pydantic-core straight away: thousands of rows the service has just built
+    # need no second validation on the way out.
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 @router.get("/boms/{sku}/where-used", response_model=WhereUsedAnswer)

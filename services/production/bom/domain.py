@@ -75,16 +75,13 @@ class Bom:
 
     def __post_init__(self) -> None:
         output_qty = self.output_qty
+        factors = []
         with localcontext() as ctx:
             ctx.prec = EXPLOSION_DIGITS
-            factors = tuple(
-                (
-                    line.component_sku,
-                    _per_unit(line.qty_per, line.scrap_factor, output_qty),
-                )
-                for line in self.lines
-            )
-        object.__setattr__(self, "factors", factors)
+            for component, qty_per, _uom, scrap_factor in self.lines:
+                gross = qty_per * (1 + scrap_factor) if scrap_factor else qty_per
+                factors.append((component, gross if output_qty == 1 else gross / output_qty))
+        object.__setattr__(self, "factors", tuple(factors))
 
     def needs(self, line: BomLine, units: Decimal) -> Decimal:
         """How much of `line`'s component making `units` of the product takes."""
