@@ -10,6 +10,8 @@ bracket's BOM makes 4 brackets from 1 kg of PLA (5 % scrap) and 16 inserts. For 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -185,3 +187,49 @@ def test_a_release_through_another_process_is_seen_by_the_next_explosion(
             1,
             [("BOX", Decimal(10)), ("PLA", Decimal("10.5"))],
         )
+
+
+def test_two_releases_that_would_close_a_loop_cannot_both_pass(
+    plant: tuple[ServiceRuntime, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bracket's draft lists the insert and the insert's draft lists the bracket: each is
+    fine alone. Released at the same moment, each checking before the other commits would let
+    both through, and every explosion would loop. Releases take turns on the BOM revision row,
+    so the second checks after the first has committed, and is refused."""
+    runtime, _url = plant
+    with runtime.uow() as uow:
+        for sku, component in (("BRKT", "INSERT"), ("INSERT", "BRKT")):
+            service.create_draft(
+                uow,
+                BomCreate.model_validate(
+                    {"sku": sku, "lines": [{"component_sku": component, "qty_per": "1"}]}
+                ),
+                "pat",
+            )
+        uow.commit()
+    checked = service._refuse_cycle
+
+    def slow_check(uow: object, bom: BomVersion) -> None:
+        checked(uow, bom)  # type: ignore[arg-type]
+        time.sleep(0.5)  # both would be past their check before either commits
+
+    monkeypatch.setattr(service, "_refuse_cycle", slow_check)
+    outcomes: dict[str, str] = {}
+
+    def release_draft(sku: str) -> None:
+        try:
+            with runtime.uow() as uow:
+                service.release(uow, sku, 1, "pat")
+                uow.commit()
+            outcomes[sku] = "released"
+        except Conflict as refused:
+            outcomes[sku] = refused.code or "conflict"
+
+    threads = [threading.Thread(target=release_draft, args=(sku,)) for sku in ("BRKT", "INSERT")]
+    threads[0].start()
+    time.sleep(0.1)
+    threads[1].start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes.values()) == ["bom_cycle", "released"], outcomes

@@ -95,6 +95,7 @@ class ReleasedBoms:
 
 _released_cache: WeakKeyDictionary[Any, ReleasedBoms] = WeakKeyDictionary()
 _released_cache_lock = threading.Lock()
+_CHANGES_RELEASED = "production.bom.changes_released"
 
 
 def released_structure(uow: UnitOfWork, sku: str) -> ReleasedBoms:
@@ -111,6 +112,15 @@ def released_structure(uow: UnitOfWork, sku: str) -> ReleasedBoms:
     if known is not None and known.revision == revision and sku in known.complete:
         return known
     found = released_boms_below(uow, sku, in_line_order=True)
+    if uow.session.info.get(_CHANGES_RELEASED):
+        # This transaction changed the released set and has not committed: what it sees is
+        # not yet anyone's revision.
+        return ReleasedBoms(
+            revision=revision,
+            boms=found,
+            complete=frozenset(found) | {sku},
+            uoms={line.component_sku: line.uom for bom in found.values() for line in bom.lines},
+        )
     with _released_cache_lock:
         known = _released_cache.get(engine)
         base = known if known is not None and known.revision == revision else None
@@ -139,7 +149,9 @@ def _revision(uow: UnitOfWork) -> int:
 
 
 def _bump_revision(uow: UnitOfWork) -> None:
-    """Count a change to the released set, in the change's transaction."""
+    """Count a change to the released set, in the change's transaction (whose own reads of
+    the released BOMs are then not kept: it may yet roll back)."""
+    uow.session.info[_CHANGES_RELEASED] = True
     table = BomRevision.__table__
     upsert = dialect_insert(uow.session, table).values(id=1, revision=1)
     uow.session.execute(
@@ -380,9 +392,14 @@ def _refuse_cycle(uow: UnitOfWork, bom: BomVersion) -> None:
 
 def release(uow: UnitOfWork, sku: str, version: int, by: str) -> BomOut:
     """Release a draft: it becomes the product's one released version (the one released before
-    it becomes obsolete, in the same transaction) and BomReleased carries it to its readers."""
+    it becomes obsolete, in the same transaction) and BomReleased carries it to its readers.
+
+    The BOM revision is raised first: its row lock makes releases take turns, so two releases
+    that would close a loop between them (A listing B, B listing A) cannot both pass the cycle
+    check before either has committed; the second sees the first's BOM and is refused."""
     bom = _version(uow, sku, version, lock=True)
     domain.check_transition(BomStatus(bom.status), BomStatus.RELEASED)
+    _bump_revision(uow)
     unknown = {line.component_sku for line in bom.lines} - set(
         known_items(uow, [line.component_sku for line in bom.lines])
     )
@@ -412,7 +429,6 @@ def release(uow: UnitOfWork, sku: str, version: int, by: str) -> BomOut:
     before = bom_out(bom)
     bom.status = BomStatus.RELEASED.value
     bom.released_at, bom.released_by = now, by
-    _bump_revision(uow)
     bom.updated_at, bom.updated_by = now, by
     uow.session.flush()
     uow.add_event(
