@@ -163,6 +163,20 @@ async def test_a_draft_is_numbered_per_product_and_takes_the_items_units(plant: 
     ]
 
 
+async def test_a_retried_create_with_its_idempotency_key_makes_one_version(plant: Plant) -> None:
+    body = {"sku": "KIT", "lines": KIT_LINES}
+    key = {"Idempotency-Key": "bom-kit-1"}
+
+    first = await plant.api.post("/api/v1/boms", json=body, headers=key)
+    again = await plant.api.post("/api/v1/boms", json=body, headers=key)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["version"] == first.json()["version"] == 1
+    listed = (await plant.api.get("/api/v1/boms", params={"sku": "KIT"})).json()
+    assert listed["total"] == 1
+
+
 async def test_a_draft_changes_until_it_is_released_and_never_after(plant: Plant) -> None:
     draft = await plant.draft("KIT", KIT_LINES)
     changed = await plant.api.put(
