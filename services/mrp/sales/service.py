@@ -428,7 +428,9 @@ def remember_production_order(
     number = order.so_number or _so_number_of_chain(uow, known)
     if number is None:
         return
-    so = uow.session.scalar(select(SalesOrder).where(SalesOrder.number == number).with_for_update())
+    # `of=`: the customer is joined (outer) to the order, and PostgreSQL locks no outer side.
+    locked = select(SalesOrder).where(SalesOrder.number == number).with_for_update(of=SalesOrder)
+    so = uow.session.scalar(locked)
     if so is not None and so.status != SoStatus.CANCELLED:
         _settle(uow, so)
 
