@@ -21,11 +21,13 @@ import sqlalchemy as sa
 from shared.bus.rabbitmq import RabbitMQBus
 from shared.events.envelope import Envelope
 from shared.events.routing import CONSUMERS
-from shared.settings import SERVICES
 from tests.support import production_flow as pf
 from tests.support import servers
 from tests.support.cluster import Cluster, running_cluster, sign_in
 from tests.support.flow import eventually, ok
+
+# The services these stories touch (accounting's postings are the accounting issue's subject).
+FLOW_SERVICES = ("inventory", "purchasing", "production", "mrp", "gateway")
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -37,7 +39,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     databases = servers.PostgresDatabases()
     try:
         with running_cluster(
-            databases, servers.AMQP_URL, tmp_path_factory.mktemp("cluster"), SERVICES
+            databases, servers.AMQP_URL, tmp_path_factory.mktemp("cluster"), FLOW_SERVICES
         ) as running:
             yield running
     finally:
@@ -45,10 +47,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="module")
-async def material_ready(cluster: Cluster) -> None:
-    async with cluster.gateway_client() as api:
-        await sign_in(api)
-        await pf.set_up_material(api)
+def material_ready(cluster: Cluster) -> None:
+    """Set up once for the module, on a loop of its own (the tests each have theirs)."""
+
+    async def set_up() -> None:
+        async with cluster.gateway_client() as api:
+            await sign_in(api)
+            await pf.set_up_material(api)
+
+    asyncio.run(set_up())
 
 
 @pytest.fixture

@@ -175,10 +175,16 @@ async def sales_order(api: httpx.AsyncClient, so: str) -> dict[str, Any]:
 
 
 async def wait_for_sales_status(api: httpx.AsyncClient, so: str, status: str) -> None:
-    async def there() -> bool:
-        return (await sales_order(api, so))["status"] == status
+    seen: dict[str, Any] = {}
 
-    await eventually(there, WITHIN, f"{so} to be {status}")
+    async def there() -> bool:
+        seen.update(await sales_order(api, so))
+        return seen["status"] == status
+
+    try:
+        await eventually(there, WITHIN, f"{so} to be {status}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the sales order is {seen}") from None
 
 
 async def create_sales_order(api: httpx.AsyncClient, qty: str, unit_price: str) -> str:
