@@ -212,7 +212,9 @@ async def real_values(sweep: Sweep) -> dict[str, list[str]]:
     return {
         "sku": [items[0]["sku"]],
         "number": [po["number"] for po in orders] + [journal[0]["number"]],
-        "open_po": [next(po["number"] for po in orders if po["status"] == "submitted")],
+        "open_po": [
+            next(po["number"] for po in orders if po["status"] in ("submitted", "partial"))
+        ],
         "username": ["admin", "sofia"],
         "service": ["inventory", "purchasing", "gateway", "nope"],
         "letter_id": ["1"],

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jinja2
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
@@ -204,12 +205,19 @@ def _gettext(msgid: str, /, **params: Any) -> str:
     return translate(msgid, None, **params)
 
 
+def _decimal(value: Any) -> Decimal | None:
+    """A figure for display: None for a missing one (None, "", a name the answer lacks)."""
+    if value is None or value == "" or isinstance(value, jinja2.Undefined):
+        return None
+    return Decimal(str(value))
+
+
 def _number(value: Any) -> str:
-    return format_number(None if value in (None, "") else Decimal(str(value)))
+    return format_number(_decimal(value))
 
 
 def _money(value: Any) -> str:
-    return format_money(None if value in (None, "") else Decimal(str(value)))
+    return format_money(_decimal(value))
 
 
 def _environment() -> Environment:

@@ -266,7 +266,7 @@ async def create_item(request: Request) -> Response:
 @router.get("/items/{sku}/edit")
 async def edit_item(sku: str, request: Request) -> Response:
     page = await page_user(request, Action.ITEMS_WRITE)
-    item = await upstream.get_json(request, page.user, "inventory", f"items/{quote(sku)}")
+    item = await upstream.get_json(request, page.user, "inventory", f"items/{quote(sku, safe='')}")
     return _form_page(request, page, item=item, key=str(uuid.uuid4()), editing=True)
 
 
@@ -281,7 +281,7 @@ async def update_item(sku: str, request: Request) -> Response:
         page.user,
         "inventory",
         "PATCH",
-        f"items/{quote(sku)}",
+        f"items/{quote(sku, safe='')}",
         json=_update_body(values),
         idempotency_key=key,
     )
@@ -311,7 +311,9 @@ async def update_item(sku: str, request: Request) -> Response:
 async def item_page(sku: str, request: Request) -> Response:
     page = await page_user(request, Action.ITEMS_READ)
     try:
-        item = await upstream.get_json(request, page.user, "inventory", f"items/{quote(sku)}")
+        item = await upstream.get_json(
+            request, page.user, "inventory", f"items/{quote(sku, safe='')}"
+        )
     except upstream.UpstreamProblem as problem:
         if problem.status != 404:
             raise
@@ -355,7 +357,7 @@ async def _stock_of(request: Request, page: Page, sku: str) -> dict[str, Any]:
         return values
     try:
         values["stock"] = await upstream.get_json(
-            request, page.user, "inventory", f"items/{quote(sku)}/stock"
+            request, page.user, "inventory", f"items/{quote(sku, safe='')}/stock"
         )
         values["transactions"] = await upstream.get_json(
             request,

@@ -246,9 +246,11 @@ async def _po_detail(
     error: str | Text | None = None,
     status_code: int = 200,
 ) -> Response:
-    po = await upstream.get_json(request, page.user, SERVICE, f"purchase-orders/{quote(number)}")
+    po = await upstream.get_json(
+        request, page.user, SERVICE, f"purchase-orders/{quote(number, safe='')}"
+    )
     receipts = await upstream.get_json(
-        request, page.user, SERVICE, f"purchase-orders/{quote(number)}/receipts"
+        request, page.user, SERVICE, f"purchase-orders/{quote(number, safe='')}/receipts"
     )
     roles = page.user.roles
     return render(
@@ -275,14 +277,20 @@ async def submit_purchase_order(number: str, request: Request) -> Response:
     try:
         upstream.checked(
             await upstream.call(
-                request, page.user, SERVICE, "POST", f"purchase-orders/{quote(number)}/submit"
+                request,
+                page.user,
+                SERVICE,
+                "POST",
+                f"purchase-orders/{quote(number, safe='')}/submit",
             )
         )
     except UpstreamProblem as problem:
         return await _po_detail(
             request, page, number, problem.detail, _form_status(request, problem)
         )
-    return RedirectResponse(f"/purchase-orders/{quote(number)}?submitted=1", status_code=303)
+    return RedirectResponse(
+        f"/purchase-orders/{quote(number, safe='')}?submitted=1", status_code=303
+    )
 
 
 # --- receiving at the dock ------------------------------------------------------------------
@@ -328,7 +336,7 @@ async def receive(number: str, request: Request) -> Response:
                 page.user,
                 SERVICE,
                 "POST",
-                f"purchase-orders/{quote(number)}/receipts",
+                f"purchase-orders/{quote(number, safe='')}/receipts",
                 json=body,
                 idempotency_key=key,
             )
@@ -365,7 +373,7 @@ async def _receivable(request: Request, page: Page, number: str) -> dict[str, An
     """The PO's open lines, or why it cannot be received against (beside the scan field)."""
     try:
         po = await upstream.get_json(
-            request, page.user, SERVICE, f"purchase-orders/{quote(number)}"
+            request, page.user, SERVICE, f"purchase-orders/{quote(number, safe='')}"
         )
     except UpstreamProblem as problem:
         if problem.status == 404:
@@ -428,7 +436,7 @@ async def _stock_of(request: Request, page: Page, skus: Sequence[str]) -> dict[s
     for sku in skus:
         try:
             stock[sku] = await upstream.get_json(
-                request, page.user, "inventory", f"items/{quote(sku)}/stock"
+                request, page.user, "inventory", f"items/{quote(sku, safe='')}/stock"
             )
         except PortalError:
             stock[sku] = None
