@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from fastapi import Request
 
 from services.gateway.proxy import UpstreamTimeout, UpstreamUnreachable, upstream_client
 from services.gateway.proxy import upstream_headers as signed_headers
@@ -101,3 +102,10 @@ def checked(answer: httpx.Response) -> Any:
     except ValueError:
         problem = {"title": answer.reason_phrase, "status": answer.status_code}
     raise UpstreamProblem(answer.status_code, problem if isinstance(problem, dict) else {})
+
+
+def form_status(request: Request, problem: UpstreamProblem) -> int:
+    """A refused plain form answers with the service's 4xx; an htmx swap needs a 200."""
+    if request.headers.get("hx-request"):
+        return 200
+    return problem.status if 400 <= problem.status < 500 else 422

@@ -206,7 +206,7 @@ async def create_order(request: Request) -> Response:
     except UpstreamProblem as problem:
         errors, general = _split_errors(problem, set(ORDER_FIELDS))
         return await _order_form(
-            request, page, values, errors, general, _form_status(request, problem)
+            request, page, values, errors, general, upstream.form_status(request, problem)
         )
     return RedirectResponse(
         f"/production-orders/{quote(created['code'])}?done=created", status_code=303
@@ -392,7 +392,9 @@ async def _order_action(
             "error": None if shortages else general,
             "shortages": shortages,
         }
-        return await _order_detail(request, page, number, context, _form_status(request, problem))
+        return await _order_detail(
+            request, page, number, context, upstream.form_status(request, problem)
+        )
     return RedirectResponse(f"/production-orders/{code}?done={action}", status_code=303)
 
 
@@ -443,7 +445,7 @@ async def record_qc(number: str, request: Request) -> Response:
         errors, general = _split_errors(problem, set(QC_FIELDS) | {"reprint"})
         context.update(await _inspectable(request, page, number))
         context.update({"errors": errors, "error": general})
-        return await _qc_response(request, page, context, _form_status(request, problem))
+        return await _qc_response(request, page, context, upstream.form_status(request, problem))
     # The answer holds the order as it now stands and the reprint order, if one was made.
     context.update(record=record, order=record.get("order"), reprint=record.get("reprint"))
     return await _qc_response(request, page, context)
@@ -636,7 +638,9 @@ async def add_scrap_code(request: Request) -> Response:
     except UpstreamProblem as problem:
         errors, general = _split_errors(problem, set(SCRAP_FIELDS))
         context = {"values": values, "errors": errors, "error": general}
-        return await _scrap_codes_page(request, page, context, _form_status(request, problem))
+        return await _scrap_codes_page(
+            request, page, context, upstream.form_status(request, problem)
+        )
     return RedirectResponse(f"/scrap-codes?added={quote(values['code'])}", status_code=303)
 
 
@@ -664,7 +668,9 @@ async def _set_scrap_code_active(request: Request, change: str) -> Response:
         )
     except UpstreamProblem as problem:
         context = {"error": problem.detail}
-        return await _scrap_codes_page(request, page, context, _form_status(request, problem))
+        return await _scrap_codes_page(
+            request, page, context, upstream.form_status(request, problem)
+        )
     return RedirectResponse(f"/scrap-codes?{change}d={quote(code)}", status_code=303)
 
 
@@ -798,13 +804,6 @@ def _split_errors(problem: UpstreamProblem, fields: set[str]) -> tuple[dict[str,
     if not errors and general is None:
         general = str(problem.detail)
     return errors, general
-
-
-def _form_status(request: Request, problem: UpstreamProblem) -> int:
-    """A refused plain form answers with the service's 4xx; an htmx swap needs a 200."""
-    if request.headers.get("hx-request"):
-        return 200
-    return problem.status if 400 <= problem.status < 500 else 422
 
 
 feature = Feature(

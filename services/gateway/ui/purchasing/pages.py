@@ -123,7 +123,7 @@ async def create_vendor(request: Request) -> Response:
             page,
             "purchasing/vendor_new.html",
             {"values": values, "errors": errors, "error": general},
-            status_code=_form_status(request, problem),
+            status_code=upstream.form_status(request, problem),
         )
     return RedirectResponse(f"/vendors?q={quote(values['code'])}&created=1", status_code=303)
 
@@ -193,7 +193,13 @@ async def create_purchase_order(request: Request) -> Response:
     except UpstreamProblem as problem:
         errors, general = _split_errors(problem, set(values) | {"lines"}, sent)
         return await _po_form(
-            request, page, values, rows or [{}], errors, general, _form_status(request, problem)
+            request,
+            page,
+            values,
+            rows or [{}],
+            errors,
+            general,
+            upstream.form_status(request, problem),
         )
     return RedirectResponse(f"/purchase-orders/{quote(created['number'])}", status_code=303)
 
@@ -286,7 +292,7 @@ async def submit_purchase_order(number: str, request: Request) -> Response:
         )
     except UpstreamProblem as problem:
         return await _po_detail(
-            request, page, number, problem.detail, _form_status(request, problem)
+            request, page, number, problem.detail, upstream.form_status(request, problem)
         )
     return RedirectResponse(
         f"/purchase-orders/{quote(number, safe='')}?submitted=1", status_code=303
@@ -348,7 +354,7 @@ async def receive(number: str, request: Request) -> Response:
         # By PO line number, as the form draws its rows from the PO's open lines.
         by_line = {rows[row]["line_no"]: messages for row, messages in errors.items()}
         context.update({"row_errors": by_line, "error": general})
-        return _receiving_response(request, page, context, _form_status(request, problem))
+        return _receiving_response(request, page, context, upstream.form_status(request, problem))
     context["receipt"] = receipt
     context["skus"] = _skus(receipt)
     context["stock"] = await _stock_of(request, page, context["skus"])
@@ -528,13 +534,6 @@ def _split_errors(
     if not errors and general is None:
         general = str(problem.detail)
     return errors, general
-
-
-def _form_status(request: Request, problem: UpstreamProblem) -> int:
-    """A refused plain form answers with the service's 4xx; an htmx swap needs a 200."""
-    if request.headers.get("hx-request"):
-        return 200
-    return problem.status if 400 <= problem.status < 500 else 422
 
 
 feature = Feature(
