@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -30,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bom import fresh_database, machine, say, serving, summary
+from bench.bom import free_port, fresh_database, machine, say, summary
 from services import registry
 from shared.auth.tokens import issue_service_token
 from shared.bus.inprocess import InProcessBus
@@ -43,6 +45,28 @@ from shared.settings import Settings
 
 SECRET = "bench-starts-secret-" + "x" * 32
 PRODUCT = "BENCH-PRODUCT"
+
+
+@contextmanager
+def serving(runtime: ServiceRuntime) -> Iterator[str]:
+    """The service's app on a real socket, served by uvicorn in a thread of this process (the
+    start calls inventory through it, as a deployment does)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(runtime.app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @contextmanager
