@@ -168,7 +168,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for runtime in (inventory, production):
             await runtime.start(relay=False)
         for runtime in (inventory, production):
-            await runtime.start(consume=False)
+            await runtime.start(consume=False, workers=False)
         token = issue_service_token(SECRET, user="bench", roles=["admin"], ttl_seconds=3600)
         headers = {"Authorization": f"Bearer {token}"}
         with serving(inventory) as inventory_url, serving(production) as production_url:

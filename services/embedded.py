@@ -64,7 +64,7 @@ class EmbeddedPortal:
         for runtime in self.runtimes.values():
             await runtime.start(relay=False)
         for runtime in self.runtimes.values():
-            await runtime.start(consume=False)
+            await runtime.start(consume=False, workers=False)
         try:
             yield self
         finally:

@@ -44,6 +44,10 @@ class Action(StrEnum):
     PURCHASE_ORDERS_WRITE = "purchasing.orders.write"
     RECEIPTS_WRITE = "purchasing.receipts.write"
     BOOKS_READ = "accounting.books.read"
+    BOOKS_POST = "accounting.books.post"
+    BOOKS_ACCOUNTS = "accounting.accounts.manage"
+    BOOKS_PERIODS = "accounting.periods.manage"
+    BOOKS_WEBHOOKS = "accounting.webhooks.manage"
     USERS_MANAGE = "gateway.users.manage"
     AUDIT_READ = "gateway.audit.read"
     SETTINGS_MANAGE = "gateway.settings.manage"
@@ -78,6 +82,11 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.PURCHASE_ORDERS_WRITE: frozenset({Role.BUYER}),
     Action.RECEIPTS_WRITE: frozenset({Role.STORE, Role.BUYER}),
     Action.BOOKS_READ: frozenset({Role.ACCOUNTANT, Role.SUPERVISOR}),
+    Action.BOOKS_POST: frozenset({Role.ACCOUNTANT}),
+    Action.BOOKS_ACCOUNTS: frozenset({Role.ACCOUNTANT}),
+    # Closing and reopening a month is the owner's call: admin only.
+    Action.BOOKS_PERIODS: frozenset(),
+    Action.BOOKS_WEBHOOKS: frozenset({Role.ACCOUNTANT}),
     Action.USERS_MANAGE: frozenset(),
     Action.AUDIT_READ: frozenset(),
     Action.SETTINGS_MANAGE: frozenset(),
@@ -109,7 +118,13 @@ DESCRIPTIONS: dict[Action, Text] = {
     Action.PURCHASE_ORDERS_READ: _("see purchase orders and receipts"),
     Action.PURCHASE_ORDERS_WRITE: _("create and submit purchase orders"),
     Action.RECEIPTS_WRITE: _("receive material against purchase orders"),
-    Action.BOOKS_READ: _("see journal entries, accounts and the trial balance"),
+    Action.BOOKS_READ: _("see journal entries, accounts, financial reports and reconciliation"),
+    Action.BOOKS_POST: _("post manual journal entries and reverse entries"),
+    Action.BOOKS_ACCOUNTS: _(
+        "add and deactivate accounts, set the accounts posting rules use and the QuickBooks mapping"
+    ),
+    Action.BOOKS_PERIODS: _("close and reopen accounting periods"),
+    Action.BOOKS_WEBHOOKS: _("manage the QuickBooks webhook feed and replay deliveries"),
     Action.USERS_MANAGE: _("create users, change their roles, deactivate them, see login history"),
     Action.AUDIT_READ: _("see and export the audit log of every change"),
     Action.SETTINGS_MANAGE: _("change plant settings (directory group mapping, session timeout)"),
