@@ -136,8 +136,8 @@ class JournalSequence(Base):
 class AccountDayBalance(Base):
     """Debits and credits posted to one account on one day, kept in the posting transaction.
 
-    A trial balance as of a date sums these rows (accounts × days), not the journal lines, so
-    it does not grow with the number of lines; `ledger_balances_match_lines` proves they agree.
+    A trial balance as of a date sums these rows (accounts by days), not the journal lines, so
+    it does not grow with the number of lines; `GET /reports/ledger-check` proves they agree.
     """
 
     __tablename__ = "account_day_balances"
