@@ -11,6 +11,7 @@ from services.inventory.models import messaging, metadata
 from services.inventory.movements import api as movements_api
 from services.inventory.reservations import api as reservations_api
 from services.inventory.shipping import api as shipping_api
+from services.inventory.valuation import api as valuation_api
 from services.inventory.wip import api as wip_api
 from shared.service import ServiceDefinition
 
@@ -28,6 +29,7 @@ def definition() -> ServiceDefinition:
             movements_api.router,
             genealogy_api.router,
             shipping_api.router,
+            valuation_api.router,
         ],
         handlers=HANDLERS,
         seed=service.seed_locations,
