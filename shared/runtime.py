@@ -114,8 +114,11 @@ class ServiceRuntime:
             self.definition.seed(uow, self.settings)
             uow.commit()
 
-    async def start(self, *, consume: bool = True, relay: bool = True) -> None:
-        """Subscribe the consumer and start the relay (both optional, for fault tests)."""
+    async def start(
+        self, *, consume: bool = True, relay: bool = True, workers: bool = True
+    ) -> None:
+        """Subscribe the consumer, start the relay and the service's own workers (each
+        optional, for fault tests)."""
         if consume and self.definition.handlers:
             await self.bus.subscribe(
                 self.name,
@@ -130,6 +133,11 @@ class ServiceRuntime:
         if consume and self.definition.handlers:
             self._tasks.append(asyncio.create_task(self._watch_lag(), name=f"lag-{self.name}"))
         self._tasks.append(asyncio.create_task(self._keep_tidy(), name=f"tidy-{self.name}"))
+        if workers:
+            for number, worker in enumerate(self.definition.workers):
+                self._tasks.append(
+                    asyncio.create_task(worker(self), name=f"worker-{self.name}-{number}")
+                )
 
     def _hear(self, envelope: Envelope) -> None:
         self.definition.listeners[envelope.type](envelope)

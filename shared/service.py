@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData
@@ -29,5 +30,9 @@ class ServiceDefinition:
     listeners: Mapping[str, Listener] = field(default_factory=dict)
     # Reference data every installation needs (locations, chart of accounts); must be idempotent.
     seed: Callable[[UnitOfWork, Settings], None] | None = None
+    # Long-running jobs of the service's own (accounting's webhook deliveries): each is called
+    # with the ServiceRuntime when it starts and runs until cancelled at stop. A replica runs
+    # its own; they must share work through the database (row locks), not memory.
+    workers: Sequence[Callable[[Any], Awaitable[None]]] = ()
     # Anything else the app needs beyond routers (the gateway's page error handlers).
     configure_app: Callable[[FastAPI], None] | None = None

@@ -14,7 +14,6 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from shared.events.catalogue import MaterialReceived
 from shared.values import FOUR_PLACES
 
 ENTRY_NUMBER_DIGITS = 5
@@ -101,10 +100,61 @@ CHART_OF_ACCOUNTS: tuple[ChartAccount, ...] = (
 
 class EntryType(StrEnum):
     MATERIAL_RECEIPT = "material_receipt"
+    MATERIAL_ISSUE = "material_issue"
+    MATERIAL_RETURN = "material_return"
+    PRODUCTION_OUTPUT = "production_output"
+    QC_SCRAP = "qc_scrap"
+    STOCK_ADJUSTMENT = "stock_adjustment"
+    SHIPMENT = "shipment"
+    CUSTOMER_PAYMENT = "customer_payment"
+    VENDOR_PAYMENT = "vendor_payment"
+    MANUAL = "manual"
+    REVERSAL = "reversal"
 
 
 class DocumentType(StrEnum):
     PURCHASE_ORDER = "purchase_order"
+    PRODUCTION_ORDER = "production_order"
+    SALES_ORDER = "sales_order"
+    ADJUSTMENT = "adjustment"
+    VENDOR_BILL = "vendor_bill"
+
+
+class PostingRole(StrEnum):
+    """What a posting rule needs an account for; the account of each is a setting
+    (`posting_accounts`), seeded with the standard chart's."""
+
+    RAW_MATERIALS = "raw_materials"
+    WORK_IN_PROGRESS = "work_in_progress"
+    FINISHED_GOODS = "finished_goods"
+    ACCOUNTS_PAYABLE = "accounts_payable"
+    ACCOUNTS_RECEIVABLE = "accounts_receivable"
+    CASH = "cash"
+    REVENUE = "revenue"
+    COST_OF_GOODS_SOLD = "cost_of_goods_sold"
+    SCRAP = "scrap"
+    INVENTORY_ADJUSTMENTS = "inventory_adjustments"
+
+
+DEFAULT_POSTING_ACCOUNTS: dict[PostingRole, str] = {
+    PostingRole.RAW_MATERIALS: AccountCode.RAW_MATERIALS,
+    PostingRole.WORK_IN_PROGRESS: AccountCode.WORK_IN_PROGRESS,
+    PostingRole.FINISHED_GOODS: AccountCode.FINISHED_GOODS,
+    PostingRole.ACCOUNTS_PAYABLE: AccountCode.ACCOUNTS_PAYABLE,
+    PostingRole.ACCOUNTS_RECEIVABLE: AccountCode.ACCOUNTS_RECEIVABLE,
+    PostingRole.CASH: AccountCode.CASH,
+    PostingRole.REVENUE: AccountCode.REVENUE,
+    PostingRole.COST_OF_GOODS_SOLD: AccountCode.COST_OF_GOODS_SOLD,
+    PostingRole.SCRAP: AccountCode.SCRAP,
+    PostingRole.INVENTORY_ADJUSTMENTS: AccountCode.INVENTORY_ADJUSTMENTS,
+}
+
+# The roles whose accounts hold inventory, and the class inventory's valuation calls each.
+INVENTORY_ROLES: dict[PostingRole, str] = {
+    PostingRole.RAW_MATERIALS: "raw",
+    PostingRole.WORK_IN_PROGRESS: "wip",
+    PostingRole.FINISHED_GOODS: "finished",
+}
 
 
 class UnbalancedEntry(ValueError):
@@ -196,42 +246,55 @@ def format_entry_number(year: int, number: int) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Posting rules: one per event that moves value
+# Periods and reversals
 # --------------------------------------------------------------------------------------------
 
 
-def material_received_entry(receipt: MaterialReceived) -> JournalDraft | None:
-    """Dr 1200 Raw materials / Cr 2000 Accounts payable for the receipt's `value`.
+def period_of(day: date) -> str:
+    """'2026-11': the month of the books a day belongs to."""
+    return f"{day.year:04d}-{day.month:02d}"
 
-    A receipt of zero value (customer-supplied or free material) moves no money and posts
-    nothing. The entry is dated on the plant's business day of the receipt, which purchasing
-    sets; an older event without it falls back to the UTC day of `received_at`.
-    """
-    if receipt.value == 0:
-        return None
-    dimensions = Dimensions(item_sku=receipt.sku, purchase_order=receipt.po_number)
-    memo = receipt_memo(receipt)
+
+def first_day_of_next_period(day: date) -> date:
+    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+
+
+def parse_period(text: str) -> date:
+    """The first day of a 'YYYY-MM' period; ValueError when it is not one."""
+    year, sep, month = text.partition("-")
+    if not sep or len(year) != 4 or len(month) != 2 or not (year + month).isdigit():
+        raise ValueError(f"'{text}' is not a period written YYYY-MM")
+    return date(int(year), int(month), 1)
+
+
+def open_posting_date(day: date, closed: Iterable[str]) -> date:
+    """`day` if its period is open, else the first day of the next open period after it."""
+    closed_periods = set(closed)
+    while period_of(day) in closed_periods:
+        day = first_day_of_next_period(day)
+    return day
+
+
+def reversal_of(
+    original: JournalDraft, number: str, entry_date: date, memo: str | None = None
+) -> JournalDraft:
+    """The mirror entry: every line on the other side, the same dimensions and document."""
     return JournalDraft(
-        entry_date=receipt.receipt_date or receipt.received_at.date(),
-        entry_type=EntryType.MATERIAL_RECEIPT,
-        document_type=DocumentType.PURCHASE_ORDER,
-        document_ref=receipt.po_number,
-        memo=memo,
-        lines=(
-            DraftLine(AccountCode.RAW_MATERIALS, debit=receipt.value, dimensions=dimensions),
-            DraftLine(AccountCode.ACCOUNTS_PAYABLE, credit=receipt.value, dimensions=dimensions),
+        entry_date=entry_date,
+        entry_type=EntryType.REVERSAL,
+        document_type=original.document_type,
+        document_ref=original.document_ref,
+        memo=memo or f"Reversal of {number}",
+        lines=tuple(
+            DraftLine(
+                line.account_code,
+                debit=line.credit,
+                credit=line.debit,
+                dimensions=line.dimensions,
+                memo=line.memo,
+            )
+            for line in original.lines
         ),
-    )
-
-
-def receipt_memo(receipt: MaterialReceived, uom: str | None = None) -> str:
-    """'Receipt PO-2026-00001 line 2: 100 ea SKU-1 @ 2.5000' (the unit only when known)."""
-    qty = plain_number(receipt.qty)
-    quantity = f"{qty} {uom}" if uom else qty
-    unit_cost = format(receipt.unit_cost.quantize(FOUR_PLACES), "f")
-    return (
-        f"Receipt {receipt.po_number} line {receipt.line_no}: "
-        f"{quantity} {receipt.sku} @ {unit_cost}"
     )
 
 

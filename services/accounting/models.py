@@ -152,9 +152,7 @@ class Period(Base):
     """A calendar month of the books, 'YYYY-MM'. A month without a row is open."""
 
     __tablename__ = "periods"
-    __table_args__ = (
-        CheckConstraint("status IN ('open', 'closed')", name="ck_periods_status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('open', 'closed')", name="ck_periods_status"),)
 
     period: Mapped[str] = mapped_column(String(7), primary_key=True)
     status: Mapped[str] = mapped_column(String(8))

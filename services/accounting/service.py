@@ -1,46 +1,71 @@
-"""Accounting use cases. Each takes an open unit of work and leaves the commit to its caller.
+"""Accounting use cases over an open unit of work (the caller commits): the chart of accounts,
+the accounts posting rules use, manual entries and reversals, periods, and reading the journal.
 
-Posting: a rule of `domain` proposes a draft, `_post` checks it, takes the next gapless number
-of the entry's year, writes the entry and its lines, and adds JournalPosted to the outbox, all
-in the caller's transaction.
+Postings of business events go through `posting.post_event`; every entry, whatever its source,
+is written by `posting.post_draft`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
-from functools import cache
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, func, insert, select, update
+from sqlalchemy import Select, Table, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from services.accounting import domain
-from services.accounting.domain import AccountType, ChartAccount, JournalDraft
-from services.accounting.models import Account, JournalEntry, JournalLine, JournalSequence
+from services.accounting.domain import (
+    AccountType,
+    ChartAccount,
+    Dimensions,
+    DraftLine,
+    EntryType,
+    JournalDraft,
+    PostingRole,
+    UnbalancedEntry,
+)
+from services.accounting.models import (
+    Account,
+    AccountDayBalance,
+    JournalEntry,
+    JournalLine,
+    LedgerSetting,
+    Period,
+    PostingAccount,
+)
+from services.accounting.posting import PLANT_TIMEZONE, Posted, post_draft
 from services.accounting.schemas import (
+    AccountCreate,
     AccountOut,
+    AccountUpdate,
+    EntryTypeOut,
     JournalEntryOut,
     JournalEntrySummaryOut,
-    JournalLineOut,
+    ManualEntryCreate,
+    PeriodOut,
+    PostingAccountOut,
+    ReversalCreate,
     TrialBalanceOut,
     TrialBalanceRowOut,
 )
-from shared.counters import take_next
+from shared import context
+from shared.audit import record_change
 from shared.db import dialect_insert
-from shared.events.catalogue import JournalLine as PostedLine
-from shared.events.catalogue import JournalPosted, MaterialReceived
-from shared.events.envelope import Envelope, utc_now
+from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.settings import Settings
 from shared.uow import UnitOfWork
 from shared.web.pagination import Page, PageParams, apply_sort, paginate
-from shared.web.problems import InvalidInput, NotFound
+from shared.web.problems import Conflict, InvalidInput, NotFound
 
 
-def seed_chart_of_accounts(uow: UnitOfWork, settings: Settings | None = None) -> None:
-    """Add the accounts of the standard chart that are missing; existing ones are left as is."""
+def seed_chart_of_accounts(uow: UnitOfWork, settings: Settings) -> None:
+    """Reference data: the standard chart's missing accounts, the default account of each
+    posting role not set yet, and the plant's time zone (which dates events) as of this start.
+    What an accountant changed is left as is."""
     existing = set(uow.session.scalars(select(Account.code)))
     for account in domain.CHART_OF_ACCOUNTS:
         if account.code not in existing:
@@ -53,130 +78,388 @@ def seed_chart_of_accounts(uow: UnitOfWork, settings: Settings | None = None) ->
                     active=True,
                 )
             )
-
-
-# --------------------------------------------------------------------------------------------
-# Posting
-# --------------------------------------------------------------------------------------------
-
-
-def post_material_received(
-    uow: UnitOfWork, receipt: MaterialReceived, envelope: Envelope
-) -> JournalEntryOut | None:
-    """Dr Raw materials / Cr Accounts payable for the receipt's value; None if nothing posted
-    (the event was posted before, or the receipt has no value)."""
-    draft = domain.material_received_entry(receipt)
-    if draft is None:
-        return None
-    return _post(uow, draft, source=envelope)
-
-
-# Posting works on the tables (Core), not ORM objects: three statements per entry, built once
-# (an entry only binds its values, and the compiled SQL comes from the engine's cache).
-_ENTRIES = cast(Table, JournalEntry.__table__)
-_LINES = cast(Table, JournalLine.__table__)
-_SEQUENCES = cast(Table, JournalSequence.__table__)
-_INSERT_LINES = insert(_LINES)
-_GIVE_BACK_NUMBER = (
-    update(_SEQUENCES)
-    .where(_SEQUENCES.c.year == bindparam("entry_year"))
-    .values(last_number=_SEQUENCES.c.last_number - 1)
-)
-
-
-@cache
-def _insert_entry(dialect: str) -> Insert:
-    """INSERT … ON CONFLICT (source_event_id) DO NOTHING RETURNING id, for the dialect: no row
-    back when the source event was posted before."""
-    return (
-        dialect_insert(dialect, _ENTRIES)
-        .on_conflict_do_nothing(index_elements=[_ENTRIES.c.source_event_id])
-        .returning(_ENTRIES.c.id)
+    uow.session.flush()
+    set_roles = set(uow.session.scalars(select(PostingAccount.role)))
+    for role, code in domain.DEFAULT_POSTING_ACCOUNTS.items():
+        if role not in set_roles:
+            uow.session.add(PostingAccount(role=str(role), account_code=str(code)))
+    stmt = dialect_insert(uow.session, cast(Table, LedgerSetting.__table__)).values(
+        name=PLANT_TIMEZONE, value=settings.plant_timezone
+    )
+    uow.session.execute(
+        stmt.on_conflict_do_update(index_elements=["name"], set_={"value": settings.plant_timezone})
     )
 
 
-def _post(
-    uow: UnitOfWork, draft: JournalDraft, *, source: Envelope | None
-) -> JournalEntryOut | None:
-    """Number the draft, write the entry and its lines, add JournalPosted; None when `source`
-    was posted before.
+def _user() -> str:
+    caller = context.get_current_user()
+    return caller.user if caller else "system"
 
-    There is no SELECT first: the inbox dedupes deliveries, and the entry's unique
-    source_event_id decides the rest inside the INSERT (ON CONFLICT DO NOTHING; on PostgreSQL
-    a concurrent poster of the same event waits for the first and then inserts nothing). A
-    replay after the inbox row was lost therefore posts nothing and raises nothing, and the
-    number it took is given back, so numbering stays gapless.
-    """
-    draft.check_balanced()
-    year = draft.entry_date.year
-    number = domain.format_entry_number(year, _take_entry_number(uow, year))
-    header = {
-        "number": number,
-        "entry_date": draft.entry_date,
-        "entry_type": str(draft.entry_type),
-        "source_event_id": str(source.id) if source else None,
-        "source_event_type": source.type if source else None,
-        "document_type": str(draft.document_type) if draft.document_type else None,
-        "document_ref": draft.document_ref,
-        "memo": draft.memo,
-        "total_debit": draft.total_debit,
-        "total_credit": draft.total_credit,
-        "reverses_number": None,
-        "created_at": utc_now(),
-    }
-    session = uow.session
-    entry_id = session.execute(_insert_entry(session.get_bind().dialect.name), header).scalar()
-    if entry_id is None:
-        _give_back_entry_number(uow, year)
-        return None
-    lines = [
-        {
-            "entry_id": entry_id,
-            "line_no": line_no,
-            "account_code": str(line.account_code),
-            "debit": line.debit,
-            "credit": line.credit,
-            "memo": line.memo,
-            **asdict(line.dimensions),
-        }
-        for line_no, line in enumerate(draft.lines, start=1)
+
+# --------------------------------------------------------------------------------------------
+# Accounts and posting accounts
+# --------------------------------------------------------------------------------------------
+
+
+def _account_out(row: Account) -> AccountOut:
+    out = AccountOut.model_validate(row)
+    out.normal_side = domain.normal_side(AccountType(row.account_type))
+    return out
+
+
+def create_account(uow: UnitOfWork, body: AccountCreate) -> AccountOut:
+    if uow.session.get(Account, body.code) is not None:
+        raise Conflict(
+            _("an account numbered '{code}' exists already", code=body.code), field="code"
+        )
+    row = Account(
+        code=body.code,
+        name=body.name,
+        account_type=str(body.account_type),
+        subtype=body.subtype,
+        active=True,
+        quickbooks_account_id=body.quickbooks_account_id,
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    out = _account_out(row)
+    record_change(uow, "accounting.accounts.create", "account", row.code, None, out)
+    return out
+
+
+def update_account(uow: UnitOfWork, code: str, body: AccountUpdate) -> AccountOut:
+    row = uow.session.get(Account, code, with_for_update=True)
+    if row is None:
+        raise NotFound(_("no account numbered '{code}'", code=code), field="code")
+    before = _account_out(row)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("active") is False and row.active:
+        _check_can_deactivate(uow, row)
+    for name, value in changes.items():
+        if name in ("name", "active") and value is None:
+            raise InvalidInput(_("{field} cannot be empty", field=name), field=name)
+        setattr(row, name, value)
+    uow.session.flush()
+    out = _account_out(row)
+    record_change(uow, "accounting.accounts.update", "account", row.code, before, out)
+    return out
+
+
+def _check_can_deactivate(uow: UnitOfWork, row: Account) -> None:
+    """An account a posting rule uses, or with a balance, stays active."""
+    role = uow.session.scalar(
+        select(PostingAccount.role).where(PostingAccount.account_code == row.code)
+    )
+    if role is not None:
+        raise Conflict(
+            _(
+                "account {code} is the {role} account of the posting rules; set another first",
+                code=row.code,
+                role=role,
+            ),
+            field="active",
+        )
+    debit, credit = uow.session.execute(
+        select(
+            func.coalesce(func.sum(AccountDayBalance.debit), 0),
+            func.coalesce(func.sum(AccountDayBalance.credit), 0),
+        ).where(AccountDayBalance.account_code == row.code)
+    ).one()
+    if Decimal(debit) != Decimal(credit):
+        raise Conflict(
+            _(
+                "account {code} has a balance of {balance}; it can be deactivated at zero",
+                code=row.code,
+                balance=Decimal(debit) - Decimal(credit),
+            ),
+            field="active",
+        )
+
+
+def list_posting_accounts(uow: UnitOfWork) -> list[PostingAccountOut]:
+    rows = uow.session.execute(
+        select(PostingAccount.role, PostingAccount.account_code, Account.name)
+        .join(Account, Account.code == PostingAccount.account_code)
+        .order_by(PostingAccount.role)
+    ).all()
+    return [
+        PostingAccountOut(role=PostingRole(role), account_code=code, account_name=name)
+        for role, code, name in rows
     ]
-    session.execute(_INSERT_LINES, lines)  # one executemany
-    uow.add_event(_journal_posted(number, draft, source), key=number)
-    return JournalEntryOut(**header, lines=[JournalLineOut.model_validate(line) for line in lines])
 
 
-def _take_entry_number(uow: UnitOfWork, year: int) -> int:
-    """The year's next number; a rollback gives it back (see shared.counters)."""
-    return take_next(uow.session, _SEQUENCES, "last_number", year=year)
+def set_posting_account(uow: UnitOfWork, role: str, account_code: str) -> PostingAccountOut:
+    try:
+        posting_role = PostingRole(role)
+    except ValueError:
+        raise NotFound(_("no posting role '{role}'", role=role), field="role") from None
+    account = uow.session.get(Account, account_code)
+    if account is None or not account.active:
+        raise InvalidInput(
+            _("'{code}' is not an active account", code=account_code), field="account_code"
+        )
+    row = uow.session.get(PostingAccount, str(posting_role), with_for_update=True)
+    before = None
+    if row is None:
+        row = PostingAccount(role=str(posting_role), account_code=account_code)
+        uow.session.add(row)
+    else:
+        before = {"account_code": row.account_code}
+        row.account_code = account_code
+    uow.session.flush()
+    record_change(
+        uow,
+        "accounting.posting_accounts.set",
+        "posting_account",
+        str(posting_role),
+        before,
+        {"account_code": account_code},
+    )
+    return PostingAccountOut(
+        role=posting_role, account_code=account_code, account_name=account.name
+    )
 
 
-def _give_back_entry_number(uow: UnitOfWork, year: int) -> None:
-    """Undo `_take_entry_number` when no entry was written with the number. The year's row is
-    still locked by this transaction (see shared.counters), so nobody took a later number."""
-    uow.session.execute(_GIVE_BACK_NUMBER, {"entry_year": year})
+# --------------------------------------------------------------------------------------------
+# Manual entries and reversals
+# --------------------------------------------------------------------------------------------
 
 
-def _journal_posted(number: str, draft: JournalDraft, source: Envelope | None) -> JournalPosted:
-    return JournalPosted(
-        entry_number=number,
-        entry_date=draft.entry_date,
-        entry_type=str(draft.entry_type),
-        memo=draft.memo,
-        source_event_id=source.id if source else None,
-        document_ref=draft.document_ref,
-        reverses_entry_number=None,
-        lines=tuple(
-            PostedLine(
-                account_code=str(line.account_code),
+def post_manual_entry(uow: UnitOfWork, body: ManualEntryCreate) -> JournalEntryOut:
+    """The accountant's entry: active accounts only, into an open period, balanced."""
+    _check_open(uow, body.entry_date, "entry_date")
+    codes = {line.account_code for line in body.lines}
+    known = dict(
+        uow.session.execute(
+            select(Account.code, Account.active).where(Account.code.in_(codes))
+        ).all()
+    )
+    lines = []
+    for index, line in enumerate(body.lines):
+        if line.account_code not in known:
+            raise InvalidInput(
+                _("no account numbered '{code}'", code=line.account_code),
+                field=f"lines.{index}.account_code",
+            )
+        if not known[line.account_code]:
+            raise InvalidInput(
+                _("account {code} is inactive", code=line.account_code),
+                field=f"lines.{index}.account_code",
+            )
+        lines.append(
+            DraftLine(
+                line.account_code,
                 debit=line.debit,
                 credit=line.credit,
-                description=line.memo,
-                dimensions=line.dimensions.as_dict(),
+                memo=line.memo,
+                dimensions=Dimensions(
+                    item_sku=line.item_sku,
+                    location=line.location,
+                    production_order=line.production_order,
+                    sales_order=line.sales_order,
+                    purchase_order=line.purchase_order,
+                ),
             )
-            for line in draft.lines
+        )
+    draft = JournalDraft(
+        entry_date=body.entry_date,
+        entry_type=EntryType.MANUAL,
+        lines=tuple(lines),
+        memo=body.memo,
+        document_type=body.document_type,
+        document_ref=body.document_ref,
+    )
+    _check_balanced(draft)
+    entry = post_draft(uow, draft, Posted(posted_by=_user()))
+    assert entry is not None  # no source event: nothing to have been posted before
+    record_change(uow, "accounting.journal.post", "journal_entry", entry.number, None, entry)
+    return entry
+
+
+def _check_balanced(draft: JournalDraft) -> None:
+    """The domain's check, as a 422 that names the lines."""
+    if draft.total_debit != draft.total_credit:
+        raise InvalidInput(
+            _(
+                "the entry does not balance: debits {debit}, credits {credit}",
+                debit=draft.total_debit,
+                credit=draft.total_credit,
+            ),
+            field="lines",
+        )
+    for index, line in enumerate(draft.lines):
+        if (line.debit > 0) == (line.credit > 0):
+            raise InvalidInput(
+                _("each line needs an amount on exactly one side, debit or credit"),
+                field=f"lines.{index}.debit",
+            )
+    try:
+        draft.check_balanced()
+    except UnbalancedEntry as exc:
+        raise InvalidInput(str(exc), field="lines") from exc
+
+
+def reverse_entry(
+    uow: UnitOfWork, number: str, body: ReversalCreate, today: date
+) -> JournalEntryOut:
+    """Post the mirror of an entry, linked to it; an entry is reversed once, a reversal never."""
+    entry = uow.session.scalar(
+        select(JournalEntry)
+        .where(JournalEntry.number == number)
+        .options(selectinload(JournalEntry.lines))
+        .with_for_update()
+    )
+    if entry is None:
+        raise NotFound(_("no journal entry numbered '{number}'", number=number), field="number")
+    if entry.reverses_number is not None:
+        raise Conflict(
+            _(
+                "{number} is itself a reversal (of {original}); post a new entry instead",
+                number=number,
+                original=entry.reverses_number,
+            ),
+            field="number",
+        )
+    already = _reversed_by(uow, number)
+    if already is not None:
+        raise Conflict(
+            _("{number} was reversed already, by {reversal}", number=number, reversal=already),
+            field="number",
+        )
+    entry_date = body.entry_date or max(today, entry.entry_date)
+    _check_open(uow, entry_date, "entry_date")
+    original = JournalDraft(
+        entry_date=entry.entry_date,
+        entry_type=entry.entry_type,
+        document_type=entry.document_type,
+        document_ref=entry.document_ref,
+        lines=tuple(
+            DraftLine(
+                line.account_code,
+                debit=line.debit,
+                credit=line.credit,
+                memo=line.memo,
+                dimensions=Dimensions(
+                    item_sku=line.item_sku,
+                    location=line.location,
+                    production_order=line.production_order,
+                    sales_order=line.sales_order,
+                    purchase_order=line.purchase_order,
+                ),
+            )
+            for line in entry.lines
         ),
     )
+    draft = domain.reversal_of(original, number, entry_date, body.memo)
+    reversal = post_draft(uow, draft, Posted(posted_by=_user(), reverses_number=number))
+    assert reversal is not None
+    record_change(uow, "accounting.journal.reverse", "journal_entry", number, None, reversal)
+    return reversal
+
+
+def _reversed_by(uow: UnitOfWork, number: str) -> str | None:
+    return uow.session.scalar(
+        select(JournalEntry.number).where(JournalEntry.reverses_number == number)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Periods
+# --------------------------------------------------------------------------------------------
+
+
+def _check_open(uow: UnitOfWork, day: date, field: str) -> None:
+    period = domain.period_of(day)
+    row = uow.session.get(Period, period)
+    if row is not None and row.status == "closed":
+        raise Conflict(
+            _("period {period} is closed; nothing can be posted on {day}", period=period, day=day),
+            field=field,
+        )
+
+
+def list_periods(uow: UnitOfWork, year: int) -> list[PeriodOut]:
+    """The twelve months of `year`, each open unless closed, with its number of entries."""
+    rows = {
+        row.period: row
+        for row in uow.session.scalars(select(Period).where(Period.period.like(f"{year:04d}-%")))
+    }
+    counts = dict(
+        uow.session.execute(
+            select(func.extract("month", JournalEntry.entry_date), func.count())
+            .where(JournalEntry.entry_date.between(date(year, 1, 1), date(year, 12, 31)))
+            .group_by(func.extract("month", JournalEntry.entry_date))
+        ).all()
+    )
+    result = []
+    for month in range(1, 13):
+        first = date(year, month, 1)
+        period = domain.period_of(first)
+        row = rows.get(period)
+        result.append(
+            PeriodOut(
+                period=period,
+                first_day=first,
+                last_day=domain.first_day_of_next_period(first) - timedelta(days=1),
+                status=row.status if row else "open",
+                changed_at=row.changed_at if row else None,
+                changed_by=row.changed_by if row else None,
+                entries=int(counts.get(month, 0) or 0),
+            )
+        )
+    return result
+
+
+def set_period_status(uow: UnitOfWork, period: str, status: str) -> PeriodOut:
+    try:
+        first = domain.parse_period(period)
+    except ValueError:
+        raise InvalidInput(
+            _("'{period}' is not a period written YYYY-MM", period=period), field="period"
+        ) from None
+    row = uow.session.get(Period, period, with_for_update=True)
+    before = {"status": row.status if row else "open"}
+    if before["status"] == status:
+        raise Conflict(
+            _("period {period} is {status} already", period=period, status=status),
+            field="period",
+        )
+    if row is None:
+        row = Period(period=period, status=status, changed_at=utc_now(), changed_by=_user())
+        uow.session.add(row)
+    else:
+        row.status, row.changed_at, row.changed_by = status, utc_now(), _user()
+    uow.session.flush()
+    record_change(
+        uow,
+        f"accounting.periods.{'close' if status == 'closed' else 'reopen'}",
+        "period",
+        period,
+        before,
+        {"status": status},
+    )
+    return next(p for p in list_periods(uow, first.year) if p.period == period)
+
+
+ENTRY_TYPE_LABELS = {
+    EntryType.MATERIAL_RECEIPT: _("Material receipt"),
+    EntryType.MATERIAL_ISSUE: _("Material issue to WIP"),
+    EntryType.MATERIAL_RETURN: _("Material return from WIP"),
+    EntryType.PRODUCTION_OUTPUT: _("Production output"),
+    EntryType.QC_SCRAP: _("QC scrap"),
+    EntryType.STOCK_ADJUSTMENT: _("Stock adjustment"),
+    EntryType.SHIPMENT: _("Shipment"),
+    EntryType.CUSTOMER_PAYMENT: _("Customer payment"),
+    EntryType.VENDOR_PAYMENT: _("Vendor payment"),
+    EntryType.MANUAL: _("Manual entry"),
+    EntryType.REVERSAL: _("Reversal"),
+}
+
+
+def entry_types() -> list[EntryTypeOut]:
+    return [
+        EntryTypeOut(entry_type=str(t), label=str(label)) for t, label in ENTRY_TYPE_LABELS.items()
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,41 +468,59 @@ def _journal_posted(number: str, draft: JournalDraft, source: Envelope | None) -
 
 
 def list_journal_entries(
-    uow: UnitOfWork,
-    page: PageParams,
-    *,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    entry_type: str | None = None,
-    document_ref: str | None = None,
-    sort: str | None = None,
+    uow: UnitOfWork, page: PageParams, filters: JournalFilters, sort: str | None = None
 ) -> Page[JournalEntrySummaryOut]:
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise InvalidInput(
-            _(
-                "date_from {date_from} is after date_to {date_to}",
-                date_from=date_from,
-                date_to=date_to,
-            ),
-            field="date_from",
-        )
-    query = select(JournalEntry)
-    if date_from is not None:
-        query = query.where(JournalEntry.entry_date >= date_from)
-    if date_to is not None:
-        query = query.where(JournalEntry.entry_date <= date_to)
-    if entry_type:
-        query = query.where(JournalEntry.entry_type == entry_type)
-    if document_ref:
-        query = query.where(JournalEntry.document_ref == document_ref)
     ordered = apply_sort(
-        query,
+        journal_query(filters),
         sort,
         JOURNAL_SORTS,
         default="-entry_date",
         tiebreak=JournalEntry.id.desc(),
     )
     return paginate(uow.session, ordered, page, JournalEntrySummaryOut.model_validate)
+
+
+@dataclass(frozen=True)
+class JournalFilters:
+    date_from: date | None = None
+    date_to: date | None = None
+    entry_type: str | None = None
+    account_code: str | None = None
+    document_type: str | None = None
+    document_ref: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidInput(
+                _(
+                    "date_from {date_from} is after date_to {date_to}",
+                    date_from=self.date_from,
+                    date_to=self.date_to,
+                ),
+                field="date_from",
+            )
+
+
+def journal_query(filters: JournalFilters) -> Select[Any]:
+    query = select(JournalEntry)
+    if filters.date_from is not None:
+        query = query.where(JournalEntry.entry_date >= filters.date_from)
+    if filters.date_to is not None:
+        query = query.where(JournalEntry.entry_date <= filters.date_to)
+    if filters.entry_type:
+        query = query.where(JournalEntry.entry_type == filters.entry_type)
+    if filters.document_type:
+        query = query.where(JournalEntry.document_type == filters.document_type)
+    if filters.document_ref:
+        query = query.where(JournalEntry.document_ref == filters.document_ref)
+    if filters.account_code:
+        query = query.where(
+            exists().where(
+                JournalLine.entry_id == JournalEntry.id,
+                JournalLine.account_code == filters.account_code,
+            )
+        )
+    return query
 
 
 # What a journal list may be sorted by (?sort=-entry_date).
@@ -231,6 +532,50 @@ JOURNAL_SORTS = {
     "total_debit": JournalEntry.total_debit,
 }
 
+EXPORT_LIMIT = 100_000
+
+
+def journal_export_rows(
+    uow: UnitOfWork, filters: JournalFilters, sort: str | None
+) -> Sequence[Sequence[Any]]:
+    """One row per line of the entries the list shows (at most EXPORT_LIMIT lines)."""
+    entries = apply_sort(
+        journal_query(filters),
+        sort,
+        JOURNAL_SORTS,
+        default="-entry_date",
+        tiebreak=JournalEntry.id.desc(),
+    ).subquery()
+    rows = uow.session.execute(
+        select(
+            entries.c.number,
+            entries.c.entry_date,
+            entries.c.entry_type,
+            entries.c.document_type,
+            entries.c.document_ref,
+            entries.c.memo,
+            JournalLine.line_no,
+            JournalLine.account_code,
+            Account.name,
+            JournalLine.debit,
+            JournalLine.credit,
+            JournalLine.item_sku,
+            JournalLine.location,
+            JournalLine.production_order,
+            JournalLine.sales_order,
+            JournalLine.purchase_order,
+            JournalLine.memo,
+            entries.c.reverses_number,
+            entries.c.source_event_type,
+            entries.c.source_event_id,
+        )
+        .join(JournalLine, JournalLine.entry_id == entries.c.id)
+        .join(Account, Account.code == JournalLine.account_code)
+        .order_by(entries.c.entry_date.desc(), entries.c.id.desc(), JournalLine.line_no)
+        .limit(EXPORT_LIMIT)
+    ).all()
+    return [tuple(row) for row in rows]
+
 
 def get_journal_entry(uow: UnitOfWork, number: str) -> JournalEntryOut:
     entry = uow.session.scalar(
@@ -240,12 +585,16 @@ def get_journal_entry(uow: UnitOfWork, number: str) -> JournalEntryOut:
     )
     if entry is None:
         raise NotFound(_("no journal entry numbered '{number}'", number=number), field="number")
-    return JournalEntryOut.model_validate(entry)
+    out = JournalEntryOut.model_validate(entry)
+    out.reversed_by_number = _reversed_by(uow, number)
+    return out
 
 
-def list_accounts(uow: UnitOfWork) -> list[AccountOut]:
-    rows = uow.session.scalars(select(Account).order_by(Account.code))
-    return [AccountOut.model_validate(row) for row in rows]
+def list_accounts(uow: UnitOfWork, active: bool | None = None) -> list[AccountOut]:
+    query = select(Account).order_by(Account.code)
+    if active is not None:
+        query = query.where(Account.active == active)
+    return [_account_out(row) for row in uow.session.scalars(query)]
 
 
 def trial_balance(uow: UnitOfWork, as_of: date) -> TrialBalanceOut:

@@ -27,7 +27,19 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "production": ("ItemUpserted",),
     "mrp": ("ItemUpserted", "ProductionOrderChanged", "QCPassed", "OrderShipped"),
     "downtime": (),
-    "accounting": ("MaterialReceived",),
+    # Every event that moves value (docs/accounting.md), and the items (made or bought).
+    "accounting": (
+        "ItemUpserted",
+        "MaterialReceived",
+        "MaterialIssued",
+        "MaterialReturned",
+        "FinishedGoodsReceived",
+        "FinishedGoodsInspected",
+        "StockAdjusted",
+        "OrderShipped",
+        "PaymentReceived",
+        "VendorPaymentMade",
+    ),
     # The audit log of every service's user changes. (Live pages hear events as they pass:
     # `Bus.listen`, services/gateway/handlers.py LISTENERS; no queue of the gateway's.)
     "gateway": ("AuditRecorded",),

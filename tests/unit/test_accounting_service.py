@@ -24,13 +24,18 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from services.accounting import handlers, service
+from services.accounting import handlers, posting, service
 from services.accounting.api import router
 from services.accounting.bootstrap import definition
 from services.accounting.models import JournalEntry, JournalLine, messaging
+from services.accounting.service import JournalFilters
 from shared.auth.tokens import issue_service_token
 from shared.db import Database
-from shared.events.catalogue import JournalPosted, MaterialReceived, validate_payload
+from shared.events.catalogue import (
+    ItemUpserted,
+    JournalPosted,
+    validate_payload,
+)
 from shared.events.envelope import Envelope
 from shared.messaging.inbox import InboxConsumer
 from shared.migrations import upgrade
@@ -44,6 +49,8 @@ PG_URL = os.environ.get(
     "PORTAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 SECRET = "test-secret-for-accounting-" + "x" * 16
+# The receipts' item, as inventory announced it: bought, so its stock is raw material (1200).
+BOUGHT_ITEM = ItemUpserted(sku="SKU-1", name="Resin", uom="kg", item_type="raw", make_or_buy="buy")
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -78,7 +85,7 @@ def received(**changes: Any) -> Envelope:
 
 def post(db: Database, envelope: Envelope) -> None:
     with new_uow(db) as uow:
-        handlers.on_material_received(envelope, uow)
+        handlers.on_value_moved(envelope, uow)
         uow.commit()
 
 
@@ -96,7 +103,8 @@ def migrated(url: str) -> Database:
     upgrade(definition(), url)
     db = Database(url)
     with new_uow(db) as uow:
-        service.seed_chart_of_accounts(uow)
+        service.seed_chart_of_accounts(uow, Settings())
+        posting.remember_item(uow, BOUGHT_ITEM, 1)
         uow.commit()
     return db
 
@@ -113,7 +121,7 @@ def db(tmp_path: Any) -> Iterator[Database]:
 
 def test_seeding_the_chart_twice_leaves_one_chart(db: Database) -> None:
     with new_uow(db) as uow:
-        service.seed_chart_of_accounts(uow)
+        service.seed_chart_of_accounts(uow, Settings())
         uow.commit()
     with new_uow(db) as uow:
         accounts = service.list_accounts(uow)
@@ -180,7 +188,7 @@ def test_entries_are_numbered_per_year_without_gaps(db: Database) -> None:
 def test_a_rolled_back_posting_gives_its_number_back(db: Database) -> None:
     post(db, received(receipt_id="R1"))
     with new_uow(db) as uow:
-        handlers.on_material_received(received(receipt_id="R2"), uow)
+        handlers.on_value_moved(received(receipt_id="R2"), uow)
         uow.rollback()
     post(db, received(receipt_id="R3"))
     assert entry_numbers(db) == ["JE-2026-00001", "JE-2026-00002"]
@@ -209,8 +217,7 @@ def test_a_replay_the_inbox_missed_posts_nothing_and_gives_its_number_back(db: D
     # As if the inbox row were lost: the handler runs again, and the unique source_event_id
     # (ON CONFLICT DO NOTHING) decides: nothing posted, nothing raised, no event, no gap.
     with new_uow(db) as uow:
-        receipt = MaterialReceived.model_validate(envelope.payload)
-        assert service.post_material_received(uow, receipt, envelope) is None
+        assert posting.post_event(uow, envelope) is None
         assert uow.pending_events == []
         uow.commit()
     post(db, received(receipt_id="R2"))
@@ -249,13 +256,19 @@ def test_journal_entries_list_filters_and_pages(db: Database) -> None:
     post(db, received(receipt_id="R2", po_number="PO-2026-00002"))
     post(db, received(receipt_id="R3", received_at="2026-04-01T08:00:00Z"))
     with new_uow(db) as uow:
-        everything = service.list_journal_entries(uow, PageParams(limit=2, offset=0))
-        po_2 = service.list_journal_entries(uow, PageParams(), document_ref="PO-2026-00002")
-        april = service.list_journal_entries(uow, PageParams(), date_from=date(2026, 4, 1))
-        march = service.list_journal_entries(
-            uow, PageParams(), date_from=date(2026, 3, 1), date_to=date(2026, 3, 31)
+        everything = service.list_journal_entries(
+            uow, PageParams(limit=2, offset=0), JournalFilters()
         )
-        none = service.list_journal_entries(uow, PageParams(), entry_type="manual")
+        po_2 = service.list_journal_entries(
+            uow, PageParams(), JournalFilters(document_ref="PO-2026-00002")
+        )
+        april = service.list_journal_entries(
+            uow, PageParams(), JournalFilters(date_from=date(2026, 4, 1))
+        )
+        march = service.list_journal_entries(
+            uow, PageParams(), JournalFilters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31))
+        )
+        none = service.list_journal_entries(uow, PageParams(), JournalFilters(entry_type="manual"))
     assert everything.total == 3
     assert [e.number for e in everything.items] == ["JE-2026-00003", "JE-2026-00002"]
     assert [e.number for e in po_2.items] == ["JE-2026-00002"]
@@ -267,9 +280,7 @@ def test_journal_entries_list_filters_and_pages(db: Database) -> None:
 def test_a_reversed_date_range_and_an_unknown_entry_are_refused(db: Database) -> None:
     with new_uow(db) as uow:
         with pytest.raises(InvalidInput) as bad_range:
-            service.list_journal_entries(
-                uow, PageParams(), date_from=date(2026, 4, 1), date_to=date(2026, 3, 1)
-            )
+            JournalFilters(date_from=date(2026, 4, 1), date_to=date(2026, 3, 1))
         with pytest.raises(NotFound):
             service.get_journal_entry(uow, "JE-2026-99999")
     assert bad_range.value.field == "date_from"
@@ -279,7 +290,7 @@ class FakeRuntime(NamedTuple):
     db: Database
     settings: Settings = Settings()
 
-    def uow(self) -> UnitOfWork:
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return new_uow(self.db)
 
 
@@ -507,19 +518,18 @@ def test_postgresql_concurrent_posters_never_share_or_skip_a_number(pg_db: Datab
 @pytest.mark.integration
 def test_postgresql_two_replicas_posting_one_event_at_once_post_it_once(pg_db: Database) -> None:
     envelope = received()
-    receipt = MaterialReceived.model_validate(envelope.payload)
     outcome: list[Any] = []
 
     def second_replica() -> None:
         try:
             with new_uow(pg_db) as uow:
-                outcome.append(service.post_material_received(uow, receipt, envelope))
+                outcome.append(posting.post_event(uow, envelope))
                 uow.commit()
         except BaseException as exc:
             outcome.append(exc)
 
     with new_uow(pg_db) as first:
-        assert service.post_material_received(first, receipt, envelope) is not None
+        assert posting.post_event(first, envelope) is not None
         second = threading.Thread(target=second_replica)
         second.start()
         second.join(timeout=0.5)
