@@ -1,16 +1,15 @@
-"""Accounting's rules without a database: chart, balance check, receipt posting, trial balance."""
+"""Accounting's rules without a database: chart, balance check, numbering, periods, reversals,
+trial balance. The posting rule of each event is tested in test_accounting_rules.py."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from services.accounting import domain
 from services.accounting.domain import (
-    AccountCode,
     AccountType,
     ChartAccount,
     Dimensions,
@@ -19,26 +18,8 @@ from services.accounting.domain import (
     NormalSide,
     UnbalancedEntry,
 )
-from shared.events.catalogue import MaterialReceived
 
 D = Decimal
-
-
-def receipt(**changes: Any) -> MaterialReceived:
-    fields: dict[str, Any] = {
-        "po_number": "PO-2026-00001",
-        "line_no": 2,
-        "receipt_id": "RCV-1",
-        "sku": "SKU-1",
-        "qty": "100",
-        "unit_cost": "2.5",
-        "value": "250.00",
-        "to_status": "approved",
-        "vendor_code": "V-ACME",
-        "received_at": "2026-03-04T23:30:00-05:00",
-    }
-    fields.update(changes)
-    return MaterialReceived.model_validate(fields)
 
 
 def draft(*lines: DraftLine) -> JournalDraft:
@@ -135,51 +116,7 @@ def test_entry_numbers_refuse_nonsense(year: int, number: int) -> None:
         domain.format_entry_number(year, number)
 
 
-# --- MaterialReceived posting rule --------------------------------------------------------------
-
-
-def test_a_receipt_debits_raw_materials_and_credits_payables_for_the_value_it_carries() -> None:
-    # unit cost x qty would be 250; the event says 249.9990 and that is what is posted.
-    entry = domain.material_received_entry(receipt(value="249.9990"))
-    assert entry is not None
-    entry.check_balanced()
-    assert [(line.account_code, line.debit, line.credit) for line in entry.lines] == [
-        (AccountCode.RAW_MATERIALS, D("249.9990"), D(0)),
-        (AccountCode.ACCOUNTS_PAYABLE, D(0), D("249.9990")),
-    ]
-    dims = Dimensions(item_sku="SKU-1", purchase_order="PO-2026-00001")
-    assert all(line.dimensions == dims for line in entry.lines)
-
-
-def test_a_receipt_entry_is_dated_on_the_plants_business_day_of_the_receipt() -> None:
-    # 23:30 at UTC-5 on 4 March is 5 March in UTC; the plant's day is the 4th.
-    entry = domain.material_received_entry(receipt(receipt_date="2026-03-04"))
-    assert entry is not None
-    assert entry.entry_date == date(2026, 3, 4)
-
-
-def test_a_receipt_without_a_business_day_falls_back_to_the_utc_day() -> None:
-    entry = domain.material_received_entry(receipt())
-    assert entry is not None
-    assert entry.entry_date == date(2026, 3, 5)
-
-
-def test_a_receipt_entry_names_its_purchase_order() -> None:
-    entry = domain.material_received_entry(receipt())
-    assert entry is not None
-    assert entry.entry_type == "material_receipt"
-    assert entry.document_type == "purchase_order"
-    assert entry.document_ref == "PO-2026-00001"
-    assert entry.memo == "Receipt PO-2026-00001 line 2: 100 SKU-1 @ 2.5000"
-
-
-def test_the_receipt_memo_names_the_unit_when_it_is_known() -> None:
-    memo = domain.receipt_memo(receipt(qty="12.50", unit_cost="0.123"), uom="kg")
-    assert memo == "Receipt PO-2026-00001 line 2: 12.5 kg SKU-1 @ 0.1230"
-
-
-def test_a_receipt_of_no_value_posts_nothing() -> None:
-    assert domain.material_received_entry(receipt(unit_cost="0", value="0")) is None
+# --- dimensions and quantities ------------------------------------------------------------------
 
 
 def test_dimensions_list_only_what_is_set() -> None:
@@ -195,6 +132,128 @@ def test_dimensions_list_only_what_is_set() -> None:
 )
 def test_quantities_read_as_people_write_them(value: Decimal, text: str) -> None:
     assert domain.plain_number(value) == text
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "period"),
+    [(date(2026, 3, 1), "2026-03"), (date(2026, 11, 30), "2026-11"), (date(987, 1, 5), "0987-01")],
+)
+def test_a_day_belongs_to_the_period_of_its_month(day: date, period: str) -> None:
+    assert domain.period_of(day) == period
+
+
+@pytest.mark.parametrize(
+    ("day", "next_first"),
+    [
+        (date(2026, 3, 1), date(2026, 4, 1)),
+        (date(2026, 3, 31), date(2026, 4, 1)),
+        (date(2026, 2, 28), date(2026, 3, 1)),
+        (date(2026, 12, 31), date(2027, 1, 1)),
+    ],
+)
+def test_the_next_period_starts_on_the_first_of_the_next_month(day: date, next_first: date) -> None:
+    assert domain.first_day_of_next_period(day) == next_first
+
+
+def test_a_period_written_yyyy_mm_parses_to_its_first_day() -> None:
+    assert domain.parse_period("2026-03") == date(2026, 3, 1)
+    assert domain.parse_period("2026-12") == date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "2026", "2026-3", "26-03", "2026/03", "2026-ab", "2026-03-01", "2026-13", "2026-00"],
+)
+def test_anything_else_is_not_a_period(text: str) -> None:
+    with pytest.raises(ValueError):
+        domain.parse_period(text)
+
+
+def test_an_open_day_posts_on_itself() -> None:
+    assert domain.open_posting_date(date(2026, 3, 17), []) == date(2026, 3, 17)
+    # a closed month before or after the day's own does not move it
+    assert domain.open_posting_date(date(2026, 3, 17), ["2026-02", "2026-04"]) == date(2026, 3, 17)
+
+
+def test_a_day_in_a_closed_period_moves_to_the_first_day_of_the_next_one() -> None:
+    assert domain.open_posting_date(date(2026, 3, 17), ["2026-03"]) == date(2026, 4, 1)
+
+
+def test_two_consecutive_closed_periods_are_both_skipped() -> None:
+    closed = ("2026-03", "2026-04")
+    assert domain.open_posting_date(date(2026, 3, 31), closed) == date(2026, 5, 1)
+
+
+def test_a_closed_december_moves_the_day_into_the_next_year() -> None:
+    closed = iter(["2026-12", "2027-01"])  # any iterable, read once
+    assert domain.open_posting_date(date(2026, 12, 31), closed) == date(2027, 2, 1)
+
+
+def test_a_closed_period_after_an_open_gap_is_not_skipped_to() -> None:
+    # March closed, April open, May closed: a March day lands on 1 April, not after May.
+    closed = ["2026-03", "2026-05"]
+    assert domain.open_posting_date(date(2026, 3, 9), closed) == date(2026, 4, 1)
+
+
+# --- reversals ----------------------------------------------------------------------------------
+
+
+def shipment_draft() -> JournalDraft:
+    wheel = Dimensions(item_sku="WHEEL", location="FG", sales_order="SO-2026-00042")
+    billed = Dimensions(item_sku="WHEEL", sales_order="SO-2026-00042")
+    return JournalDraft(
+        entry_date=date(2026, 3, 10),
+        entry_type="shipment",
+        document_type="sales_order",
+        document_ref="SO-2026-00042",
+        memo="Shipment SHP-9 of SO-2026-00042 to C-ACME",
+        lines=(
+            DraftLine("5000", debit=D("5.0000"), dimensions=wheel, memo="line 1: 4 WHEEL"),
+            DraftLine("1220", credit=D("5.0000"), dimensions=wheel, memo="line 1: 4 WHEEL"),
+            DraftLine("1100", debit=D("12.3400"), dimensions=billed, memo="line 1: 4 WHEEL"),
+            DraftLine("4000", credit=D("12.3400"), dimensions=billed, memo="line 1: 4 WHEEL"),
+        ),
+    )
+
+
+def test_a_reversal_mirrors_every_line_keeping_its_dimensions_and_document() -> None:
+    original = shipment_draft()
+    reversal = domain.reversal_of(original, "JE-2026-00017", date(2026, 4, 2))
+    reversal.check_balanced()
+    assert reversal.entry_date == date(2026, 4, 2)
+    assert reversal.entry_type == "reversal"
+    assert (reversal.document_type, reversal.document_ref) == ("sales_order", "SO-2026-00042")
+    assert reversal.memo == "Reversal of JE-2026-00017"
+    assert [(ln.account_code, ln.debit, ln.credit) for ln in reversal.lines] == [
+        ("5000", D(0), D("5.0000")),
+        ("1220", D("5.0000"), D(0)),
+        ("1100", D(0), D("12.3400")),
+        ("4000", D("12.3400"), D(0)),
+    ]
+    assert [(ln.dimensions, ln.memo) for ln in reversal.lines] == [
+        (ln.dimensions, ln.memo) for ln in original.lines
+    ]
+    assert reversal.total_debit == reversal.total_credit == D("17.3400")
+
+
+def test_a_reversal_takes_the_memo_it_is_given() -> None:
+    reversal = domain.reversal_of(
+        shipment_draft(), "JE-2026-00017", date(2026, 3, 11), memo="shipped to the wrong customer"
+    )
+    assert reversal.memo == "shipped to the wrong customer"
+
+
+def test_reversing_a_reversal_gives_back_the_original_lines() -> None:
+    original = shipment_draft()
+    twice = domain.reversal_of(
+        domain.reversal_of(original, "JE-2026-00017", date(2026, 4, 2)),
+        "JE-2026-00018",
+        date(2026, 4, 3),
+    )
+    assert twice.lines == original.lines
 
 
 # --- trial balance ------------------------------------------------------------------------------
