@@ -279,53 +279,67 @@ def test_an_account_holding_two_classes_is_compared_with_their_sum() -> None:
 
 
 def test_documents_that_explain_a_difference_are_the_ones_whose_figures_differ() -> None:
-    # MO-7's output (22.00 of widgets into FG, its WIP relieved) was never posted; an entry
-    # without a document moved 1.00 into raw materials; everything else agrees.
+    # MO-7 issued 22.00 of PLA; its output (22.00 of widgets into FG, relieving its WIP) was
+    # never posted. MO-8 was posted in full: its WIP lines carry PLA when issued and WIDGET
+    # when relieved, and net to zero as inventory's WIP of MO-8 does. An entry without a
+    # document moved 1.00 into raw materials. Everything else agrees.
     gl = {
         ("purchase_order", "PO-1", "1200", "PLA"): D("200.00"),
-        ("production_order", "MO-7", "1200", "PLA"): D("-5.00"),
-        ("production_order", "MO-7", "1210", "PLA"): D("5.00"),
-        ("sales_order", "SO-1", "1220", "WIDGET"): D("-11.00"),
+        ("production_order", "MO-7", "1200", "PLA"): D("-22.00"),
+        ("production_order", "MO-7", "1210", "PLA"): D("22.00"),
+        ("production_order", "MO-8", "1200", "PLA"): D("-10.00"),
+        ("production_order", "MO-8", "1210", "PLA"): D("10.00"),
+        ("production_order", "MO-8", "1210", "WIDGET"): D("-10.00"),
+        ("production_order", "MO-8", "1220", "WIDGET"): D("10.00"),
+        ("sales_order", "SO-1", "1220", "WIDGET"): D("-10.00"),
         ("journal_entry", "JE-2026-00009", "1200", None): D("1.00"),
     }
     inventory_documents = [
         ("purchase_order", "PO-1", InventoryClass.RAW, "PLA", D("200.00")),
-        ("production_order", "MO-7", InventoryClass.RAW, "PLA", D("-5.00")),
+        ("production_order", "MO-7", InventoryClass.RAW, "PLA", D("-22.00")),
         ("production_order", "MO-7", InventoryClass.FINISHED, "WIDGET", D("22.00")),
-        ("sales_order", "SO-1", InventoryClass.FINISHED, "WIDGET", D("-11.00")),
+        ("production_order", "MO-8", InventoryClass.RAW, "PLA", D("-10.00")),
+        ("production_order", "MO-8", InventoryClass.FINISHED, "WIDGET", D("10.00")),
+        ("sales_order", "SO-1", InventoryClass.FINISHED, "WIDGET", D("-10.00")),
     ]
-    classes = domain.account_of_class(domain.inventory_accounts(ROLES))
+    accounts = domain.inventory_accounts(ROLES)
+    classes = domain.account_of_class(accounts)
 
-    differing = domain.document_differences(gl, inventory_documents, classes)
+    differing = domain.document_differences(
+        gl, inventory_documents, classes, domain.itemised_accounts(accounts)
+    )
 
     assert [
-        (
-            d.document_type,
-            d.document_ref,
-            d.account_code,
-            d.gl_amount,
-            d.inventory_amount,
-            d.difference,
-        )
+        (d.document_type, d.document_ref, d.account_code, d.gl_amount, d.inventory_amount)
         for d in differing
     ] == [
-        ("production_order", "MO-7", "1220", D(0), D("22.00"), D("-22.00")),
-        ("production_order", "MO-7", "1210", D("5.00"), D(0), D("5.00")),
-        ("journal_entry", "JE-2026-00009", "1200", D("1.00"), D(0), D("1.00")),
+        ("production_order", "MO-7", "1210", D("22.00"), D(0)),
+        ("production_order", "MO-7", "1220", D(0), D("22.00")),
+        ("journal_entry", "JE-2026-00009", "1200", D("1.00"), D(0)),
     ]
-    assert [(i.sku, i.difference) for i in differing[0].items] == [("WIDGET", D("-22.00"))]
+    assert [d.difference for d in differing] == [D("22.00"), D("-22.00"), D("1.00")]
+    # WIP compares by document only; the other accounts name their items.
+    assert differing[0].items == ()
+    assert [(i.sku, i.difference) for i in differing[1].items] == [("WIDGET", D("-22.00"))]
     assert [(i.sku, i.difference) for i in differing[2].items] == [(None, D("1.00"))]
 
 
-def test_items_that_differ_read_each_class_as_its_account() -> None:
-    gl = {("1200", "PLA"): D("195.00"), ("1220", "WIDGET"): D(0), ("1200", None): D("1.00")}
+def test_items_that_differ_read_each_class_as_its_account_and_leave_wip_to_documents() -> None:
+    gl = {
+        ("1200", "PLA"): D("195.00"),
+        ("1220", "WIDGET"): D(0),
+        ("1200", None): D("1.00"),
+        ("1210", "PLA"): D("10.00"),
+        ("1210", "WIDGET"): D("-10.00"),
+    }
     valuation = [
         ("PLA", InventoryClass.RAW, D("195.00")),
         ("WIDGET", InventoryClass.FINISHED, D("22.00")),
     ]
-    classes = domain.account_of_class(domain.inventory_accounts(ROLES))
+    accounts = domain.inventory_accounts(ROLES)
+    classes = domain.account_of_class(accounts)
 
-    differing = domain.item_differences(gl, valuation, classes)
+    differing = domain.item_differences(gl, valuation, classes, domain.itemised_accounts(accounts))
 
     assert [
         (i.account_code, i.sku, i.gl_amount, i.inventory_amount, i.difference) for i in differing

@@ -320,14 +320,20 @@ def inventory_valuation_xlsx(request: Request, _reader: Reader, as_of: AsOf) -> 
     report = _read(request, lambda uow: service.inventory_valuation(uow, as_of))
     rows: list[list[Any]] = []
     for account in report.accounts:
-        rows.extend([account.code, account.name, item.sku, item.balance] for item in account.items)
-        rows.append([account.code, account.name, str(_("Total")), account.balance])
-    rows.append([str(_("Total")), None, None, report.total])
+        rows.extend(
+            [account.code, account.name, item.sku, None, item.balance] for item in account.items
+        )
+        rows.extend(
+            [account.code, account.name, None, order.production_order, order.balance]
+            for order in account.production_orders
+        )
+        rows.append([account.code, account.name, str(_("Total")), None, account.balance])
+    rows.append([str(_("Total")), None, None, None, report.total])
     return _workbook(
         request,
         f"gl-inventory-{as_of.isoformat()}",
         _("Inventory by account"),
-        [_("Account"), _("Name"), _("SKU"), _("Balance")],
+        [_("Account"), _("Name"), _("SKU"), _("Production order"), _("Balance")],
         rows,
     )
 

@@ -475,14 +475,26 @@ class DocumentDifference(Difference):
 DocumentKey = tuple[str, str, str, str | None]  # (document type, document, account, sku)
 
 
+def itemised_accounts(accounts: Sequence[InventoryAccount]) -> frozenset[str]:
+    """The inventory accounts whose item dimension means what inventory's items mean: every
+    one but WIP's. A WIP line carries the component when it is issued and the product when
+    the order's output relieves it, while inventory's WIP is by component, so WIP compares by
+    document (the production order) only."""
+    return frozenset(
+        account.code for account in accounts if InventoryClass.WIP not in account.classes
+    )
+
+
 def document_differences(
     gl: Mapping[DocumentKey, Decimal],
     inventory: Iterable[tuple[str, str, InventoryClass, str, Decimal]],
     class_accounts: Mapping[InventoryClass, str],
+    itemised: frozenset[str],
 ) -> list[DocumentDifference]:
     """The documents whose value on an inventory account differs between the GL (per
     document, account and item) and inventory (per document, class and item; a class is read
-    as its account), with the items that differ within each; largest difference first."""
+    as its account), each with the items that differ on an `itemised` account; largest
+    difference first."""
     inventory_by_key: dict[DocumentKey, Decimal] = {}
     for doc_type, doc_ref, kind, item_sku, value in inventory:
         key: DocumentKey = (doc_type, doc_ref, class_accounts[kind], item_sku)
@@ -498,23 +510,24 @@ def document_differences(
     for (document_type, document_ref, code), items in documents.items():
         gl_amount = sum((item.gl_amount for item in items), ZERO)
         inventory_amount = sum((item.inventory_amount for item in items), ZERO)
+        if gl_amount == inventory_amount:
+            continue
         differing = tuple(
             sorted(
                 (item for item in items if item.difference != 0),
                 key=lambda item: (item.sku is None, item.sku or ""),
             )
         )
-        if differing:
-            result.append(
-                DocumentDifference(
-                    gl_amount,
-                    inventory_amount,
-                    document_type=document_type,
-                    document_ref=document_ref,
-                    account_code=code,
-                    items=differing,
-                )
+        result.append(
+            DocumentDifference(
+                gl_amount,
+                inventory_amount,
+                document_type=document_type,
+                document_ref=document_ref,
+                account_code=code,
+                items=differing if code in itemised else (),
             )
+        )
     result.sort(key=lambda d: (-abs(d.difference), d.document_type, d.document_ref, d.account_code))
     return result
 
@@ -523,9 +536,10 @@ def item_differences(
     gl: Mapping[tuple[str, str | None], Decimal],
     inventory: Iterable[tuple[str, InventoryClass, Decimal]],
     class_accounts: Mapping[InventoryClass, str],
+    itemised: frozenset[str],
 ) -> list[ItemDifference]:
-    """The items whose balance on an inventory account differs from inventory's value of them
-    in the account's classes; largest difference first."""
+    """The items whose balance on an `itemised` inventory account differs from inventory's
+    value of them in the account's classes; largest difference first."""
     inventory_by_key: dict[tuple[str, str | None], Decimal] = {}
     for sku, kind, value in inventory:
         key = (class_accounts[kind], sku)
@@ -533,6 +547,7 @@ def item_differences(
     differing = [
         ItemDifference(gl.get(key, ZERO), inventory_by_key.get(key, ZERO), key[0], key[1])
         for key in set(gl) | set(inventory_by_key)
+        if key[0] in itemised
     ]
     return sorted(
         (item for item in differing if item.difference != 0),

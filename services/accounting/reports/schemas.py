@@ -159,17 +159,24 @@ class ItemBalanceOut(BaseModel):
     balance: Amount4
 
 
+class OrderBalanceOut(BaseModel):
+    production_order: str | None
+    balance: Amount4
+
+
 class InventoryAccountOut(BaseModel):
     code: str
     name: str
     inventory_classes: list[InventoryClass]
     balance: Amount4
     items: list[ItemBalanceOut]
+    production_orders: list[OrderBalanceOut]
 
 
 class InventoryValuationOut(BaseModel):
     """The GL balance of each inventory account and, from its lines, per item (`sku` null for
-    lines without one)."""
+    lines without one); the WIP account's per production order instead. Items and orders that
+    net to zero are left out."""
 
     as_of: date
     accounts: list[InventoryAccountOut]

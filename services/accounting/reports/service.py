@@ -50,6 +50,7 @@ from services.accounting.reports.schemas import (
     LedgerAccountOut,
     LedgerCheckOut,
     LedgerMismatchOut,
+    OrderBalanceOut,
     PeerDocumentValues,
     PeerValuation,
     PnlSectionOut,
@@ -127,9 +128,8 @@ def load_chart(uow: UnitOfWork) -> Chart:
 
 
 def load_roles(uow: UnitOfWork) -> dict[Role, str]:
-    configured = dict(
-        uow.session.execute(select(PostingAccount.role, PostingAccount.account_code)).tuples()
-    )
+    rows = uow.session.execute(select(PostingAccount.role, PostingAccount.account_code))
+    configured = {role: code for role, code in rows}
     return domain.role_accounts(configured)
 
 
@@ -152,7 +152,7 @@ def day_totals(
         query = query.where(AccountDayBalance.day <= last)
     if codes is not None:
         query = query.where(AccountDayBalance.account_code.in_(sorted(set(codes))))
-    return {code: (debit, credit) for code, debit, credit in uow.session.execute(query).tuples()}
+    return {code: (debit, credit) for code, debit, credit in uow.session.execute(query)}
 
 
 def check_range(date_from: date, date_to: date) -> None:
@@ -415,7 +415,7 @@ def costs_by_item(uow: UnitOfWork, date_from: date, date_to: date) -> CostsByIte
             JournalEntry.entry_date <= date_to,
         )
         .group_by(JournalLine.item_sku, JournalLine.account_code)
-    ).tuples()
+    )
     rows, totals = domain.costs_by_item(activity, accounts)
     return CostsByItemOut(
         date_from=date_from,
@@ -430,45 +430,65 @@ def _inventory_accounts(uow: UnitOfWork) -> list[InventoryAccount]:
     return domain.inventory_accounts(load_roles(uow))
 
 
-def _balances_by_item(
-    uow: UnitOfWork, codes: Sequence[str], as_of: date
+def _balances_by(
+    uow: UnitOfWork, dimension: Any, codes: Sequence[str], as_of: date
 ) -> dict[tuple[str, str | None], Decimal]:
-    """Debits less credits per (account, item) from the lines dated up to `as_of`."""
+    """Debits less credits per (account, a line dimension) from the lines dated up to
+    `as_of`, leaving out those that net to zero."""
+    if not codes:
+        return {}
     rows = uow.session.execute(
         select(
             JournalLine.account_code,
-            JournalLine.item_sku,
+            dimension,
             _sum(JournalLine.debit),
             _sum(JournalLine.credit),
         )
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .where(JournalLine.account_code.in_(codes), JournalEntry.entry_date <= as_of)
-        .group_by(JournalLine.account_code, JournalLine.item_sku)
-    ).tuples()
-    return {(code, sku): debit - credit for code, sku, debit, credit in rows}
+        .group_by(JournalLine.account_code, dimension)
+    )
+    return {(code, key): debit - credit for code, key, debit, credit in rows if debit != credit}
+
+
+def _listed(
+    balances: Mapping[tuple[str, str | None], Decimal], code: str
+) -> list[tuple[str | None, Decimal]]:
+    """One account's balances by dimension, in key order (no key last)."""
+    return sorted(
+        ((key, value) for (account, key), value in balances.items() if account == code),
+        key=lambda pair: (pair[0] is None, pair[0] or ""),
+    )
 
 
 def inventory_valuation(uow: UnitOfWork, as_of: date) -> InventoryValuationOut:
-    """The GL balance of each inventory account as of the day, and per item from its lines."""
+    """The GL balance of each inventory account as of the day; by item from its lines, or by
+    production order for the WIP account (whose lines carry the component when issued and the
+    product when relieved, so an item breakdown of WIP would mean nothing)."""
     accounts = _inventory_accounts(uow)
     codes = [account.code for account in accounts]
+    itemised = domain.itemised_accounts(accounts)
     balances = day_totals(uow, last=as_of, codes=codes)
-    by_item = _balances_by_item(uow, codes, as_of)
+    by_item = _balances_by(uow, JournalLine.item_sku, sorted(itemised), as_of)
+    by_order = _balances_by(uow, JournalLine.production_order, sorted(set(codes) - itemised), as_of)
     chart = load_chart(uow)
     listed = []
     for account in accounts:
         debit, credit = balances.get(account.code, domain.NO_ACTIVITY)
-        items = sorted(
-            ((sku, value) for (code, sku), value in by_item.items() if code == account.code),
-            key=lambda pair: (pair[0] is None, pair[0] or ""),
-        )
         listed.append(
             InventoryAccountOut(
                 code=account.code,
                 name=chart.name(account.code),
                 inventory_classes=list(account.classes),
                 balance=debit - credit,
-                items=[ItemBalanceOut(sku=sku, balance=value) for sku, value in items if value],
+                items=[
+                    ItemBalanceOut(sku=sku, balance=value)
+                    for sku, value in _listed(by_item, account.code)
+                ],
+                production_orders=[
+                    OrderBalanceOut(production_order=order, balance=value)
+                    for order, value in _listed(by_order, account.code)
+                ],
             )
         )
     return InventoryValuationOut(
@@ -561,7 +581,7 @@ def ledger_by_document(uow: UnitOfWork, ledger: LedgerSide) -> dict[domain.Docum
             JournalLine.account_code,
             JournalLine.item_sku,
         )
-    ).tuples()
+    )
     result: dict[domain.DocumentKey, Decimal] = {}
     for document_type, document_ref, number, code, sku, debit, credit in rows:
         key = (document_type or JOURNAL_ENTRY, document_ref or number or "", code, sku)
@@ -578,6 +598,7 @@ def explain(
 ) -> ReconciliationOut:
     """The report with the documents and items whose GL and inventory figures differ."""
     class_accounts = domain.account_of_class(ledger.accounts)
+    itemised = domain.itemised_accounts(ledger.accounts)
     differing_documents = domain.document_differences(
         by_document,
         (
@@ -586,6 +607,7 @@ def explain(
             for item in row.items
         ),
         class_accounts,
+        itemised,
     )
     by_item: dict[tuple[str, str | None], Decimal] = {}
     for (_type, _ref, code, sku), amount in by_document.items():
@@ -594,6 +616,7 @@ def explain(
         by_item,
         ((row.sku, row.inventory_class, row.value) for row in valuation.items),
         class_accounts,
+        itemised,
     )
     return report.model_copy(
         update={
@@ -644,7 +667,7 @@ def ledger_check(uow: UnitOfWork) -> LedgerCheckOut:
                 AccountDayBalance.debit,
                 AccountDayBalance.credit,
             )
-        ).tuples()
+        )
     }
     summed = {
         (code, day): (debit, credit)
@@ -657,7 +680,7 @@ def ledger_check(uow: UnitOfWork) -> LedgerCheckOut:
             )
             .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
             .group_by(JournalLine.account_code, JournalEntry.entry_date)
-        ).tuples()
+        )
     }
     mismatches = domain.ledger_mismatches(kept, summed)
     keys = set(kept) | set(summed)

@@ -106,7 +106,12 @@ def document_values(
             StockTransaction.location_code,
         )
     )
-    movements = [Movement(*row) for row in uow.session.execute(query)]
+    movements = [
+        Movement(reference_type, reference, so_number, sku, make_or_buy, location, amount)
+        for reference_type, reference, so_number, sku, make_or_buy, location, amount in (
+            uow.session.execute(query)
+        )
+    ]
     return DocumentValuesOut(
         date_from=date_from,
         date_to=date_to,
@@ -165,4 +170,7 @@ def _from_ledger(before: datetime) -> _StockQuery:
 
 
 def _stock_values(uow: UnitOfWork, query: _StockQuery) -> list[StockValue]:
-    return [StockValue(*row.tuple()) for row in uow.session.execute(query)]
+    return [
+        StockValue(sku, name, make_or_buy, location, qty, value)
+        for sku, name, make_or_buy, location, qty, value in uow.session.execute(query)
+    ]
