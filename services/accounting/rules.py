@@ -110,7 +110,10 @@ def material_received(
     event: MaterialReceived, accounts: PostingAccounts, day: date
 ) -> JournalDraft | None:
     """Dr inventory / Cr accounts payable for the receipt's value."""
-    dims = Dims(item_sku=event.sku, location=None, purchase_order=event.po_number)
+    if not event.value:  # customer-supplied or free material: no lookup, nothing to post
+        return None
+    location = "QC" if event.to_status == "pending_qc" else "RAW"
+    dims = Dims(item_sku=event.sku, location=location, purchase_order=event.po_number)
     return _draft(
         day,
         EntryType.MATERIAL_RECEIPT,
@@ -139,6 +142,8 @@ def material_issued(
     event: MaterialIssued, accounts: PostingAccounts, day: date
 ) -> JournalDraft | None:
     """Dr WIP / Cr the item's inventory account for the issued value."""
+    if not event.value:
+        return None
     dims = Dims(item_sku=event.sku, location=event.from_location, production_order=event.order_code)
     return _draft(
         day,
@@ -159,6 +164,8 @@ def material_returned(
     event: MaterialReturned, accounts: PostingAccounts, day: date
 ) -> JournalDraft | None:
     """Dr the item's inventory account / Cr WIP: material back from a cancelled order."""
+    if not event.value:
+        return None
     dims = Dims(item_sku=event.sku, location=event.to_location, production_order=event.order_code)
     return _draft(
         day,
@@ -178,7 +185,7 @@ def finished_goods_received(
     event: FinishedGoodsReceived, accounts: PostingAccounts, day: date
 ) -> JournalDraft | None:
     """Dr finished goods for the good units, Dr scrap for the bad / Cr WIP for both."""
-    dims = Dims(item_sku=event.sku, production_order=event.order_code)
+    dims = Dims(item_sku=event.sku, location=WIP_LOCATION, production_order=event.order_code)
     lines: list[DraftLine] = []
     if event.value_good:
         lines.append(
@@ -223,6 +230,8 @@ def finished_goods_inspected(
     event: FinishedGoodsInspected, accounts: PostingAccounts, day: date
 ) -> JournalDraft | None:
     """Dr scrap / Cr finished goods for the units failed at QC (passed ones stay in FG)."""
+    if not event.value_failed:
+        return None
     dims = Dims(item_sku=event.sku, location="QC", production_order=event.order_code)
     reason = f" ({event.reason_code})" if event.reason_code else ""
     return _draft(
@@ -244,7 +253,7 @@ def stock_adjusted(
 ) -> JournalDraft | None:
     """A count gain: Dr inventory / Cr adjustments; a loss the other way. Stock at SCRAP is no
     longer inventory, so adjusting it posts nothing."""
-    if event.location == SCRAP_LOCATION:
+    if event.location == SCRAP_LOCATION or not event.value_delta:
         return None
     inventory = accounts.at(event.sku, event.location)
     adjustments = accounts.of(PostingRole.INVENTORY_ADJUSTMENTS)

@@ -235,7 +235,7 @@ class MaterialReceived(EventPayload):
     receipt_date: date | None = Field(
         default=None,
         description="The plant-local business day of the receipt, set by purchasing; the "
-        "journal is dated on it (on the UTC day of received_at when absent)",
+        "journal is dated on it (on the plant-local day of received_at when absent)",
     )
 
 

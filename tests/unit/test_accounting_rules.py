@@ -228,7 +228,7 @@ def vendor_payment(**changes: Any) -> VendorPaymentMade:
 def test_a_bought_receipt_debits_raw_materials_against_payables_for_its_value() -> None:
     # 100 x 2.5 would be 250; the event says 249.9990 and that is what is posted.
     entry = rules.material_received(receipt(value="249.9990"), ACCOUNTS, DAY)
-    dims = Dimensions(item_sku="PLA", purchase_order=PO)
+    dims = Dimensions(item_sku="PLA", location="RAW", purchase_order=PO)
     assert entry == JournalDraft(
         entry_date=DAY,
         entry_type="material_receipt",
@@ -246,6 +246,14 @@ def test_a_made_item_received_from_a_vendor_is_finished_goods() -> None:
     # a subcontracted WHEEL: the item is made, so its stock sits in 1220 wherever it came from
     entry = rules.material_received(receipt(sku="WHEEL", value="40"), ACCOUNTS, DAY)
     assert lines(entry) == [("1220", D(40), D(0)), ("2000", D(0), D(40))]
+
+
+def test_a_free_receipt_of_an_item_not_heard_of_yet_posts_nothing_rather_than_waiting() -> None:
+    # Customer-supplied material arrives at no value: no account is needed, so no lookup.
+    assert (
+        rules.material_received(receipt(sku="GHOST", unit_cost="0", value="0"), ACCOUNTS, DAY)
+        is None
+    )
 
 
 def test_a_receipt_of_no_value_posts_nothing() -> None:
@@ -348,7 +356,7 @@ def test_run_output_moves_good_units_to_fg_and_bad_ones_to_scrap_out_of_wip() ->
             DraftLine(
                 "1210",
                 credit=D("12.5"),
-                dimensions=Dimensions(item_sku="WHEEL", production_order=MO),
+                dimensions=Dimensions(item_sku="WHEEL", location="WIP", production_order=MO),
             ),
         ),
     )
@@ -765,7 +773,7 @@ def test_any_run_output_balances_and_debits_exactly_its_good_and_bad_values(
         DraftLine(
             "1210",
             credit=value_good + value_bad,
-            dimensions=Dimensions(item_sku="WHEEL", production_order=MO),
+            dimensions=Dimensions(item_sku="WHEEL", location="WIP", production_order=MO),
         )
     ]
 
