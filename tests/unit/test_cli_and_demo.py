@@ -85,10 +85,22 @@ async def test_first_start_loads_demo_data_once_with_balanced_books(tmp_path: Pa
             black = (await api.get("/api/inventory/v1/items/PLA-BLK-1KG/stock")).json()
             orders = (await api.get("/api/production/v1/production-orders")).json()
     assert trial["balanced"] is True
-    raw = next(row for row in trial["rows"] if row["code"] == "1200")
+    balance = {row["code"]: Decimal(row["balance"]) for row in trial["rows"]}
     # Filament 40 x 18.50 + 20 x 18.50 + 10 x 22.75 in two receipts, then 200 boxes x 0.42
-    # and 1000 inserts x 0.035. (Production's postings come with the accounting issue.)
-    assert Decimal(raw["balance"]) == Decimal("1456.50")
+    # and 1000 inserts x 0.035: all owed to the vendors.
+    assert balance["2000"] == Decimal("1456.50")
+    # Production moved that value between raw material, WIP, finished goods and scrap, and
+    # created or lost none of it (nothing is shipped in the demo).
+    moved = ("1200", "1210", "1220", "5400", "5000", "5500")
+    assert sum(balance[code] for code in moved) == Decimal("1456.50")
+    # 103.154 of material was issued; every started order has run to its last run, so WIP is
+    # empty, and its value sits in finished goods (QC hold included) or was scrapped.
+    assert balance["1200"] == Decimal("1353.346")
+    assert (balance["1210"], balance["1220"], balance["5400"]) == (
+        0,
+        Decimal("94.133"),
+        Decimal("9.021"),
+    )
     assert pos["total"] == 2
     assert {po["status"] for po in pos["items"]} == {"received", "partial"}
     # 44 brackets at 0.05 spool each plus 2 % scrap: 2.244 spools issued and consumed.
