@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Executable, exists, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Executable,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import selectinload
 
 from services.accounting.models import Account, JournalEntry
@@ -347,10 +356,12 @@ def queue_new_entries(
     """Queue, for one subscription, the entries posted after its cursor that its entry types
     take, and move the cursor on; True when more are left for another round.
 
-    The cursor moves only over entries at least `settle_seconds` old: an entry whose posting
-    committed after a later-numbered one (two years' numbers are taken independently) is still
-    found by the next round, and the NOT EXISTS (then the unique constraint) keeps the entries
-    of that window from being queued twice.
+    The cursor moves only over entries at least `settle_seconds` old, so an entry whose posting
+    commits after a later-numbered one's (two years' numbers are taken independently) is still
+    found by a later round; the entries of that window already queued are told apart by the
+    NOT EXISTS (and, against a concurrent step, by the unique constraint). Everything is read
+    in ONE statement, one snapshot: under READ COMMITTED a second statement could see an entry
+    committed after the first one looked, and move the cursor past it unqueued.
     """
     subscription = uow.session.scalar(
         select(WebhookSubscription)
@@ -360,28 +371,32 @@ def queue_new_entries(
     if subscription is None or not subscription.active:
         return False
     cursor = subscription.start_after_entry_id
-    candidates = uow.session.execute(
-        select(JournalEntry.id, JournalEntry.number)
-        .where(
-            JournalEntry.id > cursor,
-            *_type_filter(subscription),
-            ~_queued_for(subscription.id),
+    settled_before = now - timedelta(seconds=config.settle_seconds)
+    queued = _queued_for(subscription.id)
+    # Entries not yet queued, and the settled ones the cursor may pass (queued or not).
+    rows = uow.session.execute(
+        select(
+            JournalEntry.id,
+            JournalEntry.number,
+            JournalEntry.entry_type,
+            JournalEntry.created_at,
+            queued.label("queued"),
         )
+        .where(JournalEntry.id > cursor, or_(~queued, JournalEntry.created_at <= settled_before))
         .order_by(JournalEntry.id)
         .limit(config.queue_batch_size)
     ).all()
-    _insert_deliveries(uow, subscription.id, candidates, now)
-    more = len(candidates) == config.queue_batch_size
-    settled = select(func.max(JournalEntry.id)).where(
-        JournalEntry.id > cursor,
-        JournalEntry.created_at <= now - timedelta(seconds=config.settle_seconds),
-    )
-    if more:  # the cursor may not pass entries this round left for the next
-        settled = settled.where(JournalEntry.id <= candidates[-1][0])
-    new_cursor = uow.session.scalar(settled)
-    if new_cursor is not None and new_cursor > cursor:
-        subscription.start_after_entry_id = new_cursor
-    return more
+    kinds = set(subscription.entry_type_list)
+    wanted = [
+        (row.id, row.number)
+        for row in rows
+        if not row.queued and (not kinds or row.entry_type in kinds)
+    ]
+    _insert_deliveries(uow, subscription.id, wanted, now)
+    settled = [row.id for row in rows if row.created_at <= settled_before]
+    if settled:
+        subscription.start_after_entry_id = max(settled)
+    return len(rows) == config.queue_batch_size
 
 
 @dataclass(frozen=True)
@@ -481,6 +496,11 @@ def record_attempt(
     the schedule's next wait, or failed when the schedule is spent. Returns the new status, or
     None when the delivery was no longer this claim's (replayed and claimed again meanwhile):
     the attempt is logged all the same."""
+    # The row lock first: the attempt's foreign key takes a share lock on the delivery, and two
+    # transactions both holding that and then asking for FOR UPDATE would deadlock.
+    delivery = uow.session.scalar(
+        select(WebhookDelivery).where(WebhookDelivery.id == claim.delivery_id).with_for_update()
+    )
     uow.session.add(
         WebhookAttempt(
             delivery_id=claim.delivery_id,
@@ -491,9 +511,6 @@ def record_attempt(
             response_excerpt=domain.excerpt(outcome.response_text),
             error=domain.excerpt(outcome.error),
         )
-    )
-    delivery = uow.session.scalar(
-        select(WebhookDelivery).where(WebhookDelivery.id == claim.delivery_id).with_for_update()
     )
     if delivery is None or delivery.status != PENDING or delivery.attempts != claim.attempt_no:
         return None
