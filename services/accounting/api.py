@@ -28,7 +28,6 @@ from services.accounting.schemas import (
     PostingAccountOut,
     PostingAccountUpdate,
     ReversalCreate,
-    TrialBalanceOut,
 )
 from services.accounting.service import JournalFilters
 from shared.auth.permissions import Action
@@ -203,17 +202,3 @@ def close_period(period: str, request: Request, _m: PeriodsManager) -> JSONRespo
 @router.post("/periods/{period}/reopen", response_model=PeriodOut)
 def reopen_period(period: str, request: Request, _m: PeriodsManager) -> JSONResponse:
     return run_command(request, lambda uow: service.set_period_status(uow, period, "open"))
-
-
-@router.get("/trial-balance", response_model=TrialBalanceOut)
-def trial_balance(
-    request: Request,
-    _reader: Reader,
-    as_of: Annotated[
-        date | None,
-        Query(description="Entries dated up to this day (default: the plant's today)"),
-    ] = None,
-) -> TrialBalanceOut:
-    today = plant_today(runtime_of(request).settings)
-    with runtime_of(request).uow(read_only=True) as uow:
-        return service.trial_balance(uow, as_of or today)

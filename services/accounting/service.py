@@ -19,7 +19,6 @@ from sqlalchemy.orm import selectinload
 from services.accounting import domain
 from services.accounting.domain import (
     AccountType,
-    ChartAccount,
     Dimensions,
     DraftLine,
     EntryType,
@@ -48,8 +47,6 @@ from services.accounting.schemas import (
     PeriodOut,
     PostingAccountOut,
     ReversalCreate,
-    TrialBalanceOut,
-    TrialBalanceRowOut,
 )
 from shared import context
 from shared.audit import record_change
@@ -595,31 +592,3 @@ def list_accounts(uow: UnitOfWork, active: bool | None = None) -> list[AccountOu
     if active is not None:
         query = query.where(Account.active == active)
     return [_account_out(row) for row in uow.session.scalars(query)]
-
-
-def trial_balance(uow: UnitOfWork, as_of: date) -> TrialBalanceOut:
-    """Debits, credits and balance of every account from the entries dated up to `as_of`."""
-    activity = _account_activity(uow, as_of)
-    accounts = [
-        ChartAccount(a.code, a.name, AccountType(a.account_type), a.subtype or "")
-        for a in uow.session.scalars(select(Account))
-        if a.active or a.code in activity
-    ]
-    result = domain.trial_balance(accounts, activity)
-    return TrialBalanceOut(
-        as_of=as_of,
-        rows=[TrialBalanceRowOut.model_validate(row) for row in result.rows],
-        total_debit=result.total_debit,
-        total_credit=result.total_credit,
-        balanced=result.balanced,
-    )
-
-
-def _account_activity(uow: UnitOfWork, as_of: date) -> dict[str, tuple[Decimal, Decimal]]:
-    rows = uow.session.execute(
-        select(JournalLine.account_code, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalEntry.entry_date <= as_of)
-        .group_by(JournalLine.account_code)
-    ).all()
-    return {code: (Decimal(debit), Decimal(credit)) for code, debit, credit in rows}

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from services.accounting.api import router
 from services.accounting.models import AccountDayBalance, JournalEntry, JournalLine
+from services.accounting.reports import api as reports_api
 from shared.db import Database
 from shared.web.problems import install_problem_handlers
 from tests.unit.test_accounting_service import (
@@ -38,6 +39,7 @@ def db(tmp_path: Any) -> Iterator[Database]:
 def client(db: Database) -> Iterator[TestClient]:
     app = FastAPI()
     app.include_router(router)
+    app.include_router(reports_api.router)
     install_problem_handlers(app)
     app.state.runtime = FakeRuntime(db)
     app.state.token_secret = SECRET

@@ -28,6 +28,8 @@ from services.accounting import handlers, posting, service
 from services.accounting.api import router
 from services.accounting.bootstrap import definition
 from services.accounting.models import JournalEntry, JournalLine, messaging
+from services.accounting.reports import api as reports_api
+from services.accounting.reports import service as reports
 from services.accounting.service import JournalFilters
 from shared.auth.tokens import issue_service_token
 from shared.db import Database
@@ -174,7 +176,11 @@ def test_a_posting_publishes_journal_posted_keyed_by_the_entry_number(db: Databa
         ("1200", D("250"), D(0)),
         ("2000", D(0), D("250")),
     ]
-    assert payload.lines[0].dimensions == {"item_sku": "SKU-1", "purchase_order": "PO-2026-00001"}
+    assert payload.lines[0].dimensions == {
+        "item_sku": "SKU-1",
+        "location": "RAW",
+        "purchase_order": "PO-2026-00001",
+    }
 
 
 def test_entries_are_numbered_per_year_without_gaps(db: Database) -> None:
@@ -237,9 +243,9 @@ def test_the_trial_balance_balances_and_respects_its_date(db: Database) -> None:
     post(db, received(receipt_id="R1", value="250"))
     post(db, received(receipt_id="R2", value="99.9999", received_at="2026-03-10T08:00:00Z"))
     with new_uow(db) as uow:
-        march_5 = service.trial_balance(uow, date(2026, 3, 5))
-        march_31 = service.trial_balance(uow, date(2026, 3, 31))
-        before = service.trial_balance(uow, date(2026, 1, 1))
+        march_5 = reports.trial_balance(uow, date(2026, 3, 5))
+        march_31 = reports.trial_balance(uow, date(2026, 3, 31))
+        before = reports.trial_balance(uow, date(2026, 1, 1))
     rows = {row.code: row for row in march_31.rows}
     assert rows["1200"].balance == rows["2000"].balance == D("349.9999")
     assert rows["2000"].total_credit == D("349.9999")
@@ -298,6 +304,7 @@ class FakeRuntime(NamedTuple):
 def client(db: Database) -> Iterator[TestClient]:
     app = FastAPI()
     app.include_router(router)
+    app.include_router(reports_api.router)
     install_problem_handlers(app)
     app.state.runtime = FakeRuntime(db)
     app.state.token_secret = SECRET
@@ -443,7 +450,7 @@ def test_postgresql_posts_numbers_and_balances_like_sqlite(pg_db: Database) -> N
     post(pg_db, received(receipt_id="R2"))
     assert entry_numbers(pg_db) == ["JE-2026-00001", "JE-2026-00002"]
     with new_uow(pg_db) as uow:
-        balance = service.trial_balance(uow, date(2026, 12, 31))
+        balance = reports.trial_balance(uow, date(2026, 12, 31))
     assert balance.balanced
     assert balance.total_debit == D("500.0000")
 
