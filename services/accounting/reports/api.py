@@ -37,7 +37,7 @@ from shared.uow import UnitOfWork
 from shared.web.commands import runtime_of
 from shared.web.pagination import PageParams, page_params
 from shared.web.peers import call_peer
-from shared.web.problems import ServiceUnavailable
+from shared.web.problems import InvalidInput, ServiceUnavailable
 from shared.web.security import require_permission
 from shared.web.xlsx import XLSX_MEDIA_TYPE, workbook_response
 
@@ -392,44 +392,71 @@ async def _ask_inventory(request: Request, path: str, params: dict[str, str], sh
         ) from exc
 
 
-async def _reconciliation(request: Request, as_of: date, explain: bool) -> ReconciliationOut:
+async def _reconciliation(
+    request: Request, as_of: date, explain: bool, documents_from: date | None
+) -> ReconciliationOut:
+    if documents_from is not None and documents_from > as_of:
+        raise InvalidInput(
+            _("The first day of the documents comes after as_of."),
+            field="query.documents_from",
+            code="documents_from_after_as_of",
+        )
     ledger = await run_in_threadpool(_read, request, lambda uow: service.ledger_side(uow, as_of))
     day = {"as_of": as_of.isoformat()}
     valuation = await _ask_inventory(request, "/api/v1/valuation", day, PeerValuation)
     report = service.reconciliation(ledger, valuation)
     if not (report.flagged and explain):
         return report
+    days = {"date_to": as_of.isoformat()}
+    if documents_from is not None:
+        days["date_from"] = documents_from.isoformat()
     documents = await _ask_inventory(
-        request, "/api/v1/valuation/documents", {"date_to": as_of.isoformat()}, PeerDocumentValues
+        request, "/api/v1/valuation/documents", days, PeerDocumentValues
     )
     by_document = await run_in_threadpool(
-        _read, request, lambda uow: service.ledger_by_document(uow, ledger)
+        _read, request, lambda uow: service.ledger_by_document(uow, ledger, documents_from)
     )
-    return service.explain(report, ledger, by_document, valuation, documents)
+    return service.explain(report, ledger, by_document, documents)
 
 
 Explain = Annotated[
     bool,
     Query(description="List the documents and items that explain a flagged difference"),
 ]
+DocumentsFrom = Annotated[
+    date | None,
+    Query(
+        description="Compare only the documents' movements from this day on (default: all "
+        "of the books; the comparison reads every line on the inventory accounts)"
+    ),
+]
 
 
 @router.get("/reports/reconciliation", response_model=ReconciliationOut)
 async def reconciliation(
-    request: Request, _reader: Reader, as_of: AsOf, explain: Explain = True
+    request: Request,
+    _reader: Reader,
+    as_of: AsOf,
+    explain: Explain = True,
+    documents_from: DocumentsFrom = None,
 ) -> ReconciliationOut:
     """Each inventory account's GL balance at the end of `as_of` beside the inventory
     service's own valuation of its class (raw, wip, finished), the difference, `flagged` above
     0.01; when any is flagged, the documents (and items) whose GL and inventory figures
-    differ. 503 when the inventory service does not answer."""
-    return await _reconciliation(request, as_of, explain)
+    differ (over the days from `documents_from`, when given). 503 when the inventory service
+    does not answer."""
+    return await _reconciliation(request, as_of, explain, documents_from)
 
 
 @router.get("/reports/reconciliation.xlsx", response_class=Response, responses=XLSX_RESPONSE)
 async def reconciliation_xlsx(
-    request: Request, _reader: Reader, as_of: AsOf, explain: Explain = True
+    request: Request,
+    _reader: Reader,
+    as_of: AsOf,
+    explain: Explain = True,
+    documents_from: DocumentsFrom = None,
 ) -> Response:
-    report = await _reconciliation(request, as_of, explain)
+    report = await _reconciliation(request, as_of, explain, documents_from)
     rows: list[list[Any]] = [
         [
             str(_("Account")),

@@ -63,9 +63,10 @@ class GeneralLedgerLineOut(BaseModel):
 
 
 class GeneralLedgerOut(BaseModel):
-    """One account's lines dated `date_from`..`date_to`, a page of them (`limit`, `offset` of
-    `line_count`), each with the balance after it; the opening balance is the account's balance
-    at the end of the day before `date_from`, the closing one at the end of `date_to`."""
+    """One account's lines dated `date_from`..`date_to`, oldest first, a page of them (`limit`
+    from `offset`; `has_more` when another page follows), each with the balance after it; the
+    opening balance is the account's balance at the end of the day before `date_from`, the
+    closing one at the end of `date_to`, and the totals are the whole range's."""
 
     account: LedgerAccountOut
     date_from: date
@@ -74,9 +75,9 @@ class GeneralLedgerOut(BaseModel):
     total_debit: Amount4
     total_credit: Amount4
     closing_balance: Amount4
-    line_count: int
     limit: int
     offset: int
+    has_more: bool
     lines: list[GeneralLedgerLineOut]
 
 
@@ -220,9 +221,13 @@ class DocumentDifferenceOut(BaseModel):
 
 class ReconciliationOut(BaseModel):
     """Per inventory account, its GL balance beside inventory's value of its classes; when any
-    is `flagged` (a difference above 0.01), the documents and items whose figures differ
-    (`explained`; at most `max_listed` of each, largest first, `document_count` and
-    `item_count` say how many there are)."""
+    is `flagged` (a difference above 0.01), the documents and the items whose figures differ,
+    largest first (at most 500 of each; `document_count` and `item_count` say how many differ).
+
+    `documents_checked` says the documents were compared (when flagged, unless `explain=false`);
+    `explained` that the documents' differences add up to every account's difference (a
+    difference no document accounts for would mean the kept day balances and the lines part:
+    see the ledger check)."""
 
     as_of: date
     accounts: list[ReconciledAccountOut]
@@ -230,6 +235,7 @@ class ReconciliationOut(BaseModel):
     total_inventory: Amount4
     total_difference: Amount4
     flagged: bool
+    documents_checked: bool
     explained: bool
     document_count: int
     item_count: int
@@ -268,15 +274,8 @@ class PeerClassValue(BaseModel):
     value: Amount4
 
 
-class PeerItemValue(BaseModel):
-    sku: str
-    inventory_class: InventoryClass
-    value: Amount4
-
-
 class PeerValuation(BaseModel):
     classes: list[PeerClassValue]
-    items: list[PeerItemValue]
 
 
 class PeerDocumentItem(BaseModel):

@@ -225,7 +225,13 @@ def _account(uow: UnitOfWork, code: str) -> Account:
 def general_ledger(
     uow: UnitOfWork, code: str, date_from: date, date_to: date, page: PageParams
 ) -> GeneralLedgerOut:
-    """One account's lines in the range, a page at a time, with running balances."""
+    """One account's lines in the range, a page at a time, with running balances.
+
+    The totals, the opening and the closing balance come from the day balances; only the
+    page's lines (and, past the first page, the lines before it) are read, so a page costs
+    the same however many lines the range holds. There is no count of the range's lines for
+    that reason: `has_more` says whether another page follows.
+    """
     check_range(date_from, date_to)
     account = _account(uow, code)
     kind = AccountType(account.account_type)
@@ -236,7 +242,6 @@ def general_ledger(
         code, domain.NO_ACTIVITY
     )
     lines = _ledger_lines(code, date_from, date_to)
-    count = session.scalar(select(func.count()).select_from(lines.order_by(None).subquery()))
     page_start = opening
     if page.offset:
         earlier = lines.with_only_columns(JournalLine.debit, JournalLine.credit).limit(page.offset)
@@ -245,8 +250,9 @@ def general_ledger(
             select(_sum(skipped.c.debit), _sum(skipped.c.credit))
         ).one()
         page_start += domain.account_balance(kind, earlier_debit, earlier_credit)
-    rows = session.execute(lines.limit(page.limit).offset(page.offset)).all()
-    balances = domain.running_balances(kind, page_start, ((r.debit, r.credit) for r in rows))
+    rows = session.execute(lines.limit(page.limit + 1).offset(page.offset)).all()
+    shown = rows[: page.limit]
+    balances = domain.running_balances(kind, page_start, ((r.debit, r.credit) for r in shown))
     return GeneralLedgerOut(
         account=_ledger_account(account),
         date_from=date_from,
@@ -255,10 +261,10 @@ def general_ledger(
         total_debit=debit,
         total_credit=credit,
         closing_balance=opening + domain.account_balance(kind, debit, credit),
-        line_count=count or 0,
         limit=page.limit,
         offset=page.offset,
-        lines=[_ledger_line(row, balance) for row, balance in zip(rows, balances, strict=True)],
+        has_more=len(rows) > page.limit,
+        lines=[_ledger_line(row, balance) for row, balance in zip(shown, balances, strict=True)],
     )
 
 
@@ -266,25 +272,19 @@ def general_ledger_export(
     uow: UnitOfWork, code: str, date_from: date, date_to: date
 ) -> GeneralLedgerOut:
     """Every line of the range (at most MAX_EXPORT_LINES) for the workbook."""
-    check_range(date_from, date_to)
-    _account(uow, code)
-    count = uow.session.scalar(
-        select(func.count()).select_from(_ledger_lines(code, date_from, date_to).subquery())
-    )
-    if (count or 0) > MAX_EXPORT_LINES:
+    every = PageParams.model_construct(limit=MAX_EXPORT_LINES, offset=0)
+    report = general_ledger(uow, code, date_from, date_to, every)
+    if report.has_more:
         raise InvalidInput(
             _(
-                "The range holds {count} lines; an export holds at most {limit}. Choose a "
+                "The range holds more than {limit} lines, the most an export holds. Choose a "
                 "shorter range.",
-                count=count,
                 limit=MAX_EXPORT_LINES,
             ),
             field="query.date_from",
             code="range_too_long",
         )
-    return general_ledger(
-        uow, code, date_from, date_to, PageParams.model_construct(limit=MAX_EXPORT_LINES, offset=0)
-    )
+    return report
 
 
 def _day_before(day: date) -> date | None:
@@ -549,6 +549,7 @@ def reconciliation(ledger: LedgerSide, valuation: PeerValuation) -> Reconciliati
         total_inventory=total_inventory,
         total_difference=total_gl - total_inventory,
         flagged=any(row.flagged for row in reconciled),
+        documents_checked=False,
         explained=False,
         document_count=0,
         item_count=0,
@@ -557,10 +558,17 @@ def reconciliation(ledger: LedgerSide, valuation: PeerValuation) -> Reconciliati
     )
 
 
-def ledger_by_document(uow: UnitOfWork, ledger: LedgerSide) -> dict[domain.DocumentKey, Decimal]:
+def ledger_by_document(
+    uow: UnitOfWork, ledger: LedgerSide, since: date | None = None
+) -> dict[domain.DocumentKey, Decimal]:
     """Debits less credits per (document, inventory account, item) from the lines dated up to
-    the day; an entry without a document stands for itself (`journal_entry`, its number)."""
+    the day (and from `since`); an entry without a document stands for itself
+    (`journal_entry`, its number). This reads every such line: it runs only to explain a
+    flagged difference."""
     codes = [account.code for account in ledger.accounts]
+    dated = [JournalEntry.entry_date <= ledger.as_of]
+    if since is not None:
+        dated.append(JournalEntry.entry_date >= since)
     own = case((JournalEntry.document_type.is_(None), JournalEntry.number))
     rows = uow.session.execute(
         select(
@@ -573,7 +581,7 @@ def ledger_by_document(uow: UnitOfWork, ledger: LedgerSide) -> dict[domain.Docum
             _sum(JournalLine.credit),
         )
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalLine.account_code.in_(codes), JournalEntry.entry_date <= ledger.as_of)
+        .where(JournalLine.account_code.in_(codes), *dated)
         .group_by(
             JournalEntry.document_type,
             JournalEntry.document_ref,
@@ -593,34 +601,35 @@ def explain(
     report: ReconciliationOut,
     ledger: LedgerSide,
     by_document: Mapping[domain.DocumentKey, Decimal],
-    valuation: PeerValuation,
     documents: PeerDocumentValues,
 ) -> ReconciliationOut:
-    """The report with the documents and items whose GL and inventory figures differ."""
+    """The report with the documents, and the items, whose GL and inventory figures differ
+    over the same days (both sides' documents: inventory's value of an item is the sum of
+    what its documents moved, transfers and releases netting to zero in a class)."""
     class_accounts = domain.account_of_class(ledger.accounts)
     itemised = domain.itemised_accounts(ledger.accounts)
-    differing_documents = domain.document_differences(
-        by_document,
-        (
-            (row.document_type, row.document_ref, row.inventory_class, item.sku, item.value)
-            for row in documents.documents
-            for item in row.items
-        ),
-        class_accounts,
-        itemised,
-    )
+    moved = [
+        (row.document_type, row.document_ref, row.inventory_class, item.sku, item.value)
+        for row in documents.documents
+        for item in row.items
+    ]
+    differing_documents = domain.document_differences(by_document, moved, class_accounts, itemised)
     by_item: dict[tuple[str, str | None], Decimal] = {}
     for (_type, _ref, code, sku), amount in by_document.items():
         by_item[(code, sku)] = by_item.get((code, sku), ZERO) + amount
     differing_items = domain.item_differences(
         by_item,
-        ((row.sku, row.inventory_class, row.value) for row in valuation.items),
+        ((sku, kind, value) for _type, _ref, kind, sku, value in moved),
         class_accounts,
         itemised,
     )
+    unexplained = {row.code: row.difference for row in report.accounts}
+    for document in differing_documents:
+        unexplained[document.account_code] -= document.difference
     return report.model_copy(
         update={
-            "explained": True,
+            "documents_checked": True,
+            "explained": not any(unexplained.values()),
             "document_count": len(differing_documents),
             "item_count": len(differing_items),
             "documents": [
