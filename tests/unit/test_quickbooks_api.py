@@ -101,7 +101,7 @@ def client(runtime: ServiceRuntime, *roles: Role, language: str = "en") -> httpx
 
 def queue(runtime: ServiceRuntime, config: DeliveryConfig = NOW) -> None:
     with runtime.uow(read_only=True) as uow:
-        subscriptions = service.active_subscription_ids(uow)
+        subscriptions = service.subscriptions_to_queue_for(uow, utc_now(), config)
     for subscription_id in subscriptions:
         with runtime.uow() as uow:
             service.queue_new_entries(uow, subscription_id, utc_now(), config)
@@ -646,3 +646,31 @@ async def test_the_journal_exports_as_iif_and_csv_for_a_date_range(
     ]
     async with client(runtime, Role.OPERATOR) as operator:
         assert (await operator.get("/api/v1/exports/journal.iif")).status_code == 403
+
+
+async def test_the_worker_looks_for_work_with_reads_before_it_takes_a_write_lock(
+    runtime: ServiceRuntime, api: httpx.AsyncClient
+) -> None:
+    await subscribe(api)
+    await subscribe(api, name="Paused", active=False)
+    settling = DeliveryConfig(settle_seconds=60)
+
+    def look() -> tuple[list[int], bool]:
+        with runtime.uow(read_only=True) as uow:
+            return (
+                service.subscriptions_to_queue_for(uow, utc_now(), settling),
+                service.any_delivery_due(uow, utc_now()),
+            )
+
+    idle = look()
+    post_entry(runtime, date(2026, 11, 26), "10")
+    posted = look()
+    queue(runtime, settling)
+    queued = look()
+    claimed = claim(runtime)
+    sending = look()
+
+    assert idle == ([], False)
+    assert posted == ([1], False)
+    assert queued == ([], True)  # queued, not settled: nothing more to queue for a minute
+    assert (len(claimed), sending) == (1, ([], False))

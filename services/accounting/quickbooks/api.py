@@ -15,14 +15,14 @@ from services.accounting.quickbooks import domain, service
 from services.accounting.quickbooks.domain import FeedEntry
 from services.accounting.quickbooks.schemas import (
     MAX_ID,
-    DeliveryDetailOut,
-    DeliveryOut,
     DeliveryStatus,
     ReplayOut,
     ReplayRange,
-    SubscriptionCreate,
-    SubscriptionOut,
-    SubscriptionUpdate,
+    WebhookDeliveryDetailOut,
+    WebhookDeliveryOut,
+    WebhookSubscriptionCreate,
+    WebhookSubscriptionOut,
+    WebhookSubscriptionUpdate,
 )
 from services.accounting.quickbooks.service import DeliveryFilters
 from shared.auth.permissions import Action, allowed
@@ -63,16 +63,18 @@ def _may_manage(claims: TokenClaims) -> bool:
 # --- subscriptions ----------------------------------------------------------------------------
 
 
-@router.get("/webhooks/subscriptions", response_model=list[SubscriptionOut])
-def list_subscriptions(request: Request, claims: Reader) -> list[SubscriptionOut]:
+@router.get("/webhooks/subscriptions", response_model=list[WebhookSubscriptionOut])
+def list_subscriptions(request: Request, claims: Reader) -> list[WebhookSubscriptionOut]:
     """Every subscription with its pending and failed deliveries; the secrets only to those who
     manage webhooks."""
     with new_uow(request) as uow:
         return service.list_subscriptions(uow, show_secret=_may_manage(claims))
 
 
-@router.post("/webhooks/subscriptions", status_code=201, response_model=SubscriptionOut)
-def create_subscription(body: SubscriptionCreate, request: Request, user: Manager) -> JSONResponse:
+@router.post("/webhooks/subscriptions", status_code=201, response_model=WebhookSubscriptionOut)
+def create_subscription(
+    body: WebhookSubscriptionCreate, request: Request, user: Manager
+) -> JSONResponse:
     """Add a receiver of the feed. It gets the entries posted from now on (older ones by
     `POST /webhooks/replay`); the answer shows the signing secret. Send an Idempotency-Key."""
     return run_command(
@@ -82,17 +84,20 @@ def create_subscription(body: SubscriptionCreate, request: Request, user: Manage
     )
 
 
-@router.get("/webhooks/subscriptions/{subscription_id}", response_model=SubscriptionOut)
+@router.get("/webhooks/subscriptions/{subscription_id}", response_model=WebhookSubscriptionOut)
 def get_subscription(
     subscription_id: SubscriptionId, request: Request, claims: Reader
-) -> SubscriptionOut:
+) -> WebhookSubscriptionOut:
     with new_uow(request) as uow:
         return service.get_subscription(uow, subscription_id, show_secret=_may_manage(claims))
 
 
-@router.patch("/webhooks/subscriptions/{subscription_id}", response_model=SubscriptionOut)
+@router.patch("/webhooks/subscriptions/{subscription_id}", response_model=WebhookSubscriptionOut)
 def update_subscription(
-    subscription_id: SubscriptionId, body: SubscriptionUpdate, request: Request, user: Manager
+    subscription_id: SubscriptionId,
+    body: WebhookSubscriptionUpdate,
+    request: Request,
+    user: Manager,
 ) -> JSONResponse:
     """Change the name, URL, secret, entry types; `active: false` pauses the feed."""
     return run_command(
@@ -112,28 +117,30 @@ def delivery_filters(
     return DeliveryFilters(subscription_id, status, entry_number)
 
 
-@router.get("/webhooks/deliveries", response_model=Page[DeliveryOut])
+@router.get("/webhooks/deliveries", response_model=Page[WebhookDeliveryOut])
 def list_deliveries(
     request: Request,
     _reader: Reader,
     page: Pages,
     sort: Sort,
     filters: Annotated[DeliveryFilters, Depends(delivery_filters)],
-) -> Page[DeliveryOut]:
+) -> Page[WebhookDeliveryOut]:
     """The delivery log, newest first; `sort` is id, created_at, entry_number, status,
     attempts, next_attempt_at or last_attempt_at ('-' for descending)."""
     with new_uow(request) as uow:
         return service.list_deliveries(uow, page, filters, sort)
 
 
-@router.get("/webhooks/deliveries/{delivery_id}", response_model=DeliveryDetailOut)
-def get_delivery(delivery_id: DeliveryId, request: Request, _reader: Reader) -> DeliveryDetailOut:
+@router.get("/webhooks/deliveries/{delivery_id}", response_model=WebhookDeliveryDetailOut)
+def get_delivery(
+    delivery_id: DeliveryId, request: Request, _reader: Reader
+) -> WebhookDeliveryDetailOut:
     """One delivery with every attempt: when, status code, time taken, answer or error."""
     with new_uow(request) as uow:
         return service.get_delivery(uow, delivery_id)
 
 
-@router.post("/webhooks/deliveries/{delivery_id}/replay", response_model=DeliveryOut)
+@router.post("/webhooks/deliveries/{delivery_id}/replay", response_model=WebhookDeliveryOut)
 def replay_delivery(delivery_id: DeliveryId, request: Request, _user: Manager) -> JSONResponse:
     """Send the delivery again now, with the same webhook-id, from the start of the schedule."""
     return run_command(request, lambda uow: service.replay_delivery(uow, delivery_id, utc_now()))

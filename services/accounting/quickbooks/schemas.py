@@ -65,7 +65,7 @@ def _checked_entry_types(kinds: list[str] | None) -> list[str] | None:
     return sorted(set(kinds), key=known.index)
 
 
-class SubscriptionCreate(BaseModel):
+class WebhookSubscriptionCreate(BaseModel):
     """POST /webhooks/subscriptions. `entry_types` empty: every entry. `secret` left out: one
     is made ('whsec_' + base64 of 32 random bytes) and shown in the answer."""
 
@@ -93,7 +93,7 @@ class SubscriptionCreate(BaseModel):
         return _checked_entry_types(value)
 
 
-class SubscriptionUpdate(BaseModel):
+class WebhookSubscriptionUpdate(BaseModel):
     """PATCH /webhooks/subscriptions/{id}: the fields given change. `active: false` pauses the
     feed; set true again, it catches up on the entries posted meanwhile."""
 
@@ -121,7 +121,7 @@ class SubscriptionUpdate(BaseModel):
         return _checked_entry_types(value)
 
 
-class SubscriptionOut(BaseModel):
+class WebhookSubscriptionOut(BaseModel):
     """A subscription; `secret` is shown only to those who manage webhooks."""
 
     id: int
@@ -139,7 +139,7 @@ class SubscriptionOut(BaseModel):
     failed: int = 0
 
 
-class AttemptOut(BaseModel):
+class WebhookAttemptOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     attempt_no: int
@@ -150,7 +150,7 @@ class AttemptOut(BaseModel):
     error: str | None
 
 
-class DeliveryOut(BaseModel):
+class WebhookDeliveryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -168,8 +168,8 @@ class DeliveryOut(BaseModel):
     delivered_at: datetime | None
 
 
-class DeliveryDetailOut(DeliveryOut):
-    attempt_log: list[AttemptOut]
+class WebhookDeliveryDetailOut(WebhookDeliveryOut):
+    attempt_log: list[WebhookAttemptOut]
 
 
 class ReplayRange(BaseModel):

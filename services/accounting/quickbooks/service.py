@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     CursorResult,
     Executable,
+    Select,
     exists,
     func,
     or_,
@@ -37,15 +38,15 @@ from services.accounting.quickbooks.models import (
     WebhookSubscription,
 )
 from services.accounting.quickbooks.schemas import (
-    AttemptOut,
-    DeliveryDetailOut,
-    DeliveryOut,
     DeliveryStatus,
     ReplayOut,
     ReplayRange,
-    SubscriptionCreate,
-    SubscriptionOut,
-    SubscriptionUpdate,
+    WebhookAttemptOut,
+    WebhookDeliveryDetailOut,
+    WebhookDeliveryOut,
+    WebhookSubscriptionCreate,
+    WebhookSubscriptionOut,
+    WebhookSubscriptionUpdate,
 )
 from shared.db import dialect_insert
 from shared.i18n import _
@@ -64,8 +65,8 @@ FAILED = DeliveryStatus.FAILED.value
 
 
 def create_subscription(
-    uow: UnitOfWork, body: SubscriptionCreate, user: str, now: datetime
-) -> SubscriptionOut:
+    uow: UnitOfWork, body: WebhookSubscriptionCreate, user: str, now: datetime
+) -> WebhookSubscriptionOut:
     """A new subscription starts after the last entry posted so far: older ones go by replay."""
     last_entry = uow.session.scalar(select(func.max(JournalEntry.id))) or 0
     subscription = WebhookSubscription(
@@ -83,7 +84,7 @@ def create_subscription(
     return _subscription_out(subscription, show_secret=True)
 
 
-def list_subscriptions(uow: UnitOfWork, *, show_secret: bool) -> list[SubscriptionOut]:
+def list_subscriptions(uow: UnitOfWork, *, show_secret: bool) -> list[WebhookSubscriptionOut]:
     rows = uow.session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id))
     counts = _open_counts(uow)
     return [
@@ -93,7 +94,7 @@ def list_subscriptions(uow: UnitOfWork, *, show_secret: bool) -> list[Subscripti
 
 def get_subscription(
     uow: UnitOfWork, subscription_id: int, *, show_secret: bool
-) -> SubscriptionOut:
+) -> WebhookSubscriptionOut:
     subscription = _subscription(uow, subscription_id)
     counts = _open_counts(uow, subscription_id)
     return _subscription_out(
@@ -102,8 +103,8 @@ def get_subscription(
 
 
 def update_subscription(
-    uow: UnitOfWork, subscription_id: int, body: SubscriptionUpdate, user: str, now: datetime
-) -> SubscriptionOut:
+    uow: UnitOfWork, subscription_id: int, body: WebhookSubscriptionUpdate, user: str, now: datetime
+) -> WebhookSubscriptionOut:
     """Change the fields given. Paused (`active` false), nothing is queued or sent for it; made
     active again, it catches up on the entries posted meanwhile (its cursor waited)."""
     subscription = _subscription(uow, subscription_id, lock=True)
@@ -149,9 +150,9 @@ def _open_counts(uow: UnitOfWork, subscription_id: int | None = None) -> dict[in
 
 def _subscription_out(
     row: WebhookSubscription, *, show_secret: bool, counts: dict[str, int] | None = None
-) -> SubscriptionOut:
+) -> WebhookSubscriptionOut:
     counts = counts or {}
-    return SubscriptionOut(
+    return WebhookSubscriptionOut(
         id=row.id,
         name=row.name,
         url=row.url,
@@ -194,7 +195,7 @@ DELIVERY_SORTS = {
 
 def list_deliveries(
     uow: UnitOfWork, page: PageParams, filters: DeliveryFilters, sort: str | None = None
-) -> Page[DeliveryOut]:
+) -> Page[WebhookDeliveryOut]:
     query = select(WebhookDelivery)
     if filters.subscription_id is not None:
         query = query.where(WebhookDelivery.subscription_id == filters.subscription_id)
@@ -205,23 +206,23 @@ def list_deliveries(
     ordered = apply_sort(
         query, sort, DELIVERY_SORTS, default="-id", tiebreak=WebhookDelivery.id.desc()
     )
-    return paginate(uow.session, ordered, page, DeliveryOut.model_validate)
+    return paginate(uow.session, ordered, page, WebhookDeliveryOut.model_validate)
 
 
-def get_delivery(uow: UnitOfWork, delivery_id: int) -> DeliveryDetailOut:
+def get_delivery(uow: UnitOfWork, delivery_id: int) -> WebhookDeliveryDetailOut:
     delivery = _delivery(uow, delivery_id)
     attempts = uow.session.scalars(
         select(WebhookAttempt)
         .where(WebhookAttempt.delivery_id == delivery_id)
         .order_by(WebhookAttempt.attempt_no, WebhookAttempt.id)
     )
-    return DeliveryDetailOut(
-        **DeliveryOut.model_validate(delivery).model_dump(),
-        attempt_log=[AttemptOut.model_validate(attempt) for attempt in attempts],
+    return WebhookDeliveryDetailOut(
+        **WebhookDeliveryOut.model_validate(delivery).model_dump(),
+        attempt_log=[WebhookAttemptOut.model_validate(attempt) for attempt in attempts],
     )
 
 
-def replay_delivery(uow: UnitOfWork, delivery_id: int, now: datetime) -> DeliveryOut:
+def replay_delivery(uow: UnitOfWork, delivery_id: int, now: datetime) -> WebhookDeliveryOut:
     """Due now, pending, at the start of the retry schedule; its webhook id stays the same, so
     a receiver that already has it drops it. A paused subscription's replay waits for it."""
     delivery = _delivery(uow, delivery_id, lock=True)
@@ -230,7 +231,7 @@ def replay_delivery(uow: UnitOfWork, delivery_id: int, now: datetime) -> Deliver
     delivery.backoff_step = 0
     delivery.delivered_at = None
     uow.session.flush()
-    return DeliveryOut.model_validate(delivery)
+    return WebhookDeliveryOut.model_validate(delivery)
 
 
 def replay_range(uow: UnitOfWork, body: ReplayRange, now: datetime) -> ReplayOut:
@@ -340,12 +341,44 @@ def _changed_rows(uow: UnitOfWork, statement: Executable, params: Any = None) ->
 # --------------------------------------------------------------------------------------------
 
 
-def active_subscription_ids(uow: UnitOfWork) -> list[int]:
+def subscriptions_to_queue_for(uow: UnitOfWork, now: datetime, config: DeliveryConfig) -> list[int]:
+    """The active subscriptions `queue_new_entries` has work for: one read, so an idle worker
+    takes no write lock (on SQLite, the whole database's)."""
+    settled_before = now - timedelta(seconds=config.settle_seconds)
+    queued = (
+        exists()
+        .where(
+            WebhookDelivery.subscription_id == WebhookSubscription.id,
+            WebhookDelivery.entry_id == JournalEntry.id,
+        )
+        .correlate_except(WebhookDelivery)  # both outer queries, not only the nearest
+    )
+    behind = exists().where(
+        JournalEntry.id > WebhookSubscription.start_after_entry_id,
+        or_(~queued, JournalEntry.created_at <= settled_before),
+    )
     return list(
         uow.session.scalars(
             select(WebhookSubscription.id)
-            .where(WebhookSubscription.active.is_(True))
+            .where(WebhookSubscription.active.is_(True), behind)
             .order_by(WebhookSubscription.id)
+        )
+    )
+
+
+def any_delivery_due(uow: UnitOfWork, now: datetime) -> bool:
+    """Whether `claim_due_deliveries` would find something (a read, no lock)."""
+    return bool(uow.session.scalar(select(_due(now).exists())))
+
+
+def _due(now: datetime) -> Select[int, int]:
+    return (
+        select(WebhookDelivery.id, WebhookDelivery.entry_id)
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .where(
+            WebhookDelivery.status == PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookSubscription.active.is_(True),
         )
     )
 
@@ -416,13 +449,7 @@ def claim_due_deliveries(uow: UnitOfWork, now: datetime, config: DeliveryConfig)
     the attempt and push `next_attempt_at` past the request's timeout, so no other worker
     takes them while this one sends, and they are due again if this process dies."""
     due = uow.session.execute(
-        select(WebhookDelivery.id, WebhookDelivery.entry_id)
-        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-        .where(
-            WebhookDelivery.status == PENDING,
-            WebhookDelivery.next_attempt_at <= now,
-            WebhookSubscription.active.is_(True),
-        )
+        _due(now)
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(config.batch_size)
         .with_for_update(skip_locked=True, of=WebhookDelivery)

@@ -69,9 +69,9 @@ async def run_once(runtime: Any, client: httpx.AsyncClient, config: DeliveryConf
 
 
 def queue_all(runtime: Any, config: DeliveryConfig) -> bool:
-    """Queue new entries for every active subscription, each in its own transaction."""
+    """Queue new entries for every subscription that has some, each in its own transaction."""
     with runtime.uow(read_only=True) as uow:
-        subscriptions = service.active_subscription_ids(uow)
+        subscriptions = service.subscriptions_to_queue_for(uow, utc_now(), config)
     more = False
     for subscription_id in subscriptions:
         with runtime.uow() as uow:
@@ -81,6 +81,9 @@ def queue_all(runtime: Any, config: DeliveryConfig) -> bool:
 
 
 def claim(runtime: Any, config: DeliveryConfig) -> list[Claim]:
+    with runtime.uow(read_only=True) as uow:
+        if not service.any_delivery_due(uow, utc_now()):
+            return []
     with runtime.uow() as uow:
         claims = service.claim_due_deliveries(uow, utc_now(), config)
         uow.commit()
