@@ -63,8 +63,15 @@ async def run_once(runtime: Any, client: httpx.AsyncClient, config: DeliveryConf
     """One round: queue, claim, send, record. True when there may be more to do at once."""
     more_to_queue = await asyncio.to_thread(queue_all, runtime, config)
     claims = await asyncio.to_thread(claim, runtime, config)
-    if claims:
-        await asyncio.gather(*(deliver(runtime, client, c, config) for c in claims))
+    sent = await asyncio.gather(
+        *(deliver(runtime, client, c, config) for c in claims), return_exceptions=True
+    )
+    for claimed, result in zip(claims, sent, strict=True):
+        if isinstance(result, BaseException):
+            # Not recorded (the database was busy): the claim runs out and it is sent again.
+            log.warning(
+                "webhooks.record_failed", delivery_id=claimed.delivery_id, error=str(result)
+            )
     return more_to_queue or len(claims) == config.batch_size
 
 
