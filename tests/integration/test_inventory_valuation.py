@@ -63,7 +63,7 @@ def receive(
     assert not deliver(runtime, envelope(payload, po))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServiceRuntime]:
     if request.param == "postgresql":
         postgres: PostgresDatabases = request.getfixturevalue("postgres")
