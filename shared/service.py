@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,6 @@ class ServiceDefinition:
     # Long-running jobs of the service's own (accounting's webhook deliveries): each is called
     # with the ServiceRuntime when it starts and runs until cancelled at stop. A replica runs
     # its own; they must share work through the database (row locks), not memory.
-    workers: Sequence[Callable[[Any], Awaitable[None]]] = ()
+    workers: Sequence[Callable[[Any], Coroutine[Any, Any, None]]] = ()
     # Anything else the app needs beyond routers (the gateway's page error handlers).
     configure_app: Callable[[FastAPI], None] | None = None

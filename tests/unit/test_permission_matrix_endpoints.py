@@ -135,6 +135,9 @@ _serial = itertools.count(1)
 # Valid bodies for the models the services take, against the data `plant` sets up. A model not
 # listed gets a body built from its JSON schema (valid-looking, perhaps refused by a rule).
 SHIPPABLE_SO = ""  # set by set_up_production_and_sales
+WEBHOOK_SUBSCRIPTION = 0  # set by set_up_books
+# Values of required query parameters where "1" would name nothing real.
+QUERY_VALUES = {"account_code": "1200"}
 BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
     "ItemCreate": lambda n: {"sku": f"PM-ITEM-{n}", "name": f"Matrix item {n}"},
     "VendorCreate": lambda n: {"code": f"PMV{n}", "name": f"Matrix vendor {n}"},
@@ -176,6 +179,26 @@ BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
     "ShipmentCreate": lambda n: {
         "so_number": SHIPPABLE_SO,
         "lines": [{"line_no": 1, "qty": "0.0001"}],
+    },
+    "ManualEntryCreate": lambda n: {
+        "entry_date": utc_now().date().isoformat(),
+        "memo": f"Matrix entry {n}",
+        "lines": [
+            {"account_code": "1000", "debit": "0.01"},
+            {"account_code": "3000", "credit": "0.01"},
+        ],
+    },
+    "PostingAccountUpdate": lambda n: {"account_code": "1200"},
+    # Paused feeds: an active one would have the delivery worker change the tables meanwhile.
+    "WebhookSubscriptionCreate": lambda n: {
+        "name": f"Matrix feed {n}",
+        "url": "http://127.0.0.1:9/hook",
+        "active": False,
+    },
+    "ReplayRange": lambda n: {
+        "subscription_id": WEBHOOK_SUBSCRIPTION,
+        "date_from": "2026-01-01",
+        "date_to": "2026-12-31",
     },
 }
 
@@ -291,6 +314,7 @@ async def set_up_data(plant: Plant) -> None:
     ok(await purchasing.post(f"/api/v1/purchase-orders/{received}/receipts", json=held), 201)
     draft = ok(await purchasing.post("/api/v1/purchase-orders", json=order), 201)["number"]
     await set_up_production_and_sales(plant)
+    await set_up_books(plant)
     await plant.portal.wait_idle()
     entries = ok(await accounting.get("/api/v1/journal-entries"))["items"]
     assert entries, "the receipt was not posted to the journal"
@@ -303,6 +327,18 @@ async def set_up_data(plant: Plant) -> None:
             ("accounting", "number"): entries[0]["number"],
         }
     )
+
+
+async def set_up_books(plant: Plant) -> None:
+    """A paused webhook subscription (to a port nobody listens on) for the feed's routes."""
+    accounting = plant.clients[("accounting", Role.ADMIN)]
+    feed = {"name": "Matrix feed", "url": "http://127.0.0.1:9/hook", "active": False}
+    created = ok(await accounting.post("/api/v1/webhooks/subscriptions", json=feed), 201)
+    global WEBHOOK_SUBSCRIPTION
+    WEBHOOK_SUBSCRIPTION = created["id"]
+    plant.path_values[("accounting", "subscription_id")] = str(created["id"])
+    plant.path_values[("accounting", "role")] = "raw_materials"
+    plant.path_values[("accounting", "code")] = "1200"
 
 
 async def set_up_production_and_sales(plant: Plant) -> None:
@@ -400,7 +436,7 @@ async def call(
     plant: Plant, endpoint: Endpoint, role: Role, body: dict[str, Any] | None
 ) -> httpx.Response:
     path, _ = plant.path_for(endpoint)
-    params = {name: "1" for name in endpoint.required_query}
+    params = {name: QUERY_VALUES.get(name, "1") for name in endpoint.required_query}
     client = (
         plant.sessions[role] if endpoint.by_session else plant.clients[(endpoint.service, role)]
     )
