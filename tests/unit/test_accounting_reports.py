@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.accounting.domain import AccountType, ChartAccount, NormalSide
+from services.accounting.domain import AccountType, ChartAccount, NormalSide, PostingRole
 from services.accounting.reports import domain
 from services.accounting.reports.domain import (
     BalanceSheetLine,
@@ -18,7 +18,6 @@ from services.accounting.reports.domain import (
     InventoryClass,
     ItemCosts,
     PnlSection,
-    Role,
 )
 from services.accounting.reports.service import Chart
 from services.inventory.valuation import domain as inventory
@@ -492,7 +491,7 @@ def test_a_documents_value_nets_its_movements_per_class() -> None:
 
 
 def test_the_roles_default_to_the_standard_chart() -> None:
-    assert ROLES[Role.RAW_MATERIALS] == "1200"
-    assert ROLES[Role.WORK_IN_PROGRESS] == "1210"
-    assert ROLES[Role.FINISHED_GOODS] == "1220"
-    assert domain.role_accounts({"scrap": "5450"})[Role.SCRAP] == "5450"
+    assert ROLES[PostingRole.RAW_MATERIALS] == "1200"
+    assert ROLES[PostingRole.WORK_IN_PROGRESS] == "1210"
+    assert ROLES[PostingRole.FINISHED_GOODS] == "1220"
+    assert domain.role_accounts({"scrap": "5450"})[PostingRole.SCRAP] == "5450"

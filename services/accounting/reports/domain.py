@@ -15,7 +15,14 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from services.accounting.domain import AccountType, ChartAccount, NormalSide, normal_side
+from services.accounting import domain as ledger_domain
+from services.accounting.domain import (
+    AccountType,
+    ChartAccount,
+    NormalSide,
+    PostingRole,
+    normal_side,
+)
 
 ZERO = Decimal(0)
 # A reconciliation difference above this is flagged (issue 7).
@@ -23,28 +30,6 @@ TOLERANCE = Decimal("0.01")
 
 Totals = tuple[Decimal, Decimal]  # (debits, credits)
 NO_ACTIVITY: Totals = (ZERO, ZERO)
-
-
-class Role(StrEnum):
-    """The posting roles the reports need (`posting_accounts.role`)."""
-
-    RAW_MATERIALS = "raw_materials"
-    WORK_IN_PROGRESS = "work_in_progress"
-    FINISHED_GOODS = "finished_goods"
-    COST_OF_GOODS_SOLD = "cost_of_goods_sold"
-    SCRAP = "scrap"
-    INVENTORY_ADJUSTMENTS = "inventory_adjustments"
-
-
-# The standard chart's account of each role, used when `posting_accounts` has no row for it.
-DEFAULT_ROLE_ACCOUNTS: dict[Role, str] = {
-    Role.RAW_MATERIALS: "1200",
-    Role.WORK_IN_PROGRESS: "1210",
-    Role.FINISHED_GOODS: "1220",
-    Role.COST_OF_GOODS_SOLD: "5000",
-    Role.SCRAP: "5400",
-    Role.INVENTORY_ADJUSTMENTS: "5500",
-}
 
 
 class InventoryClass(StrEnum):
@@ -55,16 +40,19 @@ class InventoryClass(StrEnum):
     FINISHED = "finished"
 
 
-INVENTORY_ROLES: dict[Role, InventoryClass] = {
-    Role.RAW_MATERIALS: InventoryClass.RAW,
-    Role.WORK_IN_PROGRESS: InventoryClass.WIP,
-    Role.FINISHED_GOODS: InventoryClass.FINISHED,
+# The posting roles whose accounts hold inventory, and the class of inventory's valuation each
+# holds (the posting rules' own table, typed).
+INVENTORY_ROLES: dict[PostingRole, InventoryClass] = {
+    role: InventoryClass(kind) for role, kind in ledger_domain.INVENTORY_ROLES.items()
 }
 
 
-def role_accounts(configured: Mapping[str, str]) -> dict[Role, str]:
-    """The account of each report role: the configured one, else the standard chart's."""
-    return {role: configured.get(role, default) for role, default in DEFAULT_ROLE_ACCOUNTS.items()}
+def role_accounts(configured: Mapping[str, str]) -> dict[PostingRole, str]:
+    """The account of each posting role: the configured one, else the standard chart's."""
+    return {
+        role: configured.get(role, default)
+        for role, default in ledger_domain.DEFAULT_POSTING_ACCOUNTS.items()
+    }
 
 
 def account_balance(account_type: AccountType, debit: Decimal, credit: Decimal) -> Decimal:
@@ -163,7 +151,7 @@ class PnlSection(StrEnum):
     OTHER_EXPENSES = "other_expenses"
 
 
-def pnl_section(account: ChartAccount, roles: Mapping[Role, str]) -> PnlSection | None:
+def pnl_section(account: ChartAccount, roles: Mapping[PostingRole, str]) -> PnlSection | None:
     """Where an account shows on the P&L: revenue; COGS (the COGS role's account or subtype
     cost_of_sales); scrap (the scrap role's account or subtype production_loss); any other
     expense; None for balance-sheet accounts."""
@@ -171,9 +159,9 @@ def pnl_section(account: ChartAccount, roles: Mapping[Role, str]) -> PnlSection 
         return PnlSection.REVENUE
     if account.account_type is not AccountType.EXPENSE:
         return None
-    if account.code == roles[Role.COST_OF_GOODS_SOLD] or account.subtype == "cost_of_sales":
+    if account.code == roles[PostingRole.COST_OF_GOODS_SOLD] or account.subtype == "cost_of_sales":
         return PnlSection.COST_OF_GOODS_SOLD
-    if account.code == roles[Role.SCRAP] or account.subtype == "production_loss":
+    if account.code == roles[PostingRole.SCRAP] or account.subtype == "production_loss":
         return PnlSection.SCRAP
     return PnlSection.OTHER_EXPENSES
 
@@ -231,7 +219,9 @@ class ProfitAndLoss:
 
 
 def profit_and_loss(
-    accounts: Iterable[ChartAccount], activity: Mapping[str, Totals], roles: Mapping[Role, str]
+    accounts: Iterable[ChartAccount],
+    activity: Mapping[str, Totals],
+    roles: Mapping[PostingRole, str],
 ) -> ProfitAndLoss:
     """Revenue, COGS, scrap and other expenses by account, from the period's activity."""
     listed = sorted(accounts, key=lambda account: account.code)
@@ -337,14 +327,14 @@ class CostKind(StrEnum):
     INVENTORY_ADJUSTMENTS = "inventory_adjustments"
 
 
-COST_ROLES: dict[Role, CostKind] = {
-    Role.COST_OF_GOODS_SOLD: CostKind.COST_OF_GOODS_SOLD,
-    Role.SCRAP: CostKind.SCRAP,
-    Role.INVENTORY_ADJUSTMENTS: CostKind.INVENTORY_ADJUSTMENTS,
+COST_ROLES: dict[PostingRole, CostKind] = {
+    PostingRole.COST_OF_GOODS_SOLD: CostKind.COST_OF_GOODS_SOLD,
+    PostingRole.SCRAP: CostKind.SCRAP,
+    PostingRole.INVENTORY_ADJUSTMENTS: CostKind.INVENTORY_ADJUSTMENTS,
 }
 
 
-def cost_accounts(roles: Mapping[Role, str]) -> dict[str, CostKind]:
+def cost_accounts(roles: Mapping[PostingRole, str]) -> dict[str, CostKind]:
     """The account of each kind of cost (the first role wins if two share an account)."""
     result: dict[str, CostKind] = {}
     for role, kind in COST_ROLES.items():
@@ -399,7 +389,7 @@ class InventoryAccount:
     classes: tuple[InventoryClass, ...]
 
 
-def inventory_accounts(roles: Mapping[Role, str]) -> list[InventoryAccount]:
+def inventory_accounts(roles: Mapping[PostingRole, str]) -> list[InventoryAccount]:
     """The distinct inventory accounts, in role order (raw, WIP, finished)."""
     classes: dict[str, list[InventoryClass]] = {}
     for role, kind in INVENTORY_ROLES.items():

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select, type_coerce
 
-from services.accounting.domain import AccountType, ChartAccount
+from services.accounting.domain import AccountType, ChartAccount, PostingRole
 from services.accounting.models import (
     Account,
     AccountDayBalance,
@@ -32,7 +32,6 @@ from services.accounting.reports.domain import (
     BalanceSheetLine,
     InventoryAccount,
     PnlSection,
-    Role,
     Totals,
 )
 from services.accounting.reports.schemas import (
@@ -127,7 +126,7 @@ def load_chart(uow: UnitOfWork) -> Chart:
     )
 
 
-def load_roles(uow: UnitOfWork) -> dict[Role, str]:
+def load_roles(uow: UnitOfWork) -> dict[PostingRole, str]:
     rows = uow.session.execute(select(PostingAccount.role, PostingAccount.account_code))
     configured = {role: code for role, code in rows}
     return domain.role_accounts(configured)
