@@ -1131,13 +1131,14 @@ async def test_poison_message_dead_lettered_then_replayed_after_fix(
                     await publisher.close()
                 await pushing
 
-                # Everything else is applied; accounting posted the poison one too (it needs no
-                # item), inventory dead-lettered it after its retries.
+                # Everything else is applied; inventory and accounting (which must know the item
+                # to choose its inventory account) each dead-lettered it after their retries.
                 async def flowed() -> bool:
                     return (
                         await asyncio.to_thread(probe.stock_transactions) == 40
-                        and await asyncio.to_thread(probe.journals) == 41
+                        and await asyncio.to_thread(probe.journals) == 40
                         and await probe.acount("inventory", "dead_letters") == 1
+                        and await probe.acount("accounting", "dead_letters") == 1
                     )
 
                 await wait_until(flowed, 90, "the flow around the poison event", diagnose=logs)
@@ -1188,6 +1189,23 @@ async def test_poison_message_dead_lettered_then_replayed_after_fix(
                 )
                 assert replay.returncode == 0, replay.stdout + replay.stderr
                 assert "replayed 1, still failing 0" in replay.stdout
+
+                # Accounting hears of the item (ItemUpserted), then its dead letter is replayed.
+                async def accounting_knows_the_item() -> bool:
+                    known = "sku = :sku"
+                    return (
+                        await probe.acount("accounting", "ledger_items", known, sku=ghost.sku) == 1
+                    )
+
+                await wait_until(accounting_knows_the_item, 30, "accounting hearing of the item")
+                posted = await asyncio.to_thread(
+                    run_portal,
+                    ["events", "replay-dead", "accounting"],
+                    db_url=cluster.db_urls["accounting"],
+                    cwd=tmp_path,
+                )
+                assert posted.returncode == 0, posted.stdout + posted.stderr
+                assert "replayed 1, still failing 0" in posted.stdout
                 everything = [*plan.lines, ghost]
                 await wait_for_books(probe, 41, prefix=cluster.prefix, within=60, diagnose=logs)
                 await check_exact_books(probe, everything)
