@@ -170,10 +170,11 @@ def _pareto_chart(pareto: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     )
 
 
-def _as_number(value: Any) -> float | None:
-    """For the chart only (JSON numbers): the tables show the service's exact decimals."""
+def _as_number(value: Any) -> str | None:
+    """For the chart: the exact decimal as a plain numeric string (ECharts reads numeric
+    strings as numbers), so no figure passes through a float on its way to the page."""
     found = _decimal(value)
-    return float(found) if found is not None else None
+    return format(found, "f") if found is not None else None
 
 
 def _active(row: Mapping[str, Any]) -> bool:
