@@ -49,7 +49,6 @@ feature = Feature(
     nav=(
         NavLink(_("Journal"), "/journal", Action.BOOKS_READ),
         NavLink(_("Financial statements"), "/trial-balance", Action.BOOKS_READ),
-        NavLink(_("Reconciliation"), "/accounting/reconciliation", Action.BOOKS_READ),
         NavLink(_("QuickBooks feed"), "/accounting/webhooks", Action.BOOKS_WEBHOOKS),
         NavLink(_("Periods"), "/accounting/periods", Action.BOOKS_PERIODS),
     ),

@@ -222,6 +222,13 @@ async def balance_sheet_xlsx(request: Request) -> Response:
 
 # --- reconciliation -------------------------------------------------------------------------
 
+# Inventory's valuation classes, as the stock each inventory account holds.
+INVENTORY_CLASS_LABELS: dict[str, Text] = {
+    "raw": _("Raw materials"),
+    "wip": _("Work in progress"),
+    "finished": _("Finished goods"),
+}
+
 
 @router.get("/accounting/reconciliation")
 async def reconciliation(request: Request) -> Response:
@@ -235,6 +242,7 @@ async def reconciliation(request: Request) -> Response:
         {
             "document_href": document_href,
             "document_labels": DOCUMENT_TYPE_LABELS,
+            "class_labels": INVENTORY_CLASS_LABELS,
         },
     )
 
