@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -64,7 +65,11 @@ def cell_value(value: Any, zone: ZoneInfo) -> Any:
 
 def _text_stays_text(sheet: Any, value: Any) -> Any:
     """Text that looks like a formula ('=HYPERLINK(…)', a SKU typed by a user) is written as
-    text: openpyxl would store it as a formula that Excel runs when the file is opened."""
+    text: openpyxl would store it as a formula that Excel runs when the file is opened. Control
+    characters a worksheet cannot hold (a name pasted with a stray \x1b) are left out rather
+    than failing the whole export."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     if isinstance(value, str) and value.startswith("="):
         cell = WriteOnlyCell(sheet, value=value)
         cell.data_type = "s"

@@ -218,3 +218,11 @@ def test_an_exported_value_typed_like_a_formula_stays_text() -> None:
         ("s", '=HYPERLINK("http://x","y")'),
         ("s", "RESIN"),
     ]
+
+
+def test_an_exported_value_with_control_characters_is_written_without_them() -> None:
+    # openpyxl refuses \x1b and friends; one such name must not fail the whole export.
+    book = workbook_bytes("Accounts", ["Name"], [["Resin\x1b stock\x00"], ["Cash"]])
+    sheet = load_workbook(io.BytesIO(book)).worksheets[0]
+
+    assert [cell.value for cell in sheet["A"][1:]] == ["Resin stock", "Cash"]
