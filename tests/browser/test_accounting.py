@@ -257,3 +257,27 @@ def test_the_trial_balance_and_the_reconciliation_in_spanish(
     )
     screenshot(page, "accounting-reconciliation-es")
     assert_accessible(page)
+
+
+def test_the_other_accounting_pages_have_no_serious_accessibility_violations(
+    open_page: Callable[..., Any],
+) -> None:
+    """The pages the stories above do not pass through, as an admin sees them (every button)."""
+    page = open_page()
+    sign_in(page, "admin", ADMIN_PASSWORD)
+    failures = []
+    for path in (
+        "/profit-and-loss",
+        "/balance-sheet",
+        "/accounting/accounts",
+        "/accounting/accounts/1200",
+        "/accounting/webhooks",
+    ):
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        screenshot(page, "accounting" + path.replace("/", "-"))
+        try:
+            assert_accessible(page)
+        except AssertionError as violation:
+            failures.append(str(violation))
+    assert not failures, "\n".join(failures)

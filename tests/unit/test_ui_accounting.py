@@ -328,3 +328,36 @@ async def test_the_books_are_refused_to_a_role_without_them(tmp_path: Path) -> N
     assert "New manual entry" not in supervisor_journal.text  # reads, does not post
     assert supervisor_form.status_code == 403
     assert supervisor_feed.status_code == 403
+
+
+async def test_the_reconciliation_flags_a_posting_inventory_never_saw_and_names_its_document(
+    tmp_path: Path,
+) -> None:
+    """A hand-made Dr 1200 12.34 / Cr 5500 12.34 on PO-TEST-1: the ledger holds 12.34 of raw
+    materials that inventory does not count, so 1200 is flagged by exactly 12.34 and the
+    purchase order is the document that explains it."""
+    async with ui_portal(tmp_path) as portal:
+        add_user(portal, "ana", ["accountant"])
+        async with signed_in(portal, "ana") as browser:
+            day = today_of((await browser.get("/journal/new")).text)
+            agreed = await browser.get("/accounting/reconciliation")
+            entry = manual_entry(
+                day,
+                "6f1c5a52-7d43-4f0e-9a55-000000000021",
+                [("1200", "12.34", ""), ("5500", "", "12.34")],
+            )
+            entry.update(document_type="purchase_order", document_ref="PO-TEST-1")
+            posted = await browser.post_form("/journal/new", entry)
+            flagged = await browser.get("/accounting/reconciliation")
+
+    assert "The ledger agrees with inventory" in agreed.text
+    assert 'class="flagged"' not in agreed.text
+    assert posted.status_code == 303
+    row = re.search(r'<tr class="flagged" data-account="1200">.*?</tr>', flagged.text, re.S)
+    assert row, "account 1200 is marked"
+    cells = re.findall(r'<td class="money">([^<]*)</td>', row.group(0))
+    assert cells == ["12.34", "0", "12.34"]  # ledger, inventory, difference
+    assert flagged.text.count('<tr class="flagged"') >= 2  # the account and its document
+    assert "Accounts that differ: 1" in flagged.text
+    documents = re.search(r'id="documents-table">.*?</table>', flagged.text, re.S)
+    assert documents and '<a href="/purchase-orders/PO-TEST-1">PO-TEST-1</a>' in documents.group(0)
