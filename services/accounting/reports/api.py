@@ -37,7 +37,7 @@ from shared.uow import UnitOfWork
 from shared.web.commands import runtime_of
 from shared.web.pagination import PageParams, page_params
 from shared.web.peers import call_peer
-from shared.web.problems import InvalidInput, ServiceUnavailable
+from shared.web.problems import InvalidInput, ServiceUnavailable, problem_responses
 from shared.web.security import require_permission
 from shared.web.xlsx import XLSX_MEDIA_TYPE, workbook_response
 
@@ -432,7 +432,11 @@ DocumentsFrom = Annotated[
 ]
 
 
-@router.get("/reports/reconciliation", response_model=ReconciliationOut)
+@router.get(
+    "/reports/reconciliation",
+    response_model=ReconciliationOut,
+    responses=problem_responses(503),
+)
 async def reconciliation(
     request: Request,
     _reader: Reader,
@@ -448,7 +452,11 @@ async def reconciliation(
     return await _reconciliation(request, as_of, explain, documents_from)
 
 
-@router.get("/reports/reconciliation.xlsx", response_class=Response, responses=XLSX_RESPONSE)
+@router.get(
+    "/reports/reconciliation.xlsx",
+    response_class=Response,
+    responses={**XLSX_RESPONSE, **problem_responses(503)},
+)
 async def reconciliation_xlsx(
     request: Request,
     _reader: Reader,
