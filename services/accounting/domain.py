@@ -8,7 +8,7 @@ inventory sub-ledger and the general ledger agree by construction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -302,71 +302,3 @@ def plain_number(value: Decimal) -> str:
     """A quantity as people write it: 100, 2.5 (no exponent, no trailing zeros)."""
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-# --------------------------------------------------------------------------------------------
-# Trial balance
-# --------------------------------------------------------------------------------------------
-
-
-def account_balance(account_type: AccountType, debit: Decimal, credit: Decimal) -> Decimal:
-    """The balance on the account's normal side (negative when it sits on the other side)."""
-    if normal_side(account_type) is NormalSide.DEBIT:
-        return debit - credit
-    return credit - debit
-
-
-@dataclass(frozen=True)
-class TrialBalanceRow:
-    code: str
-    name: str
-    account_type: AccountType
-    normal_side: NormalSide
-    total_debit: Decimal
-    total_credit: Decimal
-    balance: Decimal
-
-
-@dataclass(frozen=True)
-class TrialBalance:
-    rows: tuple[TrialBalanceRow, ...]
-    total_debit: Decimal
-    total_credit: Decimal
-
-    @property
-    def balanced(self) -> bool:
-        return self.total_debit == self.total_credit
-
-
-def trial_balance(
-    accounts: Iterable[ChartAccount], activity: Mapping[str, tuple[Decimal, Decimal]]
-) -> TrialBalance:
-    """One row per account (in code order) from its (total debits, total credits).
-
-    An amount posted to an account missing from `accounts` is an error, never left out: a
-    trial balance that silently drops a line would hide exactly what it exists to show.
-    """
-    by_code = {account.code: account for account in accounts}
-    unknown = sorted(set(activity) - set(by_code))
-    if unknown:
-        raise ValueError(f"activity on accounts missing from the chart: {', '.join(unknown)}")
-    rows = []
-    for code in sorted(by_code):
-        account = by_code[code]
-        debit, credit = activity.get(code, (Decimal(0), Decimal(0)))
-        rows.append(
-            TrialBalanceRow(
-                code=code,
-                name=account.name,
-                account_type=account.account_type,
-                normal_side=account.normal_side,
-                total_debit=debit,
-                total_credit=credit,
-                balance=account_balance(account.account_type, debit, credit),
-            )
-        )
-    return TrialBalance(
-        rows=tuple(rows),
-        total_debit=sum((row.total_debit for row in rows), Decimal(0)),
-        total_credit=sum((row.total_credit for row in rows), Decimal(0)),
-    )

@@ -156,23 +156,3 @@ class PeriodOut(BaseModel):
 class EntryTypeOut(BaseModel):
     entry_type: str
     label: str
-
-
-class TrialBalanceRowOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    code: str
-    name: str
-    account_type: AccountType
-    normal_side: NormalSide
-    total_debit: Amount4
-    total_credit: Amount4
-    balance: Amount4
-
-
-class TrialBalanceOut(BaseModel):
-    as_of: date
-    rows: list[TrialBalanceRowOut]
-    total_debit: Amount4
-    total_credit: Amount4
-    balanced: bool

@@ -11,7 +11,6 @@ import pytest
 from services.accounting import domain
 from services.accounting.domain import (
     AccountType,
-    ChartAccount,
     Dimensions,
     DraftLine,
     JournalDraft,
@@ -254,38 +253,3 @@ def test_reversing_a_reversal_gives_back_the_original_lines() -> None:
         date(2026, 4, 3),
     )
     assert twice.lines == original.lines
-
-
-# --- trial balance ------------------------------------------------------------------------------
-
-
-def test_trial_balance_shows_each_balance_on_its_normal_side_and_totals_that_agree() -> None:
-    activity = {
-        "1200": (D("300"), D("40")),
-        "2000": (D("40"), D("300")),
-    }
-    result = domain.trial_balance(domain.CHART_OF_ACCOUNTS, activity)
-    rows = {row.code: row for row in result.rows}
-    assert rows["1200"].balance == D("260")
-    assert rows["1200"].normal_side is NormalSide.DEBIT
-    assert rows["2000"].balance == D("260")
-    assert rows["2000"].normal_side is NormalSide.CREDIT
-    assert rows["1000"].total_debit == rows["1000"].balance == D(0)
-    assert [row.code for row in result.rows] == sorted(rows)
-    assert result.total_debit == result.total_credit == D("340")
-    assert result.balanced
-
-
-def test_trial_balance_reports_an_imbalance_instead_of_hiding_it() -> None:
-    result = domain.trial_balance(domain.CHART_OF_ACCOUNTS, {"1200": (D("10"), D(0))})
-    assert not result.balanced
-
-
-def test_an_account_on_its_other_side_shows_a_negative_balance() -> None:
-    assert domain.account_balance(AccountType.LIABILITY, D(50), D(20)) == D(-30)
-
-
-def test_activity_on_an_account_outside_the_chart_is_an_error() -> None:
-    accounts = [ChartAccount("1200", "Raw materials inventory", AccountType.ASSET, "inventory")]
-    with pytest.raises(ValueError, match="9999"):
-        domain.trial_balance(accounts, {"9999": (D(1), D(0))})
