@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     # PostgreSQL caches 64 subtransactions per transaction; a batch that falls back to the
     # careful path takes a savepoint per envelope, so more than 64 would spill to disk.
     consumer_batch_size: int = Field(default=50, ge=1)
+    # The QuickBooks webhook feed: how long a receiver may take to answer, and how often the
+    # worker looks for due deliveries when it has nothing to do.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -23,6 +23,7 @@ from services.accounting.quickbooks import domain, service
 from services.accounting.quickbooks.domain import DeliveryConfig
 from services.accounting.quickbooks.service import Claim, Outcome
 from shared.events.envelope import utc_now
+from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -30,17 +31,13 @@ log = structlog.get_logger(__name__)
 READ_LIMIT_BYTES = 4096
 
 
-def config_from_settings(settings: Any) -> DeliveryConfig:
-    """The default figures, or the settings' `webhook_timeout_seconds` and
-    `webhook_poll_seconds` where the settings have them."""
-    config = DeliveryConfig()
-    timeout = getattr(settings, "webhook_timeout_seconds", None)
-    poll = getattr(settings, "webhook_poll_seconds", None)
-    if timeout is not None:
-        config = replace(config, timeout_seconds=float(timeout))
-    if poll is not None:
-        config = replace(config, poll_seconds=float(poll))
-    return config
+def config_from_settings(settings: Settings) -> DeliveryConfig:
+    """The delivery figures with the settings' receiver timeout and poll interval."""
+    return replace(
+        DeliveryConfig(),
+        timeout_seconds=settings.webhook_timeout_seconds,
+        poll_seconds=settings.webhook_poll_seconds,
+    )
 
 
 async def run_webhook_worker(runtime: Any, config: DeliveryConfig | None = None) -> None:
