@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from services.accounting import handlers as accounting_handlers
-from services.accounting import service as accounting_service
+from services.accounting import posting as accounting_posting
 from services.accounting.bootstrap import definition as accounting_definition
 from services.accounting.models import JournalEntry, JournalLine, JournalSequence
 from services.accounting.models import messaging as accounting_messaging
@@ -44,7 +44,7 @@ from services.purchasing.schemas import (
     VendorCreate,
 )
 from shared.db import Database
-from shared.events.catalogue import MaterialReceived, StockChanged, validate_payload
+from shared.events.catalogue import ItemUpserted, MaterialReceived, StockChanged, validate_payload
 from shared.events.envelope import Envelope, utc_now
 from shared.messaging.tables import MessagingTables
 from shared.migrations import upgrade
@@ -208,23 +208,32 @@ def test_a_lot_known_before_its_first_balance_is_no_conflict(inventory: Service)
 @pytest.fixture
 def accounting(tmp_path: Path) -> Iterator[Service]:
     service = Service(accounting_definition(), accounting_messaging, tmp_path)
+    with service.uow() as uow:  # the resin, bought: its stock is raw material
+        resin = ItemUpserted(
+            sku="RESIN", name="Resin", uom="kg", item_type="raw", make_or_buy="buy"
+        )
+        accounting_posting.remember_item(uow, resin, 1)
+        uow.commit()
     yield service
     service.db.dispose()
 
 
 def post(accounting: Service, envelope: Envelope) -> list[str]:
     with accounting.uow() as uow, accounting.statements.counting() as seen:
-        accounting_handlers.on_material_received(envelope, uow)
+        accounting_handlers.on_value_moved(envelope, uow)
         statements = list(seen)
         uow.commit()
     return statements
 
 
-def test_a_posting_costs_three_statements(accounting: Service) -> None:
+def test_a_posting_costs_six_statements(accounting: Service) -> None:
     assert post(accounting, received()) == [
+        "SELECT posting_accounts",  # roles, time zone and closed periods: one UNION ALL
+        "SELECT ledger_items",  # is the resin made or bought (which inventory account)
         "INSERT journal_sequences",
         "INSERT journal_entries",
         "INSERT journal_lines",  # both lines, one executemany
+        "INSERT account_day_balances",  # both accounts' day rows, one executemany upsert
     ]
     assert accounting.count(JournalLine) == 2
 
@@ -234,6 +243,8 @@ def test_a_posting_of_an_event_posted_before_gives_its_number_back(accounting: S
     post(accounting, envelope)
 
     assert post(accounting, envelope) == [
+        "SELECT posting_accounts",
+        "SELECT ledger_items",
         "INSERT journal_sequences",
         "INSERT journal_entries",  # ON CONFLICT (source_event_id) DO NOTHING: no row
         "UPDATE journal_sequences",  # the number goes back
@@ -242,8 +253,7 @@ def test_a_posting_of_an_event_posted_before_gives_its_number_back(accounting: S
     with accounting.db.session() as session:
         assert session.scalar(select(JournalSequence.last_number)) == 1
     with accounting.uow() as uow:
-        receipt = MaterialReceived.model_validate(envelope.payload)
-        assert accounting_service.post_material_received(uow, receipt, envelope) is None
+        assert accounting_posting.post_event(uow, envelope) is None
 
 
 # --------------------------------------------------------------------------------------------
