@@ -218,6 +218,13 @@ async def real_values(sweep: Sweep) -> dict[str, list[str]]:
         "username": ["admin", "sofia"],
         "service": ["inventory", "purchasing", "gateway", "nope"],
         "letter_id": ["1"],
+        # The books: an account, a posting role, a month; no webhook subscription exists.
+        "code": ["1200", "9999"],
+        "role": ["raw_materials", "nope"],
+        "period": ["2026-01", "2026-13"],
+        "change": ["reopen", "nope"],
+        "subscription_id": ["1", "0"],
+        "delivery_id": ["1", "0"],
         "name": ["htmx.min.js"],
         "path": ["portal.css"],
     }

@@ -50,6 +50,7 @@ feature = Feature(
         NavLink(_("Journal"), "/journal", Action.BOOKS_READ),
         NavLink(_("Financial statements"), "/trial-balance", Action.BOOKS_READ),
         NavLink(_("QuickBooks feed"), "/accounting/webhooks", Action.BOOKS_WEBHOOKS),
-        NavLink(_("Periods"), "/accounting/periods", Action.BOOKS_PERIODS),
+        # Everyone who reads the books sees which months are closed; admins close and reopen.
+        NavLink(_("Periods"), "/accounting/periods", Action.BOOKS_READ),
     ),
 )
