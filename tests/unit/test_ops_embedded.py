@@ -139,14 +139,16 @@ async def test_a_dead_letter_is_shown_then_replayed_once_through_the_gateway_aft
         assert letter["attempts"] == portal.settings.handler_max_attempts
         assert GHOST in letter["error_detail"]
         assert GHOST in letter["payload_excerpt"]
-        assert ok(await api.get("/api/accounting/v1/ops/dead-letters"))["total"] == 0
+        # Accounting gave up on it too: it must know the item to choose its inventory account.
+        booked = ok(await api.get("/api/accounting/v1/ops/dead-letters"))
+        assert [entry["event_id"] for entry in booked["items"]] == [str(poison.id)]
 
         summary = by_service(ok(await api.get("/api/ops/summary")))
         inventory = summary["inventory"]
         assert inventory["dead_letters_open"] == 1
         assert inventory["events"]["dead_lettered_total"] == 1
         assert inventory["consumer_lag"] == 0
-        assert summary["accounting"]["events"]["handled_total"] == 1  # it needs no item
+        assert summary["accounting"]["dead_letters_open"] == 1
 
         replay = f"/api/inventory/v1/ops/dead-letters/{letter['id']}/replay"
         refused = problem(await api.post(replay), 409)
@@ -163,6 +165,15 @@ async def test_a_dead_letter_is_shown_then_replayed_once_through_the_gateway_aft
         assert again["outcome"] == "already_replayed"
         stock = ok(await api.get(f"/api/inventory/v1/items/{GHOST}/stock"))
         assert Decimal(stock["on_hand"]) == Decimal("7")
+        await portal.wait_idle()  # accounting hears of the item, then posts the receipt
+        posted = ok(
+            await api.post(f"/api/accounting/v1/ops/dead-letters/{booked['items'][0]['id']}/replay")
+        )
+        assert posted["outcome"] == "replayed"
+        journal = ok(
+            await api.get("/api/accounting/v1/journal-entries?document_ref=PO-GHOST-00001")
+        )
+        assert journal["total"] == 1
 
         # Delivered once more by the bus (a redelivery): the inbox skips it.
         await portal.bus.publish([poison])
