@@ -2,8 +2,9 @@
 trial balance, one account's general-ledger detail for a month and the reconciliation with
 inventory, beside the naive query (one aggregate scan of every line) as the contrast (issue 7).
 
-    .venv/bin/python bench/ledger.py [--lines 1000000 10000000] [--runs 50] [--post 2000]
-                                     [--days 900] [--explain] [--json bench/results/ledger.json]
+    .venv/bin/python bench/ledger.py [--lines 1000000 10000000] [--runs 200] [--post 2000]
+        [--naive-runs 50] [--slow-runs 5] [--days 900] [--explain] [--try-line-dates]
+        [--json bench/results/ledger.json]
 
 The books (seeded, so every run writes the same ones): a plant of 1,600 bought and 400 made
 items, simulated day by day over `--days` days ending yesterday (~2.5 years; weekdays busy,
@@ -30,8 +31,9 @@ Posting itself: `--post` entries (dated today, from the same simulation) go thro
 `post_draft`, each in its own unit of work and transaction, one after the other; entries/s and
 the p50/p99 per entry (from the draft to the commit) are printed beside the bulk rate.
 
-Then, warm, `--runs` times each (p50 / p90 / p99 / max in ms of wall time; a fresh read-only
-unit of work per call, as the API makes one):
+Then, warm, `--runs` times each (p50 / p90 / p99 / max in ms of wall time, the mean CPU time of
+this process and the mean time in its garbage collector per call; a fresh read-only unit of
+work per call, as the API makes one):
 
 - trial balance as of today: `reports.service.trial_balance(uow, today)`;
 - GL detail: `reports.service.general_ledger(uow, code, first, last, PageParams())` for last
@@ -43,17 +45,22 @@ unit of work per call, as the API makes one):
   `GET /api/v1/reports/reconciliation` on the accounting app through the same transport, with
   `app.state.upstreams = {"inventory": <that client>}`: auth, the GL side, the peer call
   through `shared.web.peers.call_peer`, the comparison and the JSON. The books agree, so
-  nothing is flagged and no document is listed;
+  nothing is flagged and no document is listed. The whole report is timed again after
+  `gc.freeze()` of everything alive (what freezing at a service's start-up would do);
 - the GL side of a flagged reconciliation's explanation (`ledger_by_document`, every
-  inventory-account line up to the day by document and item), fewer times (`--slow-runs`);
+  inventory-account line up to the day by document and item, and from the first of last
+  month: `documents_from`), fewer times (`--slow-runs`);
 - the ceiling/contrast, in the same run: the naive query `SELECT account_code, sum(debit),
-  sum(credit) FROM journal_lines GROUP BY account_code` with psycopg alone.
+  sum(credit) FROM journal_lines GROUP BY account_code` with psycopg alone (`--naive-runs`).
 
 At each size it runs the ledger check (`reports.service.ledger_check`: every kept account-day
 against a sum of the lines) and compares the trial balance with the naive scan account by
 account, and prints both. `--lines` takes one size or several; with several, the database
 grows from one to the next (the extra lines spread over the same days: a busier plant).
 `--explain` prints EXPLAIN (ANALYZE, BUFFERS) of every statement each report runs.
+`--try-line-dates` also copies the lines with their entry's date on each (indexed by account,
+date, entry, line) and times the GL page's and the explanation's SQL on the copy beside the
+same SQL on the lines as they are: the change these figures point to, measured, not built.
 
 It creates databases of its own on the server PORTAL_TEST_PG_URL names and drops them at the
 end, whatever happens.
@@ -990,7 +997,7 @@ async def measure(books: Books, args: argparse.Namespace) -> dict[str, Any]:
         def naive() -> None:
             naive_rows[:] = conn.execute(NAIVE_SQL).fetchall()
 
-        out["naive_scan"], _ = timed(naive, args.runs)
+        out["naive_scan"], _ = timed(naive, args.naive_runs)
     out["load_average_after"] = os.getloadavg()
 
     # The proofs: the kept balances against the lines, two ways.
@@ -1039,7 +1046,8 @@ BY_DOCUMENT = (
     "SELECT e.document_type, e.document_ref, CASE WHEN e.document_type IS NULL THEN e.number "
     "END, l.account_code, l.item_sku, sum(l.debit), sum(l.credit) FROM {lines} l "
     "JOIN journal_entries e ON e.id = l.entry_id WHERE l.account_code IN ('1200', '1210', "
-    "'1220') AND {dated}.entry_date BETWEEN %(first)s AND %(last)s GROUP BY 1, 2, 3, 4, 5"
+    "'1220') AND {dated}.entry_date BETWEEN %(first)s AND %(last)s "
+    "AND e.entry_date BETWEEN %(first)s AND %(last)s GROUP BY 1, 2, 3, 4, 5"
 )
 
 
@@ -1322,7 +1330,8 @@ def main() -> None:
     parser.add_argument(
         "--lines", type=int, nargs="+", default=[1_000_000, 10_000_000], help="sizes to time"
     )
-    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=200, help="calls timed per report")
+    parser.add_argument("--naive-runs", type=int, default=50, help="naive scans timed")
     parser.add_argument("--slow-runs", type=int, default=5)
     parser.add_argument("--post", type=int, default=2000, help="entries through post_draft")
     parser.add_argument("--days", type=int, default=900)
