@@ -44,7 +44,8 @@ work per call, as the API makes one):
   the simulation's stock of the 2,000 items as stock balances); and the whole report,
   `GET /api/v1/reports/reconciliation` on the accounting app through the same transport, with
   `app.state.upstreams = {"inventory": <that client>}`: auth, the GL side, the peer call
-  through `shared.web.peers.call_peer`, the comparison and the JSON. The books agree, so
+  through `shared.web.peers.call_peer`, the comparison and the JSON (beside them, the floor of
+  any call to inventory: `GET /api/v1/items/{sku}` through the same client). The books agree, so
   nothing is flagged and no document is listed. The whole report is timed again after
   `gc.freeze()` of everything alive (what freezing at a service's start-up would do);
 - the GL side of a flagged reconciliation's explanation (`ledger_by_document`, every
@@ -956,6 +957,13 @@ async def measure(books: Books, args: argparse.Namespace) -> dict[str, Any]:
 
     out["reconciliation_inventory_call"], peer = await atimed(valuation, args.runs)
 
+    async def bare() -> None:
+        answer = await books.inventory_client.get(f"/api/v1/items/{raw_sku(0)}")
+        answer.raise_for_status()
+
+    # The floor of any call to inventory here: auth, one row read, a small JSON.
+    out["inventory_bare_get"], _item = await atimed(bare, args.runs)
+
     async def whole() -> dict[str, Any]:
         answer = await books.accounting_client.get(
             "/api/v1/reports/reconciliation", params={"as_of": today.isoformat()}
@@ -1136,7 +1144,7 @@ def code_version() -> str:
 
     def git(*words: str) -> str:
         done = subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip()
+        return done.stdout.rstrip()
 
     changed = git("status", "--porcelain", "--", "services", "shared").splitlines()
     return git("rev-parse", "--short", "HEAD") + (
@@ -1274,6 +1282,7 @@ def report(size: str, r: dict[str, Any]) -> None:
         ("gl_detail_1000", "GL detail 1000, last month"),
         ("reconciliation_gl_side", "reconciliation: GL side"),
         ("reconciliation_inventory_call", "reconciliation: inventory"),
+        ("inventory_bare_get", "floor: inventory GET one item"),
         ("reconciliation", "reconciliation (endpoint)"),
         ("reconciliation_frozen", "reconciliation, gc.freeze()"),
         ("explain_gl_side", "explain: GL by document, all"),
