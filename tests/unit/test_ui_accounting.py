@@ -127,6 +127,14 @@ async def test_an_accountant_posts_a_manual_entry_once_and_reverses_it(tmp_path:
                     [("5500", "12,50", ""), ("1000", "", "12.50")],
                 ),
             )
+            huge = await browser.post_form(
+                "/journal/new",
+                manual_entry(
+                    day,
+                    "6f1c5a52-7d43-4f0e-9a55-000000000006",
+                    [("5500", "9" * 30, ""), ("1000", "", "1")],
+                ),
+            )
             good = manual_entry(
                 day,
                 "6f1c5a52-7d43-4f0e-9a55-000000000003",
@@ -162,6 +170,7 @@ async def test_an_accountant_posts_a_manual_entry_once_and_reverses_it(tmp_path:
     assert 'value="9.99"' in unbalanced.text  # what was typed stays
     assert not_a_number.status_code == 422
     assert 'id="e-lines-0-debit"' in not_a_number.text
+    assert huge.status_code == 422 and 'id="e-lines-0-debit"' in huge.text
     assert posted.status_code == 303 and posted.headers["location"].endswith("?done=posted")
     assert again.headers["location"] == posted.headers["location"]  # one entry, not two
     added = Decimal("1000.30")

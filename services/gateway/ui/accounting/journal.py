@@ -129,17 +129,12 @@ async def journal(request: Request) -> Response:
 
 @router.get("/journal.xlsx")
 async def journal_xlsx(request: Request) -> Response:
-    """The service's workbook of the same filtered, sorted list (journal-entries.xlsx)."""
+    """The service's workbook of the same filtered, sorted list (journal-entries.xlsx: one row
+    per line, with the line's account and dimensions)."""
     page = await page_user(request, Action.BOOKS_READ)
     query = JOURNAL.query_of(request)
     params = {**query.filters, "sort": query.sort}
-    try:
-        return await service_workbook(request, page, "journal-entries.xlsx", params)
-    except UpstreamProblem as problem:
-        if problem.status != 404:
-            raise
-    # A service without its own workbook: the rows as the page shows them.
-    return await JOURNAL.export(request, page)
+    return await service_workbook(request, page, "journal-entries.xlsx", params)
 
 
 # --- a manual entry -------------------------------------------------------------------------
@@ -212,13 +207,19 @@ def _value(raw: Any) -> str:
 AMOUNT = re.compile(r"^(\d+|\d{1,3}(,\d{3})+)?(\.\d{0,4})?$")
 
 
+MAX_WHOLE_DIGITS = 14  # NUMERIC(18, 4): fourteen digits before the point
+
+
 def amount_of(typed: str) -> Decimal | None:
     """A typed amount as a Decimal (empty is zero), or None when it is not one."""
     if typed == "":
         return Decimal(0)
     if typed == "." or not AMOUNT.match(typed):
         return None
-    return Decimal(typed.replace(",", "") or "0")
+    plain = typed.replace(",", "")
+    if len(plain.split(".")[0]) > MAX_WHOLE_DIGITS:
+        return None
+    return Decimal(plain or "0")
 
 
 def _sent(typed: str) -> str:

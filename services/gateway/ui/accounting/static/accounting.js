@@ -11,6 +11,7 @@
   const SCALE = 10000n;
   // Digits with a point and at most four decimals; commas only as thousands separators.
   const AMOUNT = /^(\d+|\d{1,3}(,\d{3})+)?(\.\d{0,4})?$/;
+  const MAX_WHOLE_DIGITS = 14; // NUMERIC(18, 4) in the ledger
 
   // "1,234.5" -> 12345000n, "" -> 0n, anything else -> null.
   function units(raw) {
@@ -18,6 +19,7 @@
     if (text === "") return 0n;
     if (!AMOUNT.test(text) || text === ".") return null;
     const [whole, fraction = ""] = text.replace(/,/g, "").split(".");
+    if (whole.length > MAX_WHOLE_DIGITS) return null;
     return BigInt(whole || "0") * SCALE + BigInt((fraction + "0000").slice(0, 4));
   }
 
