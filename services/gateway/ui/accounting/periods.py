@@ -121,10 +121,19 @@ def _moment(value: Any) -> Any:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
 
-@router.post("/accounting/periods/{period}/{change}")
-async def change_period(period: str, change: str, request: Request) -> Response:
+@router.post("/accounting/periods/{period}/close")
+async def close_period(period: str, request: Request) -> Response:
+    return await _change_period(request, period, "close")
+
+
+@router.post("/accounting/periods/{period}/reopen")
+async def reopen_period(period: str, request: Request) -> Response:
+    return await _change_period(request, period, "reopen")
+
+
+async def _change_period(request: Request, period: str, change: str) -> Response:
     page = await page_user(request, Action.BOOKS_PERIODS)
-    if change not in ("close", "reopen") or not PERIOD.match(period):
+    if not PERIOD.match(period):
         raise NotFound(_("There is no period {period}.", period=period[:20]))
     year = int(period[:4])
     try:
