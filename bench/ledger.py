@@ -104,7 +104,7 @@ from bench.bom import libpq, machine, say, summary  # noqa: E402
 from services.accounting.bootstrap import definition as accounting_definition  # noqa: E402
 from services.accounting.domain import Dimensions, DraftLine, JournalDraft  # noqa: E402
 from services.accounting.models import LedgerItem  # noqa: E402
-from services.accounting.posting import Posted, _add_to_day_balance, post_draft  # noqa: E402
+from services.accounting.posting import Provenance, _add_to_day_balance, post_draft  # noqa: E402
 from services.accounting.reports import service as reports  # noqa: E402
 from services.accounting.reports.schemas import PeerValuation  # noqa: E402
 from services.accounting.service import seed_chart_of_accounts  # noqa: E402
@@ -683,7 +683,7 @@ def vacuum_analyze(url: str) -> float:
 # -- posting through the engine ------------------------------------------------------------
 
 
-def as_draft(entry: Entry) -> tuple[JournalDraft, Posted]:
+def as_draft(entry: Entry) -> tuple[JournalDraft, Provenance]:
     lines = tuple(
         DraftLine(
             code,
@@ -705,11 +705,11 @@ def as_draft(entry: Entry) -> tuple[JournalDraft, Posted]:
         document_ref=entry.document_ref,
     )
     if entry.source_type is None:
-        return draft, Posted(posted_by="bench-accountant")
+        return draft, Provenance(posted_by="bench-accountant")
     source = Envelope(
         type=entry.source_type, producer="bench", key=entry.document_ref or "", payload={}
     )
-    return draft, Posted(source=source)
+    return draft, Provenance(source=source)
 
 
 def post_sample(runtime: ServiceRuntime, plant: Plant, day: date, count: int) -> dict[str, Any]:

@@ -8,6 +8,7 @@ inventory sub-ledger and the general ledger agree by construction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -259,12 +260,18 @@ def first_day_of_next_period(day: date) -> date:
     return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
 
 
+# The years the books take: entries, periods and reports (a year outside is a typing error).
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
+
+
 def parse_period(text: str) -> date:
-    """The first day of a 'YYYY-MM' period; ValueError when it is not one."""
-    year, sep, month = text.partition("-")
-    if not sep or len(year) != 4 or len(month) != 2 or not (year + month).isdigit():
+    """The first day of a 'YYYY-MM' period of the books' years; ValueError when it is not
+    one."""
+    found = _PERIOD.fullmatch(text)
+    if found is None or not FIRST_YEAR <= int(found[1]) <= LAST_YEAR:
         raise ValueError(f"'{text}' is not a period written YYYY-MM")
-    return date(int(year), int(month), 1)
+    return date(int(found[1]), int(found[2]), 1)
 
 
 def open_posting_date(day: date, closed: Iterable[str]) -> date:

@@ -21,7 +21,6 @@ from sqlalchemy import Insert, Table, bindparam, insert, literal, select, union_
 from services.accounting import domain
 from services.accounting.domain import JournalDraft
 from services.accounting.models import (
-    Account,
     AccountDayBalance,
     JournalEntry,
     JournalLine,
@@ -49,7 +48,7 @@ class NotReady(Exception):
 
 
 @dataclass(frozen=True)
-class Posted:
+class Provenance:
     """Where an entry came from, beyond its draft: the event, the user, the entry it reverses,
     and the event's own date when a closed period moved the entry."""
 
@@ -73,14 +72,15 @@ def post_event(uow: UnitOfWork, envelope: Envelope) -> JournalEntryOut | None:
         return None
     posting_day = domain.open_posting_date(day, context.closed_periods)
     if posting_day == day:
-        return post_draft(uow, draft, Posted(source=envelope))
-    moved = replace(
-        draft,
-        entry_date=posting_day,
-        memo=f"{draft.memo} [dated {day.isoformat()}, in closed period "
-        f"{domain.period_of(day)}: posted on {posting_day.isoformat()}]",
+        return post_draft(uow, draft, Provenance(source=envelope))
+    note = (
+        f" [dated {day.isoformat()}, in closed period {domain.period_of(day)}: "
+        f"posted on {posting_day.isoformat()}]"
     )
-    return post_draft(uow, moved, Posted(source=envelope, event_date=day))
+    moved = replace(
+        draft, entry_date=posting_day, memo=_clipped(draft.memo, MEMO_LENGTH - len(note)) + note
+    )
+    return post_draft(uow, moved, Provenance(source=envelope, event_date=day))
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,8 @@ _LINES = cast(Table, JournalLine.__table__)
 _SEQUENCES = cast(Table, JournalSequence.__table__)
 _DAY_BALANCES = cast(Table, AccountDayBalance.__table__)
 _INSERT_LINES = insert(_LINES)
+_PERIOD_STATUS = select(Period.status).where(Period.period == bindparam("period"))
+MEMO_LENGTH = 500  # journal_entries.memo and journal_lines.memo
 _GIVE_BACK_NUMBER = (
     update(_SEQUENCES)
     .where(_SEQUENCES.c.year == bindparam("entry_year"))
@@ -180,7 +182,7 @@ def _add_to_day_balance(dialect: str) -> Insert:
 
 
 def post_draft(
-    uow: UnitOfWork, draft: JournalDraft, posted: Posted | None = None
+    uow: UnitOfWork, draft: JournalDraft, provenance: Provenance | None = None
 ) -> JournalEntryOut | None:
     """Number the draft, write the entry, its lines and day balances, add JournalPosted; None
     when the source event was posted before.
@@ -191,10 +193,11 @@ def post_draft(
     replay after the inbox row was lost therefore posts nothing and raises nothing, and the
     number it took is given back, so numbering stays gapless.
     """
-    posted = posted or Posted()
+    posted = provenance or Provenance()
     draft.check_balanced()
     year = draft.entry_date.year
     number = domain.format_entry_number(year, _take_entry_number(uow, year))
+    _check_still_open(uow, draft.entry_date)
     source = posted.source
     header = {
         "number": number,
@@ -204,7 +207,7 @@ def post_draft(
         "source_event_type": source.type if source else None,
         "document_type": str(draft.document_type) if draft.document_type else None,
         "document_ref": draft.document_ref,
-        "memo": draft.memo,
+        "memo": _clipped(draft.memo, MEMO_LENGTH),
         "total_debit": draft.total_debit,
         "total_credit": draft.total_credit,
         "reverses_number": posted.reverses_number,
@@ -225,7 +228,7 @@ def post_draft(
             "account_code": str(line.account_code),
             "debit": line.debit,
             "credit": line.credit,
-            "memo": line.memo,
+            "memo": None if line.memo is None else _clipped(line.memo, MEMO_LENGTH),
             **asdict(line.dimensions),
         }
         for line_no, line in enumerate(draft.lines, start=1)
@@ -238,6 +241,44 @@ def post_draft(
         reversed_by_number=None,
         lines=[JournalLineOut.model_validate(line) for line in lines],
     )
+
+
+class PeriodClosed(Exception):
+    """The entry's period was closed after the posting checked it (a close that committed
+    meanwhile). An event is retried by its consumer and then posts in the next open period; a
+    user's entry is refused."""
+
+    def __init__(self, period: str) -> None:
+        super().__init__(f"period {period} was closed meanwhile")
+        self.period = period
+
+
+def _check_still_open(uow: UnitOfWork, day: date) -> None:
+    """Re-read the period under the year's counter lock. Closing a period takes the same lock
+    (`lock_year`), so a close and a posting into its month cannot both commit unseen."""
+    period = domain.period_of(day)
+    if uow.session.scalar(_PERIOD_STATUS, {"period": period}) == "closed":
+        raise PeriodClosed(period)
+
+
+def lock_year(uow: UnitOfWork, year: int) -> None:
+    """Wait for the postings of `year` in flight, and hold later ones until this transaction
+    ends: the counter row every posting of the year locks (created at 0 when missing)."""
+    session = uow.session
+    stmt = dialect_insert(session.get_bind().dialect.name, _SEQUENCES).values(
+        year=year, last_number=0
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[_SEQUENCES.c.year],
+            set_={"last_number": _SEQUENCES.c.last_number},
+        )
+    )
+
+
+def _clipped(text: str, length: int) -> str:
+    """At most `length` characters (a memo column's size), marked with … when cut."""
+    return text if len(text) <= length else text[: max(length - 1, 0)] + "…"
 
 
 def _day_totals(draft: JournalDraft) -> list[dict[str, object]]:
@@ -263,7 +304,7 @@ def _give_back_entry_number(uow: UnitOfWork, year: int) -> None:
     uow.session.execute(_GIVE_BACK_NUMBER, {"entry_year": year})
 
 
-def _journal_posted(number: str, draft: JournalDraft, posted: Posted) -> JournalPosted:
+def _journal_posted(number: str, draft: JournalDraft, posted: Provenance) -> JournalPosted:
     return JournalPosted(
         entry_number=number,
         entry_date=draft.entry_date,
@@ -283,11 +324,3 @@ def _journal_posted(number: str, draft: JournalDraft, posted: Posted) -> Journal
             for line in draft.lines
         ),
     )
-
-
-def active_account_codes(uow: UnitOfWork, codes: set[str]) -> dict[str, bool]:
-    """Which of `codes` exist, and whether each is active."""
-    rows = uow.session.execute(
-        select(Account.code, Account.active).where(Account.code.in_(codes))
-    ).all()
-    return {code: bool(active) for code, active in rows}

@@ -9,7 +9,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.accounting.domain import AccountType, DocumentType, NormalSide, PostingRole
+from services.accounting.domain import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    AccountType,
+    DocumentType,
+    NormalSide,
+    PostingRole,
+)
 from shared.values import Amount4
 
 AccountCodeIn = Annotated[
@@ -21,6 +28,8 @@ AccountCodeIn = Annotated[
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
 Memo = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+# A day of the books' years (domain.FIRST_YEAR to LAST_YEAR).
+BookDate = Annotated[date, Field(ge=date(FIRST_YEAR, 1, 1), le=date(LAST_YEAR, 12, 31))]
 
 
 class AccountOut(BaseModel):
@@ -118,7 +127,9 @@ class ManualLineIn(BaseModel):
     credit: Money = Decimal(0)
     memo: Memo | None = None
     item_sku: Reference | None = None
-    location: Annotated[str, StringConstraints(max_length=16)] | None = None
+    location: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)] | None
+    ) = None
     production_order: Reference | None = None
     sales_order: Reference | None = None
     purchase_order: Reference | None = None
@@ -129,7 +140,7 @@ class ManualEntryCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    entry_date: date
+    entry_date: BookDate
     memo: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     document_type: DocumentType | None = None
     document_ref: Reference | None = None
@@ -139,7 +150,7 @@ class ManualEntryCreate(BaseModel):
 class ReversalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    entry_date: date | None = None
+    entry_date: BookDate | None = None
     memo: Memo | None = None
 
 

@@ -35,7 +35,13 @@ from services.accounting.models import (
     Period,
     PostingAccount,
 )
-from services.accounting.posting import PLANT_TIMEZONE, Posted, post_draft
+from services.accounting.posting import (
+    PLANT_TIMEZONE,
+    PeriodClosed,
+    Provenance,
+    lock_year,
+    post_draft,
+)
 from services.accounting.schemas import (
     AccountCreate,
     AccountOut,
@@ -225,56 +231,83 @@ def set_posting_account(uow: UnitOfWork, role: str, account_code: str) -> Postin
 def post_manual_entry(uow: UnitOfWork, body: ManualEntryCreate) -> JournalEntryOut:
     """The accountant's entry: active accounts only, into an open period, balanced."""
     _check_open(uow, body.entry_date, "entry_date")
-    codes = {line.account_code for line in body.lines}
-    known = dict(
-        uow.session.execute(
-            select(Account.code, Account.active).where(Account.code.in_(codes))
-        ).all()
+    _check_active_accounts(
+        uow, [line.account_code for line in body.lines], "lines.{index}.account_code"
     )
-    lines = []
-    for index, line in enumerate(body.lines):
-        if line.account_code not in known:
-            raise InvalidInput(
-                _("no account numbered '{code}'", code=line.account_code),
-                field=f"lines.{index}.account_code",
-            )
-        if not known[line.account_code]:
-            raise InvalidInput(
-                _("account {code} is inactive", code=line.account_code),
-                field=f"lines.{index}.account_code",
-            )
-        lines.append(
-            DraftLine(
-                line.account_code,
-                debit=line.debit,
-                credit=line.credit,
-                memo=line.memo,
-                dimensions=Dimensions(
-                    item_sku=line.item_sku,
-                    location=line.location,
-                    production_order=line.production_order,
-                    sales_order=line.sales_order,
-                    purchase_order=line.purchase_order,
-                ),
-            )
-        )
     draft = JournalDraft(
         entry_date=body.entry_date,
         entry_type=EntryType.MANUAL,
-        lines=tuple(lines),
+        lines=tuple(
+            _draft_line(line.account_code, line.debit, line.credit, line.memo, line)
+            for line in body.lines
+        ),
         memo=body.memo,
         document_type=body.document_type,
         document_ref=body.document_ref,
     )
     _check_balanced(draft)
-    entry = post_draft(uow, draft, Posted(posted_by=_user()))
-    assert entry is not None  # no source event: nothing to have been posted before
+    entry = _post_for_user(uow, draft, Provenance(posted_by=_user()))
     record_change(uow, "accounting.journal.post", "journal_entry", entry.number, None, entry)
     return entry
 
 
+def _draft_line(
+    account_code: str, debit: Decimal, credit: Decimal, memo: str | None, dims: Any
+) -> DraftLine:
+    """A line from anything carrying the five dimensions (a request line, a stored line)."""
+    return DraftLine(
+        account_code,
+        debit=debit,
+        credit=credit,
+        memo=memo,
+        dimensions=Dimensions(
+            item_sku=dims.item_sku,
+            location=dims.location,
+            production_order=dims.production_order,
+            sales_order=dims.sales_order,
+            purchase_order=dims.purchase_order,
+        ),
+    )
+
+
+def _check_active_accounts(uow: UnitOfWork, codes: Sequence[str], field: str) -> None:
+    """Every account exists and is active, read FOR SHARE so a deactivation cannot commit
+    between this check and the posting. `field` names the offending line ('{index}')."""
+    rows = uow.session.execute(
+        select(Account.code, Account.active)
+        .where(Account.code.in_(set(codes)))
+        .with_for_update(read=True)
+    ).all()
+    known = {code: bool(active) for code, active in rows}
+    for index, code in enumerate(codes):
+        if code not in known:
+            raise InvalidInput(
+                _("no account numbered '{code}'", code=code), field=field.format(index=index)
+            )
+        if not known[code]:
+            raise InvalidInput(
+                _("account {code} is inactive", code=code), field=field.format(index=index)
+            )
+
+
+def _post_for_user(uow: UnitOfWork, draft: JournalDraft, provenance: Provenance) -> JournalEntryOut:
+    """Post a user's entry; a period closed meanwhile refuses it (409 on entry_date)."""
+    try:
+        entry = post_draft(uow, draft, provenance)
+    except PeriodClosed as exc:
+        raise _closed(exc.period, draft.entry_date) from exc
+    assert entry is not None  # no source event: nothing to have been posted before
+    return entry
+
+
 def _check_balanced(draft: JournalDraft) -> None:
-    """The domain's check, as a 422 that names the lines."""
+    """The domain's checks, as a 422 that names the line or the lines."""
+    for index, line in enumerate(draft.lines):
+        if (line.debit > 0) == (line.credit > 0):
+            raise InvalidInput(
+                _("each line needs an amount on exactly one side, debit or credit"),
+                field=f"lines.{index}.debit",
+            )
     if draft.total_debit != draft.total_credit:
         raise InvalidInput(
             _(
@@ -284,22 +317,25 @@ def _check_balanced(draft: JournalDraft) -> None:
             ),
             field="lines",
         )
-    for index, line in enumerate(draft.lines):
-        if (line.debit > 0) == (line.credit > 0):
-            raise InvalidInput(
-                _("each line needs an amount on exactly one side, debit or credit"),
-                field=f"lines.{index}.debit",
-            )
+    if draft.total_debit >= MAX_ENTRY_TOTAL:
+        raise InvalidInput(
+            _("the entry's total must be below {limit}", limit=MAX_ENTRY_TOTAL), field="lines"
+        )
     try:
         draft.check_balanced()
     except UnbalancedEntry as exc:
         raise InvalidInput(str(exc), field="lines") from exc
 
 
+# Numeric(18, 4): 14 digits before the point.
+MAX_ENTRY_TOTAL = Decimal(10) ** 14
+
+
 def reverse_entry(
     uow: UnitOfWork, number: str, body: ReversalCreate, today: date
 ) -> JournalEntryOut:
-    """Post the mirror of an entry, linked to it; an entry is reversed once, a reversal never."""
+    """Post the mirror of an entry, linked to it; an entry is reversed once, a reversal never,
+    on active accounts, not dated before the entry it reverses."""
     entry = uow.session.scalar(
         select(JournalEntry)
         .where(JournalEntry.number == number)
@@ -324,32 +360,28 @@ def reverse_entry(
             field="number",
         )
     entry_date = body.entry_date or max(today, entry.entry_date)
+    if entry_date < entry.entry_date:
+        raise InvalidInput(
+            _(
+                "a reversal cannot be dated before the entry it reverses ({day})",
+                day=entry.entry_date,
+            ),
+            field="entry_date",
+        )
     _check_open(uow, entry_date, "entry_date")
+    _check_active_accounts(uow, [line.account_code for line in entry.lines], "number")
     original = JournalDraft(
         entry_date=entry.entry_date,
         entry_type=entry.entry_type,
         document_type=entry.document_type,
         document_ref=entry.document_ref,
         lines=tuple(
-            DraftLine(
-                line.account_code,
-                debit=line.debit,
-                credit=line.credit,
-                memo=line.memo,
-                dimensions=Dimensions(
-                    item_sku=line.item_sku,
-                    location=line.location,
-                    production_order=line.production_order,
-                    sales_order=line.sales_order,
-                    purchase_order=line.purchase_order,
-                ),
-            )
+            _draft_line(line.account_code, line.debit, line.credit, line.memo, line)
             for line in entry.lines
         ),
     )
     draft = domain.reversal_of(original, number, entry_date, body.memo)
-    reversal = post_draft(uow, draft, Posted(posted_by=_user(), reverses_number=number))
-    assert reversal is not None
+    reversal = _post_for_user(uow, draft, Provenance(posted_by=_user(), reverses_number=number))
     record_change(uow, "accounting.journal.reverse", "journal_entry", number, None, reversal)
     return reversal
 
@@ -369,10 +401,14 @@ def _check_open(uow: UnitOfWork, day: date, field: str) -> None:
     period = domain.period_of(day)
     row = uow.session.get(Period, period)
     if row is not None and row.status == "closed":
-        raise Conflict(
-            _("period {period} is closed; nothing can be posted on {day}", period=period, day=day),
-            field=field,
-        )
+        raise _closed(period, day, field)
+
+
+def _closed(period: str, day: date, field: str = "entry_date") -> Conflict:
+    return Conflict(
+        _("period {period} is closed; nothing can be posted on {day}", period=period, day=day),
+        field=field,
+    )
 
 
 def list_periods(uow: UnitOfWork, year: int) -> list[PeriodOut]:
@@ -414,6 +450,7 @@ def set_period_status(uow: UnitOfWork, period: str, status: str) -> PeriodOut:
         raise InvalidInput(
             _("'{period}' is not a period written YYYY-MM", period=period), field="period"
         ) from None
+    lock_year(uow, first.year)  # postings of the year in flight finish first (posting.py)
     row = uow.session.get(Period, period, with_for_update=True)
     before = {"status": row.status if row else "open"}
     if before["status"] == status:

@@ -16,6 +16,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -220,6 +221,21 @@ def render_problem(request: Request, exc: Exception) -> ProblemResponse:
         return _validation_problem(request, exc)
     if isinstance(exc, StarletteHTTPException):
         return _http_problem(request, exc)
+    if isinstance(exc, DataError):
+        # A value the database refuses that the request's checks let through (a NUL in a
+        # text on PostgreSQL, a figure beyond its column): the caller's input, not our fault.
+        log.info("request.data_refused", path=request.url.path, error=str(exc.orig))
+        return problem_response(
+            request,
+            status=422,
+            title=_("Invalid input"),
+            detail=_(
+                "A value cannot be stored: a text holds a character that is not allowed, or a "
+                "number is too large."
+            ),
+            type_uri=problem_type_uri("invalid-input"),
+            code="value_not_storable",
+        )
     if isinstance(exc, PoolTimeout):
         log.warning("request.database_busy", path=request.url.path)
         return problem_response(
@@ -390,5 +406,6 @@ async def _handle(request: Request, exc: Exception) -> Response:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    for exc_class in (PortalError, RequestValidationError, StarletteHTTPException, Exception):
+    handled = (PortalError, RequestValidationError, StarletteHTTPException, DataError, Exception)
+    for exc_class in handled:
         app.add_exception_handler(exc_class, _handle)

@@ -12,10 +12,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.accounting import posting
 from services.accounting.api import router
-from services.accounting.models import AccountDayBalance, JournalEntry, JournalLine
+from services.accounting.models import AccountDayBalance, JournalEntry, JournalLine, messaging
 from services.accounting.reports import api as reports_api
 from shared.db import Database
+from shared.events.catalogue import validate_payload
+from shared.events.envelope import Envelope
+from shared.uow import UnitOfWork
 from shared.web.problems import install_problem_handlers
 from tests.unit.test_accounting_service import (
     SECRET,
@@ -342,3 +346,118 @@ def test_the_journal_filters_by_account_and_document_type_and_exports(
     assert export.content[:2] == b"PK"
     types = client.get("/api/v1/entry-types", headers=auth()).json()
     assert {"entry_type": "manual", "label": "Manual entry"} in types
+
+
+# --- what a careless or hostile request cannot do ----------------------------------------------
+
+
+@pytest.mark.parametrize("period", ["9999-12", "1999-12", "2026-\u0660\u0663", "2026-13", "26-03"])
+def test_a_period_outside_the_books_years_or_not_in_ascii_digits_is_a_422(
+    client: TestClient, period: str
+) -> None:
+    response = client.post(f"/api/v1/periods/{period}/close", headers=auth("admin"))
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "period"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1999-12-31"])
+def test_a_manual_entry_outside_the_books_years_is_refused(
+    client: TestClient, db: Database, day: str
+) -> None:
+    response = client.post("/api/v1/journal-entries", json=manual(entry_date=day), headers=auth())
+    assert response.status_code == 422
+    assert response.json()["field"] == "entry_date"
+    assert nothing_posted(db)
+
+
+def test_a_manual_entry_beyond_what_the_ledger_can_hold_is_refused(
+    client: TestClient, db: Database
+) -> None:
+    huge = "90000000000000"
+    body = manual(
+        lines=[
+            {"account_code": "1000", "debit": huge},
+            {"account_code": "1000", "debit": huge},
+            {"account_code": "3000", "credit": huge},
+            {"account_code": "3000", "credit": huge},
+        ]
+    )
+    response = client.post("/api/v1/journal-entries", json=body, headers=auth())
+    assert response.status_code == 422
+    assert response.json()["field"] == "lines"
+    assert nothing_posted(db)
+
+
+def test_a_reversal_is_not_dated_before_its_entry_nor_posted_to_an_inactive_account(
+    client: TestClient, db: Database
+) -> None:
+    client.post("/api/v1/accounts", json=CASH_BOX, headers=auth())
+    first = manual(lines=[{"account_code": "1050", "debit": "20"}, BACK_TO_EQUITY])
+    client.post("/api/v1/journal-entries", json=first, headers=auth())  # JE-2026-00001
+    undo = manual(
+        lines=[
+            {"account_code": "1050", "credit": "20"},
+            {**BACK_TO_EQUITY, "debit": "20", "credit": "0"},
+        ]
+    )
+    client.post("/api/v1/journal-entries", json=undo, headers=auth())  # 1050 back to zero
+    early = client.post(
+        "/api/v1/journal-entries/JE-2026-00001/reverse",
+        json={"entry_date": "2026-03-09"},
+        headers=auth(),
+    )
+    assert early.status_code == 422
+    assert early.json()["field"] == "entry_date"
+    off = client.patch("/api/v1/accounts/1050", json={"active": False}, headers=auth())
+    assert off.status_code == 200, off.text
+    refused = client.post("/api/v1/journal-entries/JE-2026-00001/reverse", headers=auth())
+    assert refused.status_code == 422
+    assert "1050" in refused.json()["detail"]
+    assert count(db, JournalEntry) == 2
+
+
+def test_a_long_note_is_clipped_to_the_memo_column_not_refused(
+    client: TestClient, db: Database
+) -> None:
+    long_line_memo = "x" * 500
+    body = manual(
+        lines=[
+            {"account_code": "1000", "debit": "1", "memo": long_line_memo},
+            {"account_code": "3000", "credit": "1"},
+        ]
+    )
+    assert client.post("/api/v1/journal-entries", json=body, headers=auth()).status_code == 201
+    assert client.post("/api/v1/periods/2026-03/close", headers=auth("admin")).is_success
+    # A count in the closed March with inventory's longest note: moved, the note kept whole.
+    counted = Envelope(
+        type="StockAdjusted",
+        producer="inventory",
+        key="SKU-1",
+        payload=validate_payload(
+            "StockAdjusted",
+            {
+                "adjustment_id": "ADJ-2026-00001",
+                "sku": "SKU-1",
+                "location": "RAW",
+                "qty_delta": "-1",
+                "value_delta": "-2.5",
+                "reason_code": "damaged",
+                "reason": "y" * 500,
+                "adjusted_at": "2026-03-20T10:00:00Z",
+            },
+        ),
+    )
+    with UnitOfWork(db, messaging, "accounting") as uow:
+        posting.post_event(uow, counted)
+        uow.commit()
+    lines = client.get("/api/v1/journal-entries/JE-2026-00001", headers=auth()).json()["lines"]
+    assert lines[0]["memo"] == long_line_memo  # the column's size: kept whole
+    entry = client.get("/api/v1/journal-entries/JE-2026-00002", headers=auth()).json()
+    assert entry["memo"].endswith(
+        "[dated 2026-03-20, in closed period 2026-03: posted on 2026-04-01]"
+    )
+    assert len(entry["memo"]) == 500
+
+
+CASH_BOX = {"code": "1050", "name": "Petty cash", "account_type": "asset"}
+BACK_TO_EQUITY = {"account_code": "3000", "credit": "20"}

@@ -547,3 +547,38 @@ def test_postgresql_two_replicas_posting_one_event_at_once_post_it_once(pg_db: D
     post(pg_db, received(receipt_id="R2"))
     assert entry_numbers(pg_db) == ["JE-2026-00001", "JE-2026-00002"]
     assert count(pg_db, JournalLine) == 4
+
+
+@pytest.mark.integration
+def test_postgresql_a_close_committed_while_a_posting_waits_moves_the_event_on_retry(
+    pg_db: Database,
+) -> None:
+    """The posting read March as open; the close commits before it takes the year's lock. The
+    posting must notice under the lock and not land in the closed month; the consumer's retry
+    then posts it on 1 April."""
+    envelope = received()  # 4 March
+    outcome: list[Any] = []
+    with new_uow(pg_db) as closer:
+        service.set_period_status(closer, "2026-03", "closed")  # holds the year's lock
+
+        def poster() -> None:
+            try:
+                with new_uow(pg_db) as uow:
+                    outcome.append(posting.post_event(uow, envelope))
+                    uow.commit()
+            except BaseException as exc:
+                outcome.append(exc)
+
+        waiting = threading.Thread(target=poster)
+        waiting.start()
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive()  # read March open, now queued on the year's counter row
+        closer.commit()
+    waiting.join(timeout=10)
+    assert len(outcome) == 1 and isinstance(outcome[0], posting.PeriodClosed)
+    assert entry_numbers(pg_db) == []
+
+    post(pg_db, envelope)  # the retry
+    with new_uow(pg_db) as uow:
+        entry = service.get_journal_entry(uow, "JE-2026-00001")
+    assert (entry.entry_date, entry.event_date) == (date(2026, 4, 1), date(2026, 3, 4))

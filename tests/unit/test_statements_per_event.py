@@ -226,11 +226,12 @@ def post(accounting: Service, envelope: Envelope) -> list[str]:
     return statements
 
 
-def test_a_posting_costs_six_statements(accounting: Service) -> None:
+def test_a_posting_costs_seven_statements(accounting: Service) -> None:
     assert post(accounting, received()) == [
         "SELECT posting_accounts",  # roles, time zone and closed periods: one UNION ALL
         "SELECT ledger_items",  # is the resin made or bought (which inventory account)
         "INSERT journal_sequences",
+        "SELECT periods",  # still open, read under the year's counter lock (a close takes it)
         "INSERT journal_entries",
         "INSERT journal_lines",  # both lines, one executemany
         "INSERT account_day_balances",  # both accounts' day rows, one executemany upsert
@@ -246,6 +247,7 @@ def test_a_posting_of_an_event_posted_before_gives_its_number_back(accounting: S
         "SELECT posting_accounts",
         "SELECT ledger_items",
         "INSERT journal_sequences",
+        "SELECT periods",
         "INSERT journal_entries",  # ON CONFLICT (source_event_id) DO NOTHING: no row
         "UPDATE journal_sequences",  # the number goes back
     ]

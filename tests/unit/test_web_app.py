@@ -276,3 +276,23 @@ def test_access_log_line_carries_the_ids_and_service(capsys: pytest.CaptureFixtu
     assert access["level"] == "info"
     assert access["logger"] == "shared.web.app"
     assert access["timestamp"].endswith("Z")
+
+
+def test_a_value_the_database_refuses_is_a_422_problem_not_a_500() -> None:
+    # PostgreSQL refuses a NUL in a text (psycopg DataError) that SQLite would store.
+    from fastapi import FastAPI
+    from sqlalchemy.exc import DataError
+
+    from shared.web.problems import install_problem_handlers
+
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/memo")
+    def store_memo() -> None:
+        raise DataError("INSERT …", {}, ValueError("A string literal cannot contain NUL"))
+
+    response = TestClient(app).get("/memo")
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert response.json()["code"] == "value_not_storable"
