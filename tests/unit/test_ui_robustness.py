@@ -222,7 +222,6 @@ async def real_values(sweep: Sweep) -> dict[str, list[str]]:
         "code": ["1200", "9999"],
         "role": ["raw_materials", "nope"],
         "period": ["2026-01", "2026-13"],
-        "change": ["reopen", "nope"],
         "subscription_id": ["1", "0"],
         "delivery_id": ["1", "0"],
         "name": ["htmx.min.js"],
