@@ -16,7 +16,7 @@ import structlog
 from services import registry
 from services.token_secret import token_secret
 from shared.bus.inprocess import InProcessBus
-from shared.runtime import ServiceRuntime
+from shared.runtime import ServiceRuntime, freeze_what_lives_forever
 from shared.settings import SERVICES, Settings
 
 log = structlog.get_logger(__name__)
@@ -105,6 +105,7 @@ async def serve_embedded(settings: Settings) -> None:
     async with portal.running():
         if settings.demo_data:
             await load_demo_data_once(portal)
+        freeze_what_lives_forever()
         config = uvicorn.Config(
             portal.gateway.app,
             host=settings.host,

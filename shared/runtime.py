@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
@@ -198,6 +199,7 @@ class ServiceRuntime:
         """Lifespan of a stand-alone service process: bus up, consumer and relay running."""
         await self.bus.start()
         await self.start()
+        freeze_what_lives_forever()
         try:
             yield
         finally:
@@ -214,3 +216,12 @@ class ServiceRuntime:
 
     def _count_dead(self, envelope: Envelope) -> None:
         self.metrics.events_dead_lettered.labels(event_type=envelope.type).inc()
+
+
+def freeze_what_lives_forever() -> None:
+    """Move what a started process holds for good (modules, the app, table metadata) out of
+    the collector's way, so a full collection scans only what requests create
+    (bench/ledger.py: the reconciliation's p99 158 -> 33 ms at 1M lines). For a process's
+    entry points only: frozen objects are never collected, so a test that starts many
+    runtimes in one process must not call it."""
+    gc.freeze()
