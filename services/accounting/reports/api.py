@@ -402,7 +402,7 @@ async def _reconciliation(
             code="documents_from_after_as_of",
         )
     ledger = await run_in_threadpool(_read, request, lambda uow: service.ledger_side(uow, as_of))
-    day = {"as_of": as_of.isoformat()}
+    day = {"as_of": as_of.isoformat(), "items": "false"}  # the class totals are compared
     valuation = await _ask_inventory(request, "/api/v1/valuation", day, PeerValuation)
     report = service.reconciliation(ledger, valuation)
     if not (report.flagged and explain):

@@ -70,18 +70,26 @@ def _zone(request: Request) -> ZoneInfo:
     return ZoneInfo(runtime_of(request).settings.plant_timezone)
 
 
-def _valuation(request: Request, as_of: date | None) -> ValuationOut:
+def _valuation(request: Request, as_of: date | None, items: bool = True) -> ValuationOut:
     today = plant_today(runtime_of(request).settings)
     with _reading(request) as uow:
-        return service.valuation(uow, as_of or today, today, _zone(request))
+        return service.valuation(uow, as_of or today, today, _zone(request), items=items)
+
+
+WithItems = Annotated[
+    bool,
+    Query(description="List every item too (false: the class totals alone, for a reconciliation)"),
+]
 
 
 @router.get("/valuation", response_model=ValuationOut)
-def valuation(request: Request, _reader: Reader, as_of: AsOf = None) -> ValuationOut:
+def valuation(
+    request: Request, _reader: Reader, as_of: AsOf = None, items: WithItems = True
+) -> ValuationOut:
     """Inventory's value per class (raw, wip, finished: docs/accounting.md) and per item, at
     the end of `as_of`: from the balances for today, from the stock ledger for an earlier day.
     SCRAP holds no inventory value."""
-    return _valuation(request, as_of)
+    return _valuation(request, as_of, items)
 
 
 @router.get("/valuation.xlsx", response_class=Response, responses=XLSX_RESPONSE)

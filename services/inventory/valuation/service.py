@@ -33,9 +33,12 @@ from shared.uow import UnitOfWork
 _StockQuery = Select[str, str, str, str, Decimal, Decimal]
 
 
-def valuation(uow: UnitOfWork, as_of: date, today: date, zone: ZoneInfo) -> ValuationOut:
+def valuation(
+    uow: UnitOfWork, as_of: date, today: date, zone: ZoneInfo, *, items: bool = True
+) -> ValuationOut:
     """From the balances when `as_of` is today or later (nothing has moved after now), else
-    from the ledger rows created up to the end of that plant-local day."""
+    from the ledger rows created up to the end of that plant-local day; the class totals
+    alone when `items` is false."""
     if as_of >= today:
         source = ValuationSource.BALANCES
         stock = _stock_values(uow, _from_balances())
@@ -59,7 +62,7 @@ def valuation(uow: UnitOfWork, as_of: date, today: date, zone: ZoneInfo) -> Valu
                 qty=item.qty,
                 value=item.value,
             )
-            for item in result.items
+            for item in (result.items if items else ())
         ],
     )
 
