@@ -22,8 +22,7 @@ from shared.bus.rabbitmq import RabbitMQBus
 from shared.events.envelope import Envelope
 from shared.events.routing import CONSUMERS
 from tests.support import production_flow as pf
-from tests.support import servers
-from tests.support.cluster import Cluster, running_cluster, sign_in
+from tests.support.cluster import Cluster
 from tests.support.flow import eventually, ok
 
 # The services these stories touch (accounting's postings are the accounting issue's subject).
@@ -34,34 +33,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    servers.require_postgres()
-    servers.require_rabbitmq()
-    databases = servers.PostgresDatabases()
-    try:
-        with running_cluster(
-            databases, servers.AMQP_URL, tmp_path_factory.mktemp("cluster"), FLOW_SERVICES
-        ) as running:
-            yield running
-    finally:
-        databases.drop_all()
+    yield from pf.stories_cluster(tmp_path_factory.mktemp("cluster"), FLOW_SERVICES)
 
 
 @pytest.fixture(scope="module")
 def material_ready(cluster: Cluster) -> None:
-    """Set up once for the module, on a loop of its own (the tests each have theirs)."""
-
-    async def set_up() -> None:
-        async with cluster.gateway_client() as api:
-            await sign_in(api)
-            await pf.set_up_material(api)
-
-    asyncio.run(set_up())
+    pf.set_up_material_once(cluster)
 
 
 @pytest.fixture
 async def api(cluster: Cluster, material_ready: None) -> AsyncIterator[httpx.AsyncClient]:
-    async with cluster.gateway_client() as client:
-        await sign_in(client)
+    async for client in pf.signed_in_gateway(cluster):
         yield client
 
 

@@ -11,7 +11,6 @@ comes back on its own queue, the posting arrives and the difference is gone.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
@@ -28,7 +27,7 @@ from tests.integration.test_reconciliation import (
 )
 from tests.support import production_flow as pf
 from tests.support import servers
-from tests.support.cluster import Cluster, running_cluster, sign_in
+from tests.support.cluster import Cluster
 from tests.support.flow import ok
 
 D = Decimal
@@ -39,34 +38,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    servers.require_postgres()
-    servers.require_rabbitmq()
-    databases = servers.PostgresDatabases()
-    try:
-        with running_cluster(
-            databases, servers.AMQP_URL, tmp_path_factory.mktemp("cluster"), SERVICES
-        ) as running:
-            yield running
-    finally:
-        databases.drop_all()
+    yield from pf.stories_cluster(tmp_path_factory.mktemp("cluster"), SERVICES)
 
 
 @pytest.fixture(scope="module")
 def material_ready(cluster: Cluster) -> None:
-    """Set up once for the module, on a loop of its own (the tests each have theirs)."""
-
-    async def set_up() -> None:
-        async with cluster.gateway_client() as api:
-            await sign_in(api)
-            await pf.set_up_material(api)
-
-    asyncio.run(set_up())
+    pf.set_up_material_once(cluster)
 
 
 @pytest.fixture
 async def api(cluster: Cluster, material_ready: None) -> AsyncIterator[httpx.AsyncClient]:
-    async with cluster.gateway_client() as client:
-        await sign_in(client)
+    async for client in pf.signed_in_gateway(cluster):
         yield client
 
 

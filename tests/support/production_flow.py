@@ -10,11 +10,15 @@ vendor. A widget takes 0.25 kg of PLA and one box, so one widget's material cost
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Iterator, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.support import servers
+from tests.support.cluster import Cluster, running_cluster, sign_in
 from tests.support.flow import eventually, ok
 
 PLA, BOX, WIDGET = "PLA-WHT", "BOX-W", "WIDGET-W"
@@ -337,3 +341,38 @@ async def partial_qc_story(api: httpx.AsyncClient) -> None:
     assert Decimal(totals["qty_scrapped"]) == 4
     # 10 passed of 14 printed (12 + 2).
     assert Decimal(totals["effective_yield"]) == Decimal("0.7143")
+
+
+# --- the stories on a cluster of `portal serve` processes (PostgreSQL and RabbitMQ) -----------
+
+
+def stories_cluster(tmp: Path, services: Sequence[str]) -> Iterator[Cluster]:
+    """A module's cluster of `services` on fresh databases, dropped afterwards (for a
+    module-scoped fixture: `yield from stories_cluster(...)`)."""
+    servers.require_postgres()
+    servers.require_rabbitmq()
+    databases = servers.PostgresDatabases()
+    try:
+        with running_cluster(databases, servers.AMQP_URL, tmp, services) as running:
+            yield running
+    finally:
+        databases.drop_all()
+
+
+def set_up_material_once(cluster: Cluster) -> None:
+    """The stories' material received, once per module, on a loop of its own (the tests each
+    have theirs)."""
+
+    async def set_up() -> None:
+        async with cluster.gateway_client() as api:
+            await sign_in(api)
+            await set_up_material(api)
+
+    asyncio.run(set_up())
+
+
+async def signed_in_gateway(cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the cluster's gateway, signed in as admin (for a function-scoped fixture)."""
+    async with cluster.gateway_client() as client:
+        await sign_in(client)
+        yield client
