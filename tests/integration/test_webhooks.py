@@ -68,6 +68,14 @@ def free_port() -> int:
         return port
 
 
+class RoomyServer(ThreadingHTTPServer):
+    """The standard server takes 5 waiting connections; two replicas sending a batch each at
+    once can have more, and the sixth would be reset (a retry the test would count as a
+    second claim)."""
+
+    request_queue_size = 128
+
+
 class Receiver:
     """A webhook receiver as its owner would write one: verify, drop duplicates, then act."""
 
@@ -80,7 +88,7 @@ class Receiver:
         # Seconds to keep a caller waiting after taking a new message (a slow receiver).
         self.answer_new_after = 0.0
         self.lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
+        self.server: RoomyServer | None = None
 
     @property
     def url(self) -> str:
@@ -109,7 +117,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server = RoomyServer(("127.0.0.1", self.port), Handler)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self.server = server

@@ -39,6 +39,7 @@ async def test_the_dashboard_shows_a_dead_letter_and_replays_it_once_fixed(
         (booked,) = [found for found in dead if found.startswith("accounting/")]
         posted = await admin.post_form(f"/ops/dead-letters/{booked}/replay", {})
         stock = await admin.client.get(f"/api/inventory/v1/items/{GHOST}/stock")
+        await portal.wait_idle()  # the replays' audit events reach the gateway's log
         audit = await admin.get("/admin/audit?action=ops.dead_letters")
 
     assert calm.status_code == 200
