@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.accounting.domain import EntryType
 from services.accounting.quickbooks import domain
@@ -17,9 +17,6 @@ from shared.i18n import _
 MAX_ID = 2**63 - 1
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Secret = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
-EntryTypes = Annotated[list[str], Field(max_length=len(EntryType))]
 
 
 class DeliveryStatus(StrEnum):
@@ -28,16 +25,16 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
-def _checked_url(url: str | None) -> str | None:
-    if url is not None and not domain.is_web_url(url):
+def _checked_url(url: str) -> str:
+    if not domain.is_web_url(url):
         raise ValueError(
             _("Enter an http:// or https:// address, such as https://example.com/hook.")
         )
     return url
 
 
-def _checked_secret(secret: str | None) -> str | None:
-    if secret is not None and domain.secret_problem(secret) is not None:
+def _checked_secret(secret: str) -> str:
+    if domain.secret_problem(secret) is not None:
         raise ValueError(
             _(
                 "A signing secret is 'whsec_' followed by the base64 of {min_bytes} to "
@@ -49,9 +46,7 @@ def _checked_secret(secret: str | None) -> str | None:
     return secret
 
 
-def _checked_entry_types(kinds: list[str] | None) -> list[str] | None:
-    if kinds is None:
-        return None
+def _checked_entry_types(kinds: list[str]) -> list[str]:
     known = [str(kind) for kind in EntryType]
     unknown = [kind for kind in kinds if kind not in known]
     if unknown:
@@ -63,6 +58,20 @@ def _checked_entry_types(kinds: list[str] | None) -> list[str] | None:
             )
         )
     return sorted(set(kinds), key=known.index)
+
+
+# The fields a subscription is created and changed with, each checked where it is declared.
+Url = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_checked_url),
+]
+Secret = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(_checked_secret)
+]
+EntryTypes = Annotated[
+    list[str], Field(max_length=len(EntryType)), AfterValidator(_checked_entry_types)
+]
 
 
 class WebhookSubscriptionCreate(BaseModel):
@@ -77,21 +86,6 @@ class WebhookSubscriptionCreate(BaseModel):
     active: bool = True
     entry_types: EntryTypes = Field(default_factory=list)
 
-    @field_validator("url")
-    @classmethod
-    def _web_url(cls, value: str | None) -> str | None:
-        return _checked_url(value)
-
-    @field_validator("secret")
-    @classmethod
-    def _webhook_secret(cls, value: str | None) -> str | None:
-        return _checked_secret(value)
-
-    @field_validator("entry_types")
-    @classmethod
-    def _known_entry_types(cls, value: list[str] | None) -> list[str] | None:
-        return _checked_entry_types(value)
-
 
 class WebhookSubscriptionUpdate(BaseModel):
     """PATCH /webhooks/subscriptions/{id}: the fields given change. `active: false` pauses the
@@ -104,21 +98,6 @@ class WebhookSubscriptionUpdate(BaseModel):
     secret: Secret | None = None
     active: bool | None = None
     entry_types: EntryTypes | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _web_url(cls, value: str | None) -> str | None:
-        return _checked_url(value)
-
-    @field_validator("secret")
-    @classmethod
-    def _webhook_secret(cls, value: str | None) -> str | None:
-        return _checked_secret(value)
-
-    @field_validator("entry_types")
-    @classmethod
-    def _known_entry_types(cls, value: list[str] | None) -> list[str] | None:
-        return _checked_entry_types(value)
 
 
 class WebhookSubscriptionOut(BaseModel):
