@@ -48,6 +48,14 @@ class Action(StrEnum):
     BOOKS_ACCOUNTS = "accounting.accounts.manage"
     BOOKS_PERIODS = "accounting.periods.manage"
     BOOKS_WEBHOOKS = "accounting.webhooks.manage"
+    DOWNTIME_READ = "downtime.entries.read"
+    DOWNTIME_RECORD = "downtime.entries.record"
+    DOWNTIME_DAYS_LOCK = "downtime.days.lock"
+    DOWNTIME_LOCKED_EDIT = "downtime.days.edit_locked"
+    DOWNTIME_REASONS_MANAGE = "downtime.reasons.manage"
+    PLANT_MANAGE = "downtime.plant.manage"
+    CAPACITY_MANAGE = "downtime.capacity.manage"
+    DOWNTIME_REPORTS_READ = "downtime.reports.read"
     USERS_MANAGE = "gateway.users.manage"
     AUDIT_READ = "gateway.audit.read"
     SETTINGS_MANAGE = "gateway.settings.manage"
@@ -87,6 +95,15 @@ MATRIX: dict[Action, frozenset[Role]] = {
     # Closing and reopening a month is the owner's call: admin only.
     Action.BOOKS_PERIODS: frozenset(),
     Action.BOOKS_WEBHOOKS: frozenset({Role.ACCOUNTANT}),
+    Action.DOWNTIME_READ: EVERYONE,
+    Action.DOWNTIME_RECORD: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    Action.DOWNTIME_DAYS_LOCK: frozenset({Role.SUPERVISOR}),
+    # A locked day is the plant's record: changing it is admin's, with a reason (issue 8).
+    Action.DOWNTIME_LOCKED_EDIT: frozenset(),
+    Action.DOWNTIME_REASONS_MANAGE: frozenset({Role.SUPERVISOR}),
+    Action.PLANT_MANAGE: frozenset(),
+    Action.CAPACITY_MANAGE: frozenset({Role.PLANNER, Role.SUPERVISOR}),
+    Action.DOWNTIME_REPORTS_READ: EVERYONE,
     Action.USERS_MANAGE: frozenset(),
     Action.AUDIT_READ: frozenset(),
     Action.SETTINGS_MANAGE: frozenset(),
@@ -125,6 +142,14 @@ DESCRIPTIONS: dict[Action, Text] = {
     ),
     Action.BOOKS_PERIODS: _("close and reopen accounting periods"),
     Action.BOOKS_WEBHOOKS: _("manage the QuickBooks webhook feed and replay deliveries"),
+    Action.DOWNTIME_READ: _("see facilities, lines, shifts, downtime reasons and downtime entries"),
+    Action.DOWNTIME_RECORD: _("record downtime on the floor and classify machine stops"),
+    Action.DOWNTIME_DAYS_LOCK: _("lock a production day's downtime"),
+    Action.DOWNTIME_LOCKED_EDIT: _("change downtime of a locked day, with a reason"),
+    Action.DOWNTIME_REASONS_MANAGE: _("add, change and deactivate downtime reasons"),
+    Action.PLANT_MANAGE: _("add, change and deactivate facilities, lines and shifts"),
+    Action.CAPACITY_MANAGE: _("set line capacities"),
+    Action.DOWNTIME_REPORTS_READ: _("see OEE and downtime reports"),
     Action.USERS_MANAGE: _("create users, change their roles, deactivate them, see login history"),
     Action.AUDIT_READ: _("see and export the audit log of every change"),
     Action.SETTINGS_MANAGE: _("change plant settings (directory group mapping, session timeout)"),

@@ -65,6 +65,7 @@ __all__ = [
     "ItemUpserted",
     "JournalLine",
     "JournalPosted",
+    "LineCapacity",
     "LineUpserted",
     "MaterialIssued",
     "MaterialReceived",
@@ -327,6 +328,9 @@ class ItemUpserted(StateEvent):
     requires_qc: bool = Field(
         default=True,
         description="A made item's output waits in the QC hold; false sends it straight to FG",
+    )
+    family: Code | None = Field(
+        default=None, description="Product family, for line capacities given per family"
     )
 
 
@@ -736,44 +740,85 @@ class PaymentReceived(EventPayload):
 
 
 class LineUpserted(StateEvent):
-    """The whole current state of one production line / machine."""
+    """The whole current state of one production line / machine.
+
+    Version 2: the capabilities the MRP matches orders to (tooling type, allergen status, speed
+    modifier) and the facility's day-lock hour are part of the line's state.
+    """
 
     event_type: ClassVar[str] = "LineUpserted"
+    version: ClassVar[int] = 2
 
     line_code: Code
     name: Text
     facility_code: Code
     timezone: str = Field(default="UTC", description="IANA time zone of the facility")
     line_type: Code | None = None
+    tooling_type: Code | None = None
+    allergen_status: Literal["allergen_free", "handles_allergens"] = "handles_allergens"
+    speed_modifier: PosDec = Field(
+        default=Decimal(1),
+        description="Relative speed of this line against the standard, 1 = standard",
+    )
     active: bool = True
 
 
+class LineCapacity(_Part):
+    """Units a line makes per shift for one item, one product family, or any product (neither),
+    from `effective_from` until the next entry of the same target."""
+
+    sku: Code | None = None
+    family: Code | None = None
+    units_per_shift: PosDec
+    effective_from: date
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if self.sku is not None and self.family is not None:
+            raise ValueError("a capacity is for an item or for a product family, not both")
+        return self
+
+
 class CapacityChanged(StateEvent):
-    """The whole current capacity of one line, from `effective_from`."""
+    """The whole current capacity of one line: every active entry, each with its effective date.
+
+    Version 2: capacity is units per shift, per item or product family (or any product), each
+    from its own effective date, replacing version 1's single units-per-hour figure.
+    """
 
     event_type: ClassVar[str] = "CapacityChanged"
+    version: ClassVar[int] = 2
 
     line_code: Code
-    effective_from: date
-    units_per_hour: NonNegDec
-    hours_per_day: NonNegDec = Field(le=24, description="Planned hours per day, 0 to 24")
-    days_per_week: int = Field(ge=0, le=7)
+    facility_code: Code
+    capacities: tuple[LineCapacity, ...] = ()
 
 
 class DowntimeRecorded(EventPayload):
-    """A line stood still: open (no `ended_at` yet) or closed."""
+    """A line stood still: open (no `ended_at` yet) or closed, classified or not.
+
+    Version 2: `reason_code` is None while a stop a machine reported waits for an operator to
+    classify it; the facility and the plant-local production day are carried. An entry changed
+    later is published again under the same `downtime_id` (the newest `sequence` wins).
+    """
 
     event_type: ClassVar[str] = "DowntimeRecorded"
+    version: ClassVar[int] = 2
 
     downtime_id: Code
     line_code: Code
-    reason_code: Code = Field(description="Downtime category code (leaf of the category tree)")
+    facility_code: Code
+    reason_code: Code | None = Field(
+        default=None, description="Downtime reason (a leaf of the reason tree); None: unclassified"
+    )
     planned: bool = False
     started_at: UtcDatetime
     ended_at: UtcDatetime | None = None
+    production_day: date
     shift_code: Code | None = None
     order_code: Code | None = None
     notes: str | None = None
+    source: Literal["tablet", "manual", "machine"] = "tablet"
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -223,14 +223,19 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "facility_code": "PLANT-1",
         "timezone": "America/Mexico_City",
         "line_type": "printer",
+        "tooling_type": "FDM-0.4",
+        "allergen_status": "allergen_free",
+        "speed_modifier": "1.25",
         "active": True,
     },
     "CapacityChanged": {
         "line_code": "PRN-01",
-        "effective_from": "2025-03-01",
-        "units_per_hour": "12.5",
-        "hours_per_day": "16",
-        "days_per_week": 5,
+        "facility_code": "PLANT-1",
+        "capacities": [
+            {"sku": "WIDGET-1", "units_per_shift": "480", "effective_from": "2025-03-01"},
+            {"family": "HOOKS", "units_per_shift": "350.5", "effective_from": "2025-03-01"},
+            {"units_per_shift": "300", "effective_from": "2025-01-01"},
+        ],
     },
     "PurchaseOrderChanged": {
         "po_number": "PO-1001",
@@ -289,10 +294,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "DowntimeRecorded": {
         "downtime_id": "DT-12",
         "line_code": "PRN-01",
+        "facility_code": "PLANT-1",
         "reason_code": "MECH-NOZZLE",
         "planned": False,
         "started_at": T0,
         "ended_at": T1,
+        "production_day": "2025-03-04",
         "shift_code": "A",
         "order_code": "MO-500",
         "notes": "clogged nozzle",
@@ -372,7 +379,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
 
 ALL_TYPES = sorted(CATALOGUE)
 # AuditRecorded carries before/after as JSON, decimals already strings in them.
-TYPES_WITHOUT_DECIMALS = {"LineUpserted", "DowntimeRecorded", "AuditRecorded"}
+TYPES_WITHOUT_DECIMALS = {"DowntimeRecorded", "AuditRecorded"}
 
 
 def _required_fields(event_type: str) -> list[str]:
