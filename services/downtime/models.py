@@ -1,5 +1,6 @@
-"""The downtime service's own tables. Its features come in later issues; for now it keeps the
-messaging tables every service has (outbox, inbox, dead letters, idempotency keys)."""
+"""The downtime service's tables: the common base, the messaging tables every service has, and
+(imported at the end, so `metadata` is whole for whoever imports this module: the runtime, the
+migrations, tests) each sub-package's own models."""
 
 from __future__ import annotations
 
@@ -14,3 +15,20 @@ class Base(DeclarativeBase):
 
 metadata = Base.metadata
 messaging = messaging_tables(metadata)
+
+from services.downtime.entries import models as entries_models  # noqa: E402
+from services.downtime.floor import models as floor_models  # noqa: E402
+from services.downtime.plant import models as plant_models  # noqa: E402
+from services.downtime.reasons import models as reasons_models  # noqa: E402
+from services.downtime.signals import models as signals_models  # noqa: E402
+
+__all__ = [
+    "Base",
+    "entries_models",
+    "floor_models",
+    "messaging",
+    "metadata",
+    "plant_models",
+    "reasons_models",
+    "signals_models",
+]
