@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = "1234567"
+_NOT_ZONES = frozenset({"localtime", "posixrules"})
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,17 @@ class ShiftOccurrence:
 
 
 def zone(name: str) -> ZoneInfo:
-    """The IANA zone `name`; ValueError naming it when there is no such zone."""
+    """The IANA zone `name`; ValueError naming it when there is no such zone.
+
+    'localtime' and 'posixrules' are files of the server's zone database, not IANA names: they
+    would make a plant's clock the server's, and differ from one machine to the next. A folder
+    of the database ('America') or a name too long for a file is no zone either (OSError).
+    """
+    if name in _NOT_ZONES:
+        raise ValueError(f"unknown time zone {name!r}")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 
