@@ -56,10 +56,20 @@ def list_items(
     item_type: ItemType | None = None,
     make_or_buy: MakeOrBuy | None = None,
     active: bool | None = None,
+    family: Annotated[
+        str | None, Query(max_length=64, description="Only the items of this product family.")
+    ] = None,
 ) -> Page[ItemOut]:
     with new_uow(request) as uow:
         return service.list_items(
-            uow, page, q, item_type, make_or_buy=make_or_buy, active=active, sort=sort
+            uow,
+            page,
+            q,
+            item_type,
+            make_or_buy=make_or_buy,
+            active=active,
+            family=family,
+            sort=sort,
         )
 
 

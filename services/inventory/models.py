@@ -42,6 +42,8 @@ class Item(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # A made item's output waits in the QC hold; False sends it straight to FG.
     requires_qc: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The product family a line's capacity can be given for (downtime), matched by MRP later.
+    family: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -6,7 +6,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from shared.i18n import _
 from shared.values import Amount4
@@ -21,6 +29,30 @@ Sku = Annotated[
     ),
 ]
 NonNegative = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
+
+
+def _blank_is_none(value: object) -> object:
+    """An emptied family field means the item has no family."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+Family = Annotated[
+    Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True,
+            min_length=1,
+            max_length=64,
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
+        ),
+    ]
+    | None,
+    BeforeValidator(_blank_is_none),
+]
+"""A product family code, kept as typed like a SKU (a line's capacity can be given per family);
+an empty string is no family."""
 
 
 class ItemType(StrEnum):
@@ -49,13 +81,15 @@ class ItemCreate(BaseModel):
     reorder_point: NonNegative = Decimal(0)
     reorder_qty: NonNegative = Decimal(0)
     requires_qc: bool = True
+    family: Family = None
 
 
 class ItemUpdate(BaseModel):
     """PATCH /items/{sku}: the fields to change; a field left out keeps its value.
 
     The SKU is the item's identity and cannot change; the moving-average cost is inventory's own
-    figure. `null` is refused: leave a field out to keep it.
+    figure. `null` is refused: leave a field out to keep it. The one exception is `family`,
+    which an item may have or not: `null` or an empty string takes the family away.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -74,11 +108,12 @@ class ItemUpdate(BaseModel):
     reorder_qty: NonNegative | None = None
     active: bool | None = None
     requires_qc: bool | None = None
+    family: Family = None
 
     @field_validator("*")
     @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.field_name != "family":
             raise ValueError(_("Give a value, or leave the field out to keep it."))
         return value
 
@@ -97,6 +132,7 @@ class ItemOut(BaseModel):
     average_cost: Amount4
     active: bool
     requires_qc: bool
+    family: str | None = None
 
 
 class LocationOut(BaseModel):

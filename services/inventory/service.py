@@ -105,6 +105,7 @@ ITEM_SORTS = {
     "reorder_point": Item.reorder_point,
     "reorder_qty": Item.reorder_qty,
     "average_cost": Item.average_cost,
+    "family": Item.family,
 }
 TRANSACTION_SORTS = {
     "id": StockTransaction.id,
@@ -131,6 +132,7 @@ def list_items(
     *,
     make_or_buy: str | None = None,
     active: bool | None = None,
+    family: str | None = None,
     sort: str | None = None,
 ) -> Page[ItemOut]:
     query = select(Item)
@@ -143,6 +145,8 @@ def list_items(
         query = query.where(Item.make_or_buy == make_or_buy)
     if active is not None:
         query = query.where(Item.active == active)
+    if family and family.strip():
+        query = query.where(Item.family == family.strip())
     query = apply_sort(query, sort, ITEM_SORTS, default="sku", tiebreak=Item.id)
     return paginate(uow.session, query, page, ItemOut.model_validate)
 

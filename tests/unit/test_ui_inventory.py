@@ -24,7 +24,7 @@ from services.embedded import EmbeddedPortal
 from services.inventory import service as inventory_service
 from services.inventory.models import Item
 from services.inventory.schemas import ItemCreate, ItemOut
-from shared.events.catalogue import MaterialReceived
+from shared.events.catalogue import ItemUpserted, MaterialReceived
 from tests.support.ui import add_user, signed_in, ui_portal
 
 ITEMS = (
@@ -151,7 +151,7 @@ async def test_item_list_sorts_filters_pages_and_exports_the_same_rows(
     rows = data_rows(exported)
     assert [row[0] for row in rows] == skus(searched)
     assert rows[0][1:4] == ("Box", "Packaging", "ea")
-    assert rows[1][5] == 5  # the reorder point as a number, not text
+    assert rows[1][4:7] == ("Buy", None, 5)  # no family; the reorder point as a number
 
 
 async def test_an_unknown_sort_or_filter_value_keeps_the_page_working(
@@ -375,3 +375,121 @@ async def test_an_unknown_item_is_a_page_saying_so(portal: EmbeddedPortal) -> No
 
     assert missing.status_code == 404
     assert "No existe el artículo NOPE-1." in missing.text
+
+
+async def test_an_items_product_family_is_kept_filtered_and_published_with_it(
+    portal: EmbeddedPortal,
+) -> None:
+    """The family a line's capacity can be given for: trimmed, one filter away, on ItemUpserted;
+    an empty string or null takes it away, and a family too long is refused naming it."""
+    api = "/api/inventory/v1/items"
+    async with signed_in(portal, "paula") as browser:
+        http = browser.client
+        bracket = await http.post(
+            api, json={"sku": "F-600", "name": "Bracket", "family": "  PLA-PARTS "}
+        )
+        clip = await http.post(api, json={"sku": "G-700", "name": "Clip", "family": "PETG-PARTS"})
+        blank = await http.post(api, json={"sku": "H-800", "name": "Hook", "family": "  "})
+        too_long = await http.post(api, json={"sku": "J-900", "name": "Jig", "family": "P" * 65})
+        of_pla = (await http.get(api, params={"family": "PLA-PARTS"})).json()
+        of_petg = (await http.get(api, params={"family": "PETG-PARTS"})).json()
+        by_family = (await http.get(api, params={"sort": "-family", "limit": 2})).json()
+        moved = await http.patch(f"{api}/F-600", json={"family": "PETG-PARTS"})
+        of_petg_after = (await http.get(api, params={"family": "PETG-PARTS"})).json()
+        emptied = await http.patch(f"{api}/G-700", json={"family": ""})
+        nulled = await http.patch(f"{api}/F-600", json={"family": None})
+        refused = await http.patch(f"{api}/H-800", json={"family": "P" * 65, "name": "Big hook"})
+        fetched = (await http.get(f"{api}/F-600")).json()
+
+    assert bracket.status_code == clip.status_code == blank.status_code == 201
+    assert (bracket.json()["family"], clip.json()["family"]) == ("PLA-PARTS", "PETG-PARTS")
+    assert blank.json()["family"] is None
+    assert [i["sku"] for i in of_pla["items"]] == ["F-600"] and of_pla["total"] == 1
+    assert [i["sku"] for i in of_petg["items"]] == ["G-700"]
+    assert [i["sku"] for i in by_family["items"]] == ["F-600", "G-700"]  # PLA > PETG
+    assert moved.status_code == 200 and moved.json()["family"] == "PETG-PARTS"
+    assert [i["sku"] for i in of_petg_after["items"]] == ["F-600", "G-700"]
+    assert emptied.status_code == 200 and emptied.json()["family"] is None
+    assert nulled.status_code == 200 and fetched["family"] is None
+    for problem in (too_long, refused):
+        assert problem.status_code == 422
+        assert problem.json()["field"] == "family"
+    assert item_count(portal) == len(ITEMS) + 3  # J-900 was not made
+    assert item_row(portal, "H-800").name == "Hook"  # the refused change saved nothing
+    published = {
+        sku: [
+            ItemUpserted.model_validate(p).family
+            for p in outbox_payloads(portal, "ItemUpserted", sku)
+        ]
+        for sku in ("F-600", "G-700", "H-800")
+    }
+    assert published == {
+        "F-600": ["PLA-PARTS", "PETG-PARTS", None],
+        "G-700": ["PETG-PARTS", None],
+        "H-800": [None],
+    }
+
+
+async def test_the_item_form_sets_and_clears_the_family_and_the_list_shows_and_exports_it(
+    portal: EmbeddedPortal,
+) -> None:
+    async with signed_in(portal, "pablo") as browser:
+        form = await browser.get("/items/new")
+        created = await browser.post_form(
+            "/items/new",
+            {
+                "sku": "K-100",
+                "name": "Knob",
+                "uom": "ea",
+                "item_type": "finished",
+                "make_or_buy": "make",
+                "family": " PLA-PARTS ",
+                "reorder_point": "0",
+                "reorder_qty": "0",
+            },
+        )
+        shown = await browser.get("/items/K-100")
+        edit_form = await browser.get("/items/K-100/edit")
+        listed = await browser.get("/items?family=PLA-PARTS")
+        exported = xlsx_rows(await browser.get("/items.xlsx?family=PLA-PARTS"))
+        too_long = await browser.post_form(
+            "/items/K-100/edit",
+            {
+                "name": "Knob",
+                "uom": "ea",
+                "item_type": "finished",
+                "make_or_buy": "make",
+                "family": "P" * 65,
+                "reorder_point": "0",
+                "reorder_qty": "0",
+                "active": "on",
+            },
+        )
+        cleared = await browser.post_form(
+            "/items/K-100/edit",
+            {
+                "name": "Knob",
+                "uom": "ea",
+                "item_type": "finished",
+                "make_or_buy": "make",
+                "family": "",
+                "reorder_point": "0",
+                "reorder_qty": "0",
+                "active": "on",
+            },
+        )
+        after = await browser.get("/items/K-100")
+
+    assert "Familia de producto" in form.text and 'name="family"' in form.text
+    assert created.status_code == 303
+    assert 'id="item-family">PLA-PARTS<' in shown.text
+    assert 'name="family" type="text" value="PLA-PARTS"' in edit_form.text
+    assert skus(listed) == ["K-100"] and ">Familia de producto<" in listed.text
+    header = next(row for row in exported if "SKU" in row)
+    assert header[5] == "Familia de producto"
+    assert [(row[0], row[5]) for row in data_rows(exported)] == [("K-100", "PLA-PARTS")]
+    assert too_long.status_code == 422
+    assert set(dict(FIELD_ERROR.findall(too_long.text))) == {"family"}
+    assert cleared.status_code == 303
+    assert 'id="item-family">—<' in after.text
+    assert item_row(portal, "K-100").family is None

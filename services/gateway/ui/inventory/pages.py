@@ -63,6 +63,7 @@ ITEMS = Table(
             sort="make_or_buy",
             labels=dict(MAKE_OR_BUY),
         ),
+        Column("family", _("Product family"), sort="family"),
         Column("reorder_point", _("Reorder point"), kind="number", sort="reorder_point"),
         Column("average_cost", _("Average cost"), kind="money", sort="average_cost"),
     ),
@@ -70,6 +71,7 @@ ITEMS = Table(
         Filter("q", _("SKU or name")),
         Filter("item_type", _("Type"), kind="select", options=ITEM_TYPES),
         Filter("make_or_buy", _("Make or buy"), kind="select", options=MAKE_OR_BUY),
+        Filter("family", _("Product family")),
     ),
     default_sort="sku",
     # The average cost moves with receipts (StockChanged), the rest with ItemUpserted.
@@ -132,9 +134,10 @@ async def reorder_grid(request: Request) -> Response:
 
 RECENT_TRANSACTIONS = 10
 # The form's fields, as inventory's API names them.
-TEXT_FIELDS = ("sku", "name", "uom", "item_type", "make_or_buy")
+TEXT_FIELDS = ("sku", "name", "uom", "item_type", "make_or_buy", "family")
 NUMBER_FIELDS = ("reorder_point", "reorder_qty")
-EDITABLE = ("name", "uom", "item_type", "make_or_buy", "reorder_point", "reorder_qty")
+# An emptied family is sent as "", which takes the item's family away.
+EDITABLE = ("name", "uom", "item_type", "make_or_buy", "family", "reorder_point", "reorder_qty")
 KEY_PATTERN = re.compile(r"^[0-9a-f-]{36}$")
 
 
@@ -218,6 +221,7 @@ NEW_ITEM = {
     "uom": "ea",
     "item_type": "raw",
     "make_or_buy": "buy",
+    "family": "",
     "customer_supplied": False,
     "reorder_point": "0",
     "reorder_qty": "0",
