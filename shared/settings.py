@@ -97,6 +97,17 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
+    # Machine state over MQTT (docs/downtime.md "Machine signals"): with a broker set, the
+    # downtime service subscribes to <mqtt_topic_prefix>/<facility>/<line>/state.
+    # mqtt://user:password@host:1883, or mqtts:// for TLS (port 8883 unless given).
+    mqtt_url: str | None = None
+    # Several installations (or test runs) on one broker each listen under their own prefix.
+    mqtt_topic_prefix: str = "portal"
+    # A client id makes the session persistent: the broker keeps QoS 1 messages for the service
+    # while it restarts. One per replica (two clients with one id push each other off the
+    # broker); unset, each connection is a fresh session with an id of its own.
+    mqtt_client_id: str | None = None
+
     log_level: str = "INFO"
     log_json: bool = True
     demo_data: bool = True
@@ -118,6 +129,32 @@ class Settings(BaseSettings):
         if value is not None and not value.lower().startswith(("ldap://", "ldaps://")):
             raise ValueError(f"{value!r} is not an ldap:// or ldaps:// URL")
         return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.lower().startswith(("mqtt://", "mqtts://")):
+            # Not the URL itself: it may carry the broker's password.
+            scheme = value.partition("://")[0] if "://" in value else "no scheme"
+            raise ValueError(f"must be an mqtt:// or mqtts:// URL, not {scheme}")
+        return value
+
+    @field_validator("mqtt_topic_prefix")
+    @classmethod
+    def _mqtt_prefix(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        if not value or any(mark in value for mark in "+#"):
+            raise ValueError(f"{value!r} is not a topic prefix (no wildcards, not empty)")
+        return value
+
+    @field_validator("mqtt_client_id")
+    @classmethod
+    def _mqtt_client_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None
 
     @field_validator("ldap_user_filter")
     @classmethod
