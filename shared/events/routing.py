@@ -26,7 +26,8 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "purchasing": ("ItemUpserted",),
     "production": ("ItemUpserted",),
     "mrp": ("ItemUpserted", "ProductionOrderChanged", "QCPassed", "OrderShipped"),
-    "downtime": (),
+    # Production's orders, runs and QC for the tablet and OEE; item families for capacity.
+    "downtime": ("ProductionOrderChanged", "PrintCompleted", "QCPassed", "ItemUpserted"),
     # Every event that moves value (docs/accounting.md), and the items (made or bought).
     "accounting": (
         "ItemUpserted",
