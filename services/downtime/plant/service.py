@@ -11,7 +11,7 @@ line's capacity goes out whole, every active row, as CapacityChanged (key `capac
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +45,7 @@ from shared.events.catalogue import LineCapacity as CapacityPart
 from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.uow import UnitOfWork
+from shared.values import FOUR_PLACES
 from shared.web.pagination import Page, PageParams, apply_sort, paginate
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
@@ -55,6 +56,12 @@ DEFAULT_LOCK_RANGE_DAYS = 31
 
 def _code(value: str) -> str:
     return value.strip().upper()
+
+
+def _stored(value: Decimal) -> Decimal:
+    """A figure as its NUMERIC(18, 4) column keeps it, so an event says 1.0000 whether the row
+    was just written (1) or read back."""
+    return value.quantize(FOUR_PLACES)
 
 
 def _touch(row: Any, values: dict[str, Any]) -> bool:
@@ -325,7 +332,7 @@ def _publish_line(uow: UnitOfWork, line: Line, facility: Facility) -> LineOut:
             line_type=line.line_type,
             tooling_type=line.tooling_type,
             allergen_status=out.allergen_status,
-            speed_modifier=line.speed_modifier,
+            speed_modifier=_stored(line.speed_modifier),
             active=line.active,
         ),
         key=f"line:{line.code}",
@@ -428,7 +435,7 @@ def shift_at(uow: UnitOfWork, facility_code: str, at: datetime) -> ShiftAtOut:
     return ShiftAtOut(
         facility_code=facility.code,
         timezone=facility.timezone,
-        at=at,
+        at=at.astimezone(UTC),
         shift_code=moment.shift_code,
         production_day=moment.production_day,
         starts_at=worked.starts_at if worked is not None else None,
@@ -684,7 +691,7 @@ def _publish_capacity(uow: UnitOfWork, line: Line) -> None:
                 CapacityPart(
                     sku=row.sku,
                     family=row.family,
-                    units_per_shift=row.units_per_shift,
+                    units_per_shift=_stored(row.units_per_shift),
                     effective_from=row.effective_from,
                 )
                 for row in rows
