@@ -1,0 +1,536 @@
+"""OEE, downtime Pareto, trend buckets and MTBF/MTTR on plain values: no table, no HTTP.
+
+The use cases (service.py) read shift occurrences, stops, runs and capacities and hand them to
+these functions, so the arithmetic a supervisor redoes by hand is the arithmetic the report does.
+
+OEE, for one line over some shift occurrences (docs/downtime.md, "OEE"):
+
+- **Shift time** is the length of each occurrence (a night shift over the spring change is 7 h,
+  over the autumn change 9 h), cut at `now` while the shift is still being worked; a shift that
+  has not started yet is not counted at all.
+- **Planned downtime** and **unplanned downtime** are the parts of the line's stops that fall
+  inside those occurrences (a stop still running ends at `now`). A stop without a reason is
+  unplanned until someone classifies it. Time outside every shift is never planned production
+  time, so a stop there counts for nothing here (the downtime summary still shows it).
+- **Planned production time** = shift time - planned downtime.
+- **Run time** = planned production time - unplanned downtime.
+- **Ideal run time** = Σ over the runs completed in those occurrences of count (good + bad) /
+  ideal rate, the ideal rate being the capacity in force on the run's production day (for its
+  SKU, else its family, else any product) over the length of the shift it completed in; so a
+  run of 120 units on a 480-units-per-8-h-shift line has an ideal run time of 2 h.
+- **Total** = good + bad of those runs; **good** = total - bad - what QC later failed of them.
+- **Availability** = run / planned production time, **performance** = ideal run / run,
+  **quality** = good / total, **OEE** = availability x performance x quality.
+
+Figures are exact `Fraction`s of exact inputs (seconds as `Decimal`, microseconds kept),
+rounded once, to 4 places half up, for showing (`rounded`). A factor with nothing to divide by
+is None, never 0 and never an error; performance is None as well when any output of the group
+has no capacity to measure it against (the SKUs are listed, so the supervisor sees why). OEE is
+0 when any factor is 0 (a line down all its planned time, or running without making anything),
+else None when any factor is None, else the product.
+
+MTBF = run time / failures and MTTR = unplanned downtime / failures, where the failures are
+the unplanned stops that took some of the line's shift time.
+
+The Pareto ranks reasons by downtime, largest first, with each one's share and the cumulative
+share, both from the exact running total (the last bar is exactly 100).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Literal, TypeVar
+
+from services.downtime.plant.domain import ShiftOccurrence
+
+PLACES = 4
+_SCALE = 10**PLACES
+ZERO = Decimal(0)
+_MICRO = Decimal(1).scaleb(-6)
+# The longest range a report covers: a year, leap day included.
+MAX_DAYS = 366
+
+Bucket = Literal["day", "week"]
+K = TypeVar("K")
+
+
+def rounded(value: Fraction | Decimal) -> Decimal:
+    """`value` to 4 places, half up (away from zero), exactly: no float, no double rounding."""
+    exact = Fraction(value)
+    scaled = abs(exact) * _SCALE
+    whole, rest = divmod(scaled.numerator, scaled.denominator)
+    if 2 * rest >= scaled.denominator:
+        whole += 1
+    sign = -1 if exact < 0 else 1
+    return Decimal(sign * whole).scaleb(-PLACES)
+
+
+def shown(value: Fraction | None) -> Decimal | None:
+    return None if value is None else rounded(value)
+
+
+def ratio(part: Fraction | Decimal, whole: Fraction | Decimal) -> Fraction | None:
+    """part / whole exactly, or None when there is nothing to divide by."""
+    if whole == 0:
+        return None
+    return Fraction(part) / Fraction(whole)
+
+
+def seconds(delta: timedelta) -> Decimal:
+    """A duration in seconds, exactly (microseconds kept)."""
+    return Decimal(delta.days * 86_400 + delta.seconds) + Decimal(delta.microseconds) * _MICRO
+
+
+def minutes(value: Decimal) -> Decimal:
+    return rounded(Fraction(value) / 60)
+
+
+def overlap(start: datetime, end: datetime, since: datetime, until: datetime) -> timedelta:
+    """How much of [start, end) lies inside [since, until)."""
+    return max(min(end, until) - max(start, since), timedelta(0))
+
+
+# --------------------------------------------------------------------------------------------
+# What the reports are made of
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A downtime entry of a line: `ended_at` None while it runs."""
+
+    id: int
+    line_code: str
+    started_at: datetime
+    ended_at: datetime | None
+    planned: bool
+    reason_code: str | None
+
+    @property
+    def counts_as_planned(self) -> bool:
+        """An unclassified stop is unplanned, whatever its flag says."""
+        return self.planned and self.reason_code is not None
+
+    def end(self, now: datetime) -> datetime:
+        return self.ended_at if self.ended_at is not None else max(now, self.started_at)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One run's output (PrintCompleted) and what QC later failed of it (QCPassed)."""
+
+    line_code: str
+    sku: str
+    family: str | None
+    completed_at: datetime
+    qty_good: Decimal
+    qty_bad: Decimal
+    qty_failed: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Units a line makes in one shift for one SKU, one family or (neither) any product, from
+    `effective_from` until the next row of the same target."""
+
+    id: int
+    line_code: str
+    sku: str | None
+    family: str | None
+    units_per_shift: Decimal
+    effective_from: date
+
+
+def capacity_in_force(
+    capacities: Iterable[Capacity], sku: str, family: str | None, day: date
+) -> Decimal | None:
+    """Units per shift of the line for `sku` on `day`: its SKU's capacity in force, else its
+    family's, else the any-product one; None when none is known."""
+    by_sku: Capacity | None = None
+    by_family: Capacity | None = None
+    by_any: Capacity | None = None
+
+    def newer(best: Capacity | None, row: Capacity) -> Capacity:
+        if best is None or (row.effective_from, row.id) > (best.effective_from, best.id):
+            return row
+        return best
+
+    for row in capacities:
+        if row.effective_from > day:
+            continue
+        if row.sku is not None:
+            if row.sku == sku:
+                by_sku = newer(by_sku, row)
+        elif row.family is not None:
+            if family is not None and row.family == family:
+                by_family = newer(by_family, row)
+        else:
+            by_any = newer(by_any, row)
+    chosen = by_sku or by_family or by_any
+    return chosen.units_per_shift if chosen is not None else None
+
+
+# --------------------------------------------------------------------------------------------
+# OEE
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OeeInputs:
+    """What OEE is computed from, for one line over one shift occurrence or any sum of them."""
+
+    shift_seconds: Decimal = ZERO
+    planned_downtime_seconds: Decimal = ZERO
+    unplanned_downtime_seconds: Decimal = ZERO
+    ideal_run_seconds: Fraction = Fraction(0)
+    total_count: Decimal = ZERO
+    bad_count: Decimal = ZERO
+    qc_failed_count: Decimal = ZERO
+    # SKUs whose output has no capacity to measure it against.
+    missing_capacity: frozenset[str] = field(default_factory=frozenset)
+    # The unplanned stops that took some of this time (ids), for MTBF and MTTR.
+    failures: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def planned_seconds(self) -> Decimal:
+        """Planned production time: shift time less planned downtime."""
+        return self.shift_seconds - self.planned_downtime_seconds
+
+    @property
+    def run_seconds(self) -> Decimal:
+        return self.planned_seconds - self.unplanned_downtime_seconds
+
+    @property
+    def good_count(self) -> Decimal:
+        return max(self.total_count - self.bad_count - self.qc_failed_count, ZERO)
+
+    def __add__(self, other: OeeInputs) -> OeeInputs:
+        return OeeInputs(
+            shift_seconds=self.shift_seconds + other.shift_seconds,
+            planned_downtime_seconds=self.planned_downtime_seconds + other.planned_downtime_seconds,
+            unplanned_downtime_seconds=self.unplanned_downtime_seconds
+            + other.unplanned_downtime_seconds,
+            ideal_run_seconds=self.ideal_run_seconds + other.ideal_run_seconds,
+            total_count=self.total_count + other.total_count,
+            bad_count=self.bad_count + other.bad_count,
+            qc_failed_count=self.qc_failed_count + other.qc_failed_count,
+            missing_capacity=self.missing_capacity | other.missing_capacity,
+            failures=self.failures | other.failures,
+        )
+
+
+def total(inputs: Iterable[OeeInputs]) -> OeeInputs:
+    summed = OeeInputs()
+    for each in inputs:
+        summed += each
+    return summed
+
+
+def summed_inputs(parts: Iterable[tuple[K, OeeInputs]]) -> dict[K, OeeInputs]:
+    """The inputs added up per group."""
+    sums: dict[K, OeeInputs] = {}
+    for key, part in parts:
+        sums[key] = sums[key] + part if key in sums else part
+    return sums
+
+
+def availability(inputs: OeeInputs) -> Fraction | None:
+    return ratio(inputs.run_seconds, inputs.planned_seconds)
+
+
+def performance(inputs: OeeInputs) -> Fraction | None:
+    if inputs.missing_capacity:
+        return None
+    return ratio(inputs.ideal_run_seconds, inputs.run_seconds)
+
+
+def quality(inputs: OeeInputs) -> Fraction | None:
+    return ratio(inputs.good_count, inputs.total_count)
+
+
+def oee(inputs: OeeInputs) -> Fraction | None:
+    factors = [availability(inputs), performance(inputs), quality(inputs)]
+    if any(factor == 0 for factor in factors):
+        return Fraction(0)
+    product = Fraction(1)
+    for factor in factors:
+        if factor is None:
+            return None
+        product *= factor
+    return product
+
+
+@dataclass(frozen=True)
+class OeeFigures:
+    """The four figures of some inputs, each rounded once to 4 places (None where undefined)."""
+
+    availability: Decimal | None
+    performance: Decimal | None
+    quality: Decimal | None
+    oee: Decimal | None
+
+
+def oee_figures(inputs: OeeInputs) -> OeeFigures:
+    return OeeFigures(
+        availability=shown(availability(inputs)),
+        performance=shown(performance(inputs)),
+        quality=shown(quality(inputs)),
+        oee=shown(oee(inputs)),
+    )
+
+
+@dataclass(frozen=True)
+class Worked:
+    """A shift occurrence as far as it has been worked at `now`: [starts_at, until)."""
+
+    occurrence: ShiftOccurrence
+    until: datetime
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.occurrence.starts_at
+
+
+def worked_so_far(occurrences: Iterable[ShiftOccurrence], now: datetime) -> list[Worked]:
+    """The occurrences that have begun by `now`, each cut at `now`, in start order."""
+    begun = [
+        Worked(occurrence, min(occurrence.ends_at, now))
+        for occurrence in occurrences
+        if occurrence.starts_at < now
+    ]
+    return sorted(begun, key=lambda worked: worked.starts_at)
+
+
+def _holding(worked: Sequence[Worked], starts: Sequence[datetime], moment: datetime) -> int | None:
+    """The index of the worked occurrence holding `moment`, or None."""
+    index = bisect_right(starts, moment) - 1
+    if index >= 0 and moment < worked[index].until:
+        return index
+    return None
+
+
+def line_shifts(
+    line_codes: Iterable[str],
+    worked: Sequence[Worked],
+    stops: Iterable[Stop],
+    outputs: Iterable[Output],
+    capacities: Mapping[str, Sequence[Capacity]],
+    now: datetime,
+    in_range: Callable[[datetime], bool] = lambda _moment: True,
+) -> tuple[dict[tuple[str, ShiftOccurrence], OeeInputs], dict[str, Decimal]]:
+    """OEE inputs per line per worked shift occurrence (every line gets every occurrence), and
+    the units per line completed outside every shift (counted in no figure) at a moment
+    `in_range` says belongs to the report's days.
+
+    `worked` must not overlap (a facility's shifts never do) and be in start order.
+    """
+    lines = list(line_codes)
+    starts = [each.starts_at for each in worked]
+    cells: dict[tuple[str, ShiftOccurrence], OeeInputs] = {}
+    for line in lines:
+        for each in worked:
+            cells[(line, each.occurrence)] = OeeInputs(
+                shift_seconds=seconds(each.until - each.starts_at)
+            )
+    for stop in stops:
+        _add_stop(cells, worked, starts, stop, now)
+    outside: dict[str, Decimal] = {}
+    for output in outputs:
+        index = _holding(worked, starts, output.completed_at)
+        occurrence = None if index is None else worked[index].occurrence
+        key = (output.line_code, occurrence)
+        if occurrence is None or key not in cells:
+            if occurrence is None and in_range(output.completed_at):
+                count = output.qty_good + output.qty_bad
+                outside[output.line_code] = outside.get(output.line_code, ZERO) + count
+            continue
+        units = capacity_in_force(
+            capacities.get(output.line_code, ()), output.sku, output.family, occurrence.day
+        )
+        cells[(output.line_code, occurrence)] += output_inputs(output, occurrence, units)
+    return cells, outside
+
+
+def _add_stop(
+    cells: dict[tuple[str, ShiftOccurrence], OeeInputs],
+    worked: Sequence[Worked],
+    starts: Sequence[datetime],
+    stop: Stop,
+    now: datetime,
+) -> None:
+    end = stop.end(now)
+    index = max(bisect_right(starts, stop.started_at) - 1, 0)
+    while index < len(worked) and worked[index].starts_at < end:
+        each = worked[index]
+        index += 1
+        inside = overlap(stop.started_at, end, each.starts_at, each.until)
+        key = (stop.line_code, each.occurrence)
+        if not inside or key not in cells:
+            continue
+        if stop.counts_as_planned:
+            cells[key] += OeeInputs(planned_downtime_seconds=seconds(inside))
+        else:
+            cells[key] += OeeInputs(
+                unplanned_downtime_seconds=seconds(inside), failures=frozenset({stop.id})
+            )
+
+
+def output_inputs(
+    output: Output, occurrence: ShiftOccurrence, units_per_shift: Decimal | None
+) -> OeeInputs:
+    """What a run adds to the occurrence it completed in: its counts and, when its capacity is
+    known, its ideal run time (count at units_per_shift per length of that shift)."""
+    count = output.qty_good + output.qty_bad
+    counts = OeeInputs(
+        total_count=count, bad_count=output.qty_bad, qc_failed_count=output.qty_failed
+    )
+    if count == 0:
+        return counts
+    if units_per_shift is None or units_per_shift <= 0:
+        return counts + OeeInputs(missing_capacity=frozenset({output.sku}))
+    ideal = Fraction(count) * Fraction(seconds(occurrence.duration)) / Fraction(units_per_shift)
+    return counts + OeeInputs(ideal_run_seconds=ideal)
+
+
+# --------------------------------------------------------------------------------------------
+# Reliability
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reliability:
+    run_seconds: Decimal
+    unplanned_downtime_seconds: Decimal
+    failures: int
+    mtbf_seconds: Fraction | None
+    mttr_seconds: Fraction | None
+
+
+def reliability(inputs: OeeInputs) -> Reliability:
+    """MTBF = run time / failures, MTTR = unplanned downtime / failures (None without one)."""
+    failures = len(inputs.failures)
+    return Reliability(
+        run_seconds=inputs.run_seconds,
+        unplanned_downtime_seconds=inputs.unplanned_downtime_seconds,
+        failures=failures,
+        mtbf_seconds=ratio(inputs.run_seconds, Decimal(failures)),
+        mttr_seconds=ratio(inputs.unplanned_downtime_seconds, Decimal(failures)),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Downtime by reason, Pareto, trend
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DowntimeSum:
+    """Downtime of some stops: how many, and their seconds, planned and unplanned."""
+
+    count: int = 0
+    planned_seconds: Decimal = ZERO
+    unplanned_seconds: Decimal = ZERO
+
+    @property
+    def seconds(self) -> Decimal:
+        return self.planned_seconds + self.unplanned_seconds
+
+    def __add__(self, other: DowntimeSum) -> DowntimeSum:
+        return DowntimeSum(
+            count=self.count + other.count,
+            planned_seconds=self.planned_seconds + other.planned_seconds,
+            unplanned_seconds=self.unplanned_seconds + other.unplanned_seconds,
+        )
+
+
+def downtime_sum(count: int, seconds: Decimal, *, planned: bool) -> DowntimeSum:
+    if planned:
+        return DowntimeSum(count=count, planned_seconds=seconds)
+    return DowntimeSum(count=count, unplanned_seconds=seconds)
+
+
+def summed(parts: Iterable[tuple[K, DowntimeSum]]) -> dict[K, DowntimeSum]:
+    sums: dict[K, DowntimeSum] = {}
+    for key, part in parts:
+        sums[key] = sums[key] + part if key in sums else part
+    return sums
+
+
+def percent_of(part: Decimal, whole: Decimal) -> Decimal | None:
+    share = ratio(part, whole)
+    return None if share is None else rounded(share * 100)
+
+
+def top_reason(code: str, parents: Mapping[str, str | None]) -> str:
+    """The root of the reason tree `code` hangs from (itself when it has no parent)."""
+    seen = {code}
+    while (parent := parents.get(code)) is not None and parent not in seen:
+        seen.add(parent)
+        code = parent
+    return code
+
+
+@dataclass(frozen=True)
+class ParetoBar:
+    reason_code: str | None
+    sum: DowntimeSum
+    percent: Decimal
+    cumulative_percent: Decimal
+
+
+def pareto(by_reason: Mapping[str | None, DowntimeSum]) -> list[ParetoBar]:
+    """Reasons by downtime, largest first (ties by code, unclassified last), with each one's
+    percentage of all of it and the cumulative percentage; reasons without downtime left out."""
+    bars = [(code, part) for code, part in by_reason.items() if part.seconds > 0]
+    bars.sort(key=lambda bar: (-bar[1].seconds, bar[0] is None, bar[0] or ""))
+    whole = Fraction(sum((part.seconds for _code, part in bars), ZERO))
+    running = Fraction(0)
+    ranked: list[ParetoBar] = []
+    for code, part in bars:
+        running += Fraction(part.seconds)
+        ranked.append(
+            ParetoBar(
+                reason_code=code,
+                sum=part,
+                percent=rounded(Fraction(part.seconds) * 100 / whole),
+                cumulative_percent=rounded(running * 100 / whole),
+            )
+        )
+    return ranked
+
+
+@dataclass(frozen=True)
+class Period:
+    """A trend bucket: a day, or the days of one ISO week inside the range."""
+
+    label: str
+    first: date
+    last: date
+
+
+def buckets(first: date, last: date, bucket: Bucket) -> Iterator[Period]:
+    """The days (or ISO weeks, cut to the range) from `first` to `last`, in order."""
+    day = first
+    while day <= last:
+        if bucket == "day":
+            yield Period(day.isoformat(), day, day)
+            end = day
+        else:
+            year, week, weekday = day.isocalendar()
+            end = min(day + timedelta(days=7 - weekday), last)
+            yield Period(f"{year}-W{week:02d}", day, end)
+        if end == date.max:
+            return
+        day = end + timedelta(days=1)
+
+
+def bucket_of(day: date, bucket: Bucket) -> str:
+    if bucket == "day":
+        return day.isoformat()
+    year, week, _weekday = day.isocalendar()
+    return f"{year}-W{week:02d}"
