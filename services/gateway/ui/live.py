@@ -43,6 +43,7 @@ TOPICS: dict[str, str] = {
     "OrderShipped": "sales-orders",
     "JournalPosted": "journal",
     "AuditRecorded": "audit",
+    "DowntimeRecorded": "downtime",
 }
 
 

@@ -1,0 +1,1 @@
+"""The floor tablet for downtime: the line chooser and one line's tablet (pages.py)."""
