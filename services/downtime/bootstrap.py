@@ -11,6 +11,7 @@ from services.downtime.models import messaging, metadata
 from services.downtime.plant import api as plant_api
 from services.downtime.reasons import api as reasons_api
 from services.downtime.reports import api as reports_api
+from services.downtime.signals.worker import run_machine_signals
 from shared.service import ServiceDefinition
 
 
@@ -23,4 +24,5 @@ def definition() -> ServiceDefinition:
         routers=[plant_api.router, reasons_api.router, entries_api.router, reports_api.router],
         handlers=HANDLERS,
         seed=None,
+        workers=[run_machine_signals],
     )

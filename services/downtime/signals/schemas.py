@@ -62,7 +62,7 @@ def parse_signal(payload: bytes) -> MachineSignal:
         raise BadSignal("payload is not UTF-8 text") from exc
     if not text:
         raise BadSignal("empty payload")
-    if text.startswith("{"):
+    if text.startswith(("{", "[")):
         state, at = _json_fields(text)
     else:
         words = text.split()

@@ -49,6 +49,9 @@ log = structlog.get_logger(__name__)
 
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
+# How long connecting (and subscribing) may take: a broker that takes the connection but never
+# answers it would otherwise hold the worker.
+CONNECT_TIMEOUT_SECONDS = 10.0
 DB_ATTEMPTS = 4
 DB_RETRY_SECONDS = 0.5
 # Seconds between pings: a broker that stops answering is noticed within one and a half.
@@ -89,6 +92,7 @@ async def run_machine_signals(
     *,
     retry_first_seconds: float = RETRY_FIRST_SECONDS,
     retry_max_seconds: float = RETRY_MAX_SECONDS,
+    connect_timeout_seconds: float = CONNECT_TIMEOUT_SECONDS,
 ) -> None:
     """Run until cancelled. `runtime` is the downtime service's `ServiceRuntime`."""
     settings = runtime.settings
@@ -100,7 +104,8 @@ async def run_machine_signals(
     delay = retry_first_seconds
     while True:
         try:
-            async with _client(broker, settings.mqtt_client_id) as client:
+            client = _client(broker, settings.mqtt_client_id, connect_timeout_seconds)
+            async with client:
                 await client.subscribe(topic_filter(prefix), qos=1)
                 figures.connected.set(1)
                 log.info(
@@ -130,7 +135,7 @@ async def run_machine_signals(
         delay = min(delay * 2, retry_max_seconds)
 
 
-def _client(broker: Broker, client_id: str | None) -> aiomqtt.Client:
+def _client(broker: Broker, client_id: str | None, timeout: float) -> aiomqtt.Client:
     return aiomqtt.Client(
         broker.host,
         broker.port,
@@ -141,6 +146,7 @@ def _client(broker: Broker, client_id: str | None) -> aiomqtt.Client:
         # reconnects; without one, every connection starts clean under a random id.
         clean_session=client_id is None,
         keepalive=KEEPALIVE_SECONDS,
+        timeout=timeout,
         tls_context=ssl.create_default_context() if broker.tls else None,
     )
 
