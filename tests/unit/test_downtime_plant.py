@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -96,8 +97,9 @@ def _template_database() -> Path:
     return _template
 
 
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[DowntimeApi]:
+@asynccontextmanager
+async def downtime_api(tmp_path: Path) -> AsyncIterator[DowntimeApi]:
+    """The downtime service, migrated, on a SQLite file under `tmp_path`."""
     for path in _template_database().glob("downtime.db*"):
         shutil.copy(path, tmp_path / path.name)
     runtime = _runtime(tmp_path)
@@ -105,6 +107,12 @@ async def api(tmp_path: Path) -> AsyncIterator[DowntimeApi]:
         yield DowntimeApi(runtime)
     finally:
         runtime.db.engine.dispose()
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[DowntimeApi]:
+    async with downtime_api(tmp_path) as running:
+        yield running
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:

@@ -192,7 +192,10 @@ def delete_reason(uow: UnitOfWork, code: str) -> None:
     row = reason_row(uow, code, for_update=True)
     before = _fresh_out(uow, row)
     child = uow.session.scalar(
-        select(DowntimeReason.code).where(DowntimeReason.parent_code == row.code).limit(1)
+        select(DowntimeReason.code)
+        .where(DowntimeReason.parent_code == row.code)
+        .order_by(DowntimeReason.sort_order, DowntimeReason.name)
+        .limit(1)
     )
     if before.in_use or child is not None:
         raise Conflict(
