@@ -10,6 +10,7 @@ family and any product; and the same figures through the API, with every input s
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -544,8 +545,9 @@ class Plant:
         return answer.json()
 
 
-@pytest.fixture
-async def plant(tmp_path: Path) -> AsyncIterator[Plant]:
+@asynccontextmanager
+async def running_plant(tmp_path: Path) -> AsyncIterator[Plant]:
+    """A downtime service of its own on SQLite under `tmp_path` (the plant in Chicago)."""
     runtime = ServiceRuntime(
         registry.definition("downtime"),
         Settings(var_dir=tmp_path, plant_timezone="America/Chicago"),
@@ -555,9 +557,17 @@ async def plant(tmp_path: Path) -> AsyncIterator[Plant]:
     runtime.migrate()
     runtime.seed()
     plant = Plant(runtime)
-    yield plant
-    await plant.client.aclose()
-    runtime.db.dispose()
+    try:
+        yield plant
+    finally:
+        await plant.client.aclose()
+        runtime.db.dispose()
+
+
+@pytest.fixture
+async def plant(tmp_path: Path) -> AsyncIterator[Plant]:
+    async with running_plant(tmp_path) as plant:
+        yield plant
 
 
 def worked_example_on_the_floor(plant: Plant) -> None:

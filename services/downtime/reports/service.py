@@ -309,7 +309,7 @@ def _stops(
             .limit(1)
         ).first()
         if before is not None:
-            rows.append(tuple(before))
+            rows.append(before)
     stops = [
         Stop(
             id=stop_id,
@@ -554,10 +554,15 @@ def _micros(start: Any, end: Any, dialect: str) -> ColumnElement[Any]:
     """Whole microseconds from `start` to `end`, exactly, in SQL."""
     if dialect == "postgresql":
         return extract("epoch", end - start) * 1_000_000
-    # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds from strftime, the rest as text.
-    whole = cast(func.strftime("%s", end), Integer) - cast(func.strftime("%s", start), Integer)
+    # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds from strftime of the text up to
+    # the seconds (strftime would round .999999 up), the microseconds from the rest.
+    whole = _epoch_seconds(end) - _epoch_seconds(start)
     fraction = cast(func.substr(end, 21, 6), Integer) - cast(func.substr(start, 21, 6), Integer)
     return whole * 1_000_000 + fraction
+
+
+def _epoch_seconds(moment: Any) -> ColumnElement[Any]:
+    return cast(func.strftime("%s", func.substr(moment, 1, 19)), Integer)
 
 
 def _counts_as_planned() -> ColumnElement[bool]:
