@@ -87,6 +87,7 @@ async def load_demo_data_once(portal: EmbeddedPortal) -> None:
 
 async def _load(clients: dict[str, httpx.AsyncClient]) -> None:
     inventory, purchasing = clients["inventory"], clients["purchasing"]
+    await _load_downtime(clients["downtime"])
     for item in ITEMS:
         await _ok(inventory.post("/api/v1/items", json=item), 201, 409)
     for vendor in VENDORS:
@@ -225,6 +226,80 @@ async def _load_production(clients: dict[str, httpx.AsyncClient]) -> None:
     await _ok(
         production.post(f"{orders}/{later['code']}/schedule", json={"line_code": "PRN-01"}), 200
     )
+
+
+async def _load_downtime(downtime: httpx.AsyncClient) -> None:
+    """The plant: PLANT-1 in Mexico City (yesterday locks at 06:00), the printers the demo
+    orders run on, three shifts Monday to Saturday, a coloured reason tree three levels deep
+    with its planned stops, and each printer's units per shift. Each is added once (409: it is
+    there already), so a start that stopped half-way can run it again."""
+    plant = {"code": "PLANT-1", "name": "Main plant", "timezone": "America/Mexico_City"}
+    await _ok(downtime.post("/api/v1/facilities", json={**plant, "day_lock_hour": 6}), 201, 409)
+    lines = [
+        {"code": "PRN-01", "name": "Printer 1", "tooling_type": "0.4mm nozzle"},
+        {
+            "code": "PRN-02",
+            "name": "Printer 2",
+            "tooling_type": "0.6mm nozzle",
+            "speed_modifier": "1.2",
+        },
+    ]
+    for line in lines:
+        line = {**line, "facility_code": "PLANT-1", "line_type": "fdm_printer"}
+        await _ok(downtime.post("/api/v1/lines", json=line), 201, 409)
+    for code, name, start, end in (
+        ("A", "Morning", "06:00", "14:00"),
+        ("B", "Afternoon", "14:00", "22:00"),
+        ("C", "Night", "22:00", "06:00"),
+    ):
+        shift = {
+            "code": code,
+            "name": name,
+            "start_time": start,
+            "end_time": end,
+            "days_of_week": "123456",
+        }
+        await _ok(downtime.post("/api/v1/facilities/PLANT-1/shifts", json=shift), 201, 409)
+    # code, parent, name, colour, planned (None: the parent's)
+    reasons: list[tuple[str, str | None, str, str, bool | None]] = [
+        ("MECH", None, "Mechanical", "#d9534f", False),
+        ("MECH-NOZZLE", "MECH", "Nozzle", "#e06b67", None),
+        ("MECH-NOZZLE-CLOG", "MECH-NOZZLE", "Clogged", "#e88683", None),
+        ("MECH-NOZZLE-LEAK", "MECH-NOZZLE", "Leaking", "#eea19e", None),
+        ("MECH-BED", "MECH", "Build plate", "#c9302c", None),
+        ("MECH-BED-LEVEL", "MECH-BED", "Out of level", "#d43f3a", None),
+        ("MECH-BELT", "MECH", "Belt or axis", "#ac2925", None),
+        ("ELEC", None, "Electrical", "#f0ad4e", False),
+        ("ELEC-POWER", "ELEC", "Power cut", "#f4c37d", None),
+        ("ELEC-SENSOR", "ELEC", "Sensor fault", "#eea236", None),
+        ("MAT", None, "Material", "#8e44ad", False),
+        ("MAT-OUT", "MAT", "Ran out of filament", "#a569bd", None),
+        ("MAT-WET", "MAT", "Moist filament", "#bb8fce", None),
+        ("PLANNED", None, "Planned stop", "#5bc0de", True),
+        ("PLANNED-CHANGEOVER", "PLANNED", "Changeover", "#46b8da", None),
+        ("PLANNED-MAINT", "PLANNED", "Preventive maintenance", "#31b0d5", None),
+        ("PLANNED-BREAK", "PLANNED", "Break", "#269abc", None),
+    ]
+    for order, (code, parent, name, colour, planned) in enumerate(reasons):
+        reason: dict[str, Any] = {
+            "code": code,
+            "facility_code": "PLANT-1",
+            "parent_code": parent,
+            "name": name,
+            "colour": colour,
+            "sort_order": order,
+        }
+        if planned is not None:
+            reason["planned"] = planned
+        await _ok(downtime.post("/api/v1/reasons", json=reason), 201, 409)
+    for line_code, sku, units in (
+        ("PRN-01", None, "40"),
+        ("PRN-01", "BRKT-100", "36"),
+        ("PRN-02", None, "60"),
+        ("PRN-02", "HOOK-200", "120"),
+    ):
+        capacity = {"sku": sku, "units_per_shift": units, "effective_from": "2026-01-01"}
+        await _ok(downtime.post(f"/api/v1/lines/{line_code}/capacities", json=capacity), 201, 409)
 
 
 async def _wait_for_items(service: httpx.AsyncClient, skus: list[str]) -> None:
