@@ -23,7 +23,10 @@ SERVICES = ("inventory", "purchasing", "production", "mrp", "downtime", "account
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PORTAL_", env_file=".env", extra="ignore")
+    # A refused setting is reported without its value: URLs carry passwords (PORTAL_MQTT_URL).
+    model_config = SettingsConfigDict(
+        env_prefix="PORTAL_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     var_dir: Path = Path("var")
     # The plant's time zone (IANA name): business dates are its local days.
