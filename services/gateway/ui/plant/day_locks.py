@@ -43,6 +43,7 @@ from shared.web.problems import NotFound
 router = APIRouter()
 
 DAYS_SHOWN = 14
+EARLIEST = date(2000, 1, 1)
 KIND_LABELS: dict[str, Text] = {
     "manual": _("Locked by a supervisor"),
     "automatic": _("Locked automatically"),
@@ -82,7 +83,9 @@ async def _day_locks_page(
     status_code: int = 200,
 ) -> Response:
     today = local_today(facility)
-    until = _day(query_text(request, "until", 10)) or today
+    asked = _day(query_text(request, "until", 10)) or today
+    # Days to come have nothing to lock yet; before the plant's first years, nothing either.
+    until = min(max(asked, EARLIEST), today)
     date_from = until - timedelta(days=DAYS_SHOWN - 1)
     found = await upstream.get_json(
         request,
