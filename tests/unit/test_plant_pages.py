@@ -198,6 +198,11 @@ async def test_admin_changes_and_deactivates_a_facility(
     assert field_error(hour, "day_lock_hour")
     assert (await api.get(f"{API}/facilities/LIS")).json()["day_lock_hour"] is None
 
+    await posted(ada, "/plant/facilities/LIS/lines/new", {"code": "LIS-1", "name": "Line"})
+    busy = await posted(ada, "/plant/facilities/LIS/deactivate", {}, status=409)
+    assert "still has active lines (LIS-1)" in form_error(busy)
+    assert (await api.get(f"{API}/facilities/LIS")).json()["active"] is True
+    await posted(ada, "/plant/lines/LIS-1/deactivate", {})
     gone = await posted(ada, "/plant/facilities/LIS/deactivate", {})
     assert "Facility LIS was deactivated." in gone
     assert (await api.get(f"{API}/facilities/LIS")).json()["active"] is False
