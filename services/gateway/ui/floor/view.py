@@ -147,7 +147,7 @@ def entry_row(entry: Mapping[str, Any], zone: ZoneInfo, day: date | None) -> dic
         "planned": bool(entry.get("planned")),
         "shift": entry.get("shift_code") or "",
         "start": wall_clock(entry.get("started_at"), zone, day),
-        "end": wall_clock(entry.get("ended_at"), zone, day) if entry.get("ended_at") else "",
+        "end": _end_clock(entry, zone, day),
         "running": bool(entry.get("running")) or not entry.get("ended_at"),
         "duration": duration_text(entry["duration_seconds"])
         if entry.get("duration_seconds") is not None
@@ -157,6 +157,16 @@ def entry_row(entry: Mapping[str, Any], zone: ZoneInfo, day: date | None) -> dic
         "notes": entry.get("notes") or "",
         "by": entry.get("created_by") or "",
     }
+
+
+def _end_clock(entry: Mapping[str, Any], zone: ZoneInfo, day: date | None) -> str:
+    """The end's wall-clock time; with its weekday only when its date is neither the start's
+    nor the production day."""
+    start, end = moment(entry.get("started_at")), moment(entry.get("ended_at"))
+    if end is None:
+        return ""
+    same_date = start is not None and start.astimezone(zone).date() == end.astimezone(zone).date()
+    return wall_clock(end, zone, end.astimezone(zone).date() if same_date else day)
 
 
 def production_day(view: Mapping[str, Any]) -> date | None:

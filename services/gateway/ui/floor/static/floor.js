@@ -187,7 +187,7 @@
     });
   }
   document.addEventListener("DOMContentLoaded", () => paint());
-  document.addEventListener("htmx:afterSettle", (event) => paint(event.detail.elt));
+  document.addEventListener("htmx:afterSettle", () => paint());
 
   function readJson(id, fallback) {
     const el = document.getElementById(id);
@@ -229,6 +229,7 @@
       offline: !navigator.onLine,
       busy: false,
       flushing: false,
+      messageTimer: null,
 
       init() {
         this.line = this.$root.dataset.line;
@@ -401,7 +402,7 @@
           at: this.moment(), status: "waiting", waited: !navigator.onLine,
         }, extra || {});
         this.queue = changeQueue((items) => { items.push(item); });
-        this.message = navigator.onLine ? "" : this.strings.queued;
+        if (navigator.onLine) this.message = ""; else this.say(this.strings.queued);
         this.problem = "";
         return item;
       },
@@ -410,6 +411,7 @@
         this.picked = null;
         this.trail = [];
         this.notes = "";
+        this.editReason = "";
         this.flush();
       },
 
@@ -422,6 +424,7 @@
         const body = { started_at: new Date(at).toISOString() };
         if (this.picked) body.reason_code = this.picked.code;
         if (this.notes.trim()) body.notes = this.notes.trim();
+        if (this.editReason.trim()) body.edit_reason = this.editReason.trim();
         if (this.state.order && this.state.order.order_code) body.order_code = this.state.order.order_code;
         this.enqueue("start", "POST", `${API}/lines/${encodeURIComponent(this.line)}/downtime/start`, body,
           { time: this.clock(at), reason: this.picked ? this.picked.path : "" });
@@ -491,7 +494,6 @@
         this.startText = "";
         this.endText = "";
         this.spanText = "";
-        this.editReason = "";
         this.finishAction();
       },
 
@@ -500,8 +502,8 @@
         this.classifying = {
           id: Number(button.dataset.classify),
           version: Number(button.dataset.version),
-          start: button.dataset.start,
-          source: button.dataset.source,
+          start: button.dataset.when,
+          source: button.dataset.how,
         };
         this.picked = null;
         this.trail = [];
@@ -514,8 +516,9 @@
       classify() {
         const target = this.classifying;
         if (!target || !this.picked) return;
-        this.enqueue("classify", "PATCH", `${API}/downtimes/${target.id}`,
-          { version: target.version, reason_code: this.picked.code },
+        const body = { version: target.version, reason_code: this.picked.code };
+        if (this.editReason.trim()) body.edit_reason = this.editReason.trim();
+        this.enqueue("classify", "PATCH", `${API}/downtimes/${target.id}`, body,
           { start: target.start, reason: this.picked.path });
         this.classifying = null;
         this.finishAction();
@@ -581,10 +584,17 @@
           this.reloadQueue();
         }
         if (sent) {
-          if (!this.problem) this.message = this.strings.saved;
+          if (!this.problem) this.say(this.strings.saved);
           const live = document.getElementById("floor-live");
           if (live && window.htmx) window.htmx.trigger(live, "floor-refresh");
         }
+      },
+
+      // A notice that goes away by itself; problems stay until the next action.
+      say(text) {
+        this.message = text;
+        clearTimeout(this.messageTimer);
+        this.messageTimer = setTimeout(() => { this.message = ""; }, 6000);
       },
 
       sent(item, answer) {
