@@ -195,6 +195,19 @@ BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
         "url": "http://127.0.0.1:9/hook",
         "active": False,
     },
+    # The downtime plant set_up_downtime makes: facility PM-PLANT.
+    "FacilityCreate": lambda n: {
+        "code": f"PMF{n}",
+        "name": f"Matrix facility {n}",
+        "timezone": "America/Mexico_City",
+    },
+    "LineCreate": lambda n: {"code": f"PML{n}", "facility_code": "PM-PLANT", "name": f"Line {n}"},
+    "ReasonCreate": lambda n: {
+        "code": f"PMR{n}",
+        "facility_code": "PM-PLANT",
+        "name": f"Reason {n}",
+        "colour": "#336699",
+    },
     "ReplayRange": lambda n: {
         "subscription_id": WEBHOOK_SUBSCRIPTION,
         "date_from": "2026-01-01",
@@ -315,6 +328,7 @@ async def set_up_data(plant: Plant) -> None:
     draft = ok(await purchasing.post("/api/v1/purchase-orders", json=order), 201)["number"]
     await set_up_production_and_sales(plant)
     await set_up_books(plant)
+    await set_up_downtime(plant)
     await plant.portal.wait_idle()
     entries = ok(await accounting.get("/api/v1/journal-entries"))["items"]
     assert entries, "the receipt was not posted to the journal"
@@ -327,6 +341,17 @@ async def set_up_data(plant: Plant) -> None:
             ("accounting", "number"): entries[0]["number"],
         }
     )
+
+
+async def set_up_downtime(plant: Plant) -> None:
+    """A facility with a line and a leaf reason, for the downtime bodies above."""
+    downtime = plant.clients[("downtime", Role.ADMIN)]
+    facility = {"code": "PM-PLANT", "name": "Matrix plant", "timezone": "America/Mexico_City"}
+    ok(await downtime.post("/api/v1/facilities", json=facility), 201)
+    line = {"code": "PM-LINE", "facility_code": "PM-PLANT", "name": "Matrix line"}
+    ok(await downtime.post("/api/v1/lines", json=line), 201)
+    reason = {"code": "PM-STOP", "facility_code": "PM-PLANT", "name": "Stop", "colour": "#993333"}
+    ok(await downtime.post("/api/v1/reasons", json=reason), 201)
 
 
 async def set_up_books(plant: Plant) -> None:
