@@ -108,11 +108,18 @@
       xAxis: { type: "category", data: buckets },
       yAxis: { type: "value", min: 0, name: labels.minutes || "" },
       series: [
-        { name: labels.planned || "", type: "bar", stack: "downtime", data: trend.planned || [] },
+        {
+          name: labels.planned || "",
+          type: "bar",
+          stack: "downtime",
+          barMaxWidth: 48,
+          data: trend.planned || [],
+        },
         {
           name: labels.unplanned || "",
           type: "bar",
           stack: "downtime",
+          barMaxWidth: 48,
           data: trend.unplanned || [],
         },
       ],
