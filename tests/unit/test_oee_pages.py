@@ -19,6 +19,8 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ import httpx
 import openpyxl
 import pytest
 
+from services.downtime.floor.models import QcOutcome, RunOutput
 from services.embedded import EmbeddedPortal
 from services.gateway.ui.oee.formats import duration, oee_working
 from shared.i18n import language_scope
@@ -241,3 +244,85 @@ async def test_the_oee_page_in_spanish(portal: EmbeddedPortal) -> None:
     assert "Paros y OEE" in html
     table = plain(part(html, 'id="oee-table"'))
     assert "D = tiempo en marcha / tiempo planificado = 6 h 45 min / 7 h 30 min = 90.0 %" in table
+
+
+async def test_odd_days_are_refused_beside_their_field_never_a_failure(sam: Browser) -> None:
+    for query in (
+        "date_to=0001-01-01",
+        "date_from=9999-12-25&date_to=9999-12-31",
+        "date_from=0001-01-01&date_to=0001-01-07",
+        "date_from=2026-02-30",
+        "date_from=2025-01-01&date_to=2026-12-31",
+        "line_code=%00&facility_code=%C3%B1and%C3%BA&group_by=bogus&bucket=-1&planned=x",
+    ):
+        for path in ("/oee", "/oee/downtime"):
+            answer = await sam.get(f"{path}?{query}")
+            assert answer.status_code < 500, (path, query, answer.text[-2000:])
+    html = await html_of(sam, "/oee?date_from=2026-02-30", 422)
+    assert field_error(html, "date_from")
+    html = await html_of(sam, "/oee/downtime?date_from=2025-01-01&date_to=2026-12-31", 422)
+    assert "366" in field_error(html, "date_to")
+
+
+def made_on_the_line(portal: EmbeddedPortal) -> None:
+    """What production's events would have left in the downtime service's read model: a run
+    of 100 OEE-W on the line at 13:00 (97 good, 3 bad), of which QC later failed 2."""
+    done = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+    with portal.runtimes["downtime"].uow() as uow:
+        uow.session.add(
+            RunOutput(
+                run_id="RUN-OEE-1",
+                order_code="PO-OEE-1",
+                sku="OEE-W",
+                line_code=LINE,
+                qty_good=Decimal(97),
+                qty_bad=Decimal(3),
+                started_at=None,
+                completed_at=done,
+            )
+        )
+        uow.session.add(
+            QcOutcome(
+                qc_record_id="QC-OEE-1",
+                order_code="PO-OEE-1",
+                run_id="RUN-OEE-1",
+                qty_passed=Decimal(95),
+                qty_failed=Decimal(2),
+                inspected_at=done,
+            )
+        )
+        uow.commit()
+
+
+async def test_performance_and_quality_with_their_inputs_once_the_line_has_a_capacity(
+    portal: EmbeddedPortal, sam: Browser
+) -> None:
+    """Without a capacity for OEE-W, performance cannot be worked out and the page says which
+    product lacks one. With 120 a shift (8 h: 240 s a unit), the 100 made ideally take
+    24,000 s = 6 h 40 min: P = 24,000 / 24,300 = 98.8 %; good = 100 - 3 - 2 = 95, Q = 95.0 %;
+    OEE = 0.9 x 0.98765... x 0.95 = 84.4 %."""
+    made_on_the_line(portal)
+    html = await html_of(sam, f"/oee?{RANGE}")
+    warning = re.search(r'id="oee-missing-capacity">(.*?)</p>', html, re.S)
+    assert warning and "OEE-W" in unescape(warning.group(1))
+    table = plain(part(html, 'id="oee-table"'))
+    assert "P cannot be worked out: no capacity is set for OEE-W on this line." in table
+
+    transport = httpx.ASGITransport(app=portal.gateway.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal") as api:
+        login = await api.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        api.headers["X-CSRF-Token"] = login.headers["X-CSRF-Token"]
+        capacity = {"sku": "OEE-W", "units_per_shift": "120", "effective_from": "2026-01-01"}
+        answer = await api.post(f"{API}/lines/{LINE}/capacities", json=capacity)
+        assert answer.status_code == 201, answer.text
+    html = await html_of(sam, f"/oee?{RANGE}")
+    assert 'id="oee-missing-capacity"' not in html
+    table = plain(part(html, 'id="oee-table"'))
+    assert f"{LINE} Printer one 90.0 % 98.8 % 95.0 % 84.4 %" in table
+    assert "6 h 40 min 100 95" in table
+    assert "P = ideal run time / run time = 6 h 40 min / 6 h 45 min = 98.8 %" in table
+    assert "Good = total \u2212 bad \u2212 failed at QC = 100 \u2212 3 \u2212 2 = 95" in table
+    assert "Q = good / total = 95 / 100 = 95.0 %" in table
+    assert "OEE = A \u00d7 P \u00d7 Q = 90.0 % \u00d7 98.8 % \u00d7 95.0 % = 84.4 %" in table

@@ -141,7 +141,7 @@ async def filter_bar(request: Request, page: Page, choices: Iterable[Choice] = (
     raw_from, raw_to = _typed(request, "date_from", MAX_DAY), _typed(request, "date_to", MAX_DAY)
     last = _day(raw_to) or today
     query["date_to"] = raw_to or today.isoformat()
-    query["date_from"] = raw_from or (last - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+    query["date_from"] = raw_from or _days_before(last, DEFAULT_DAYS - 1).isoformat()
     for choice in own:
         typed = _typed(request, choice.name, MAX_CODE)
         query[choice.name] = typed if typed in dict(choice.options) else choice.default
@@ -154,6 +154,11 @@ async def filter_bar(request: Request, page: Page, choices: Iterable[Choice] = (
         + [(str(row["code"]), _line_label(row, every_facility)) for row in lines],
         choices=own,
     )
+
+
+def _days_before(last: date, days: int) -> date:
+    """`days` before `last`, or the calendar's first day (a last day typed as 0001-01-02)."""
+    return last - timedelta(days=min(days, (last - date.min).days))
 
 
 def _day(raw: str) -> date | None:
