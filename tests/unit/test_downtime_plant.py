@@ -320,6 +320,27 @@ async def test_a_new_time_zone_goes_out_with_each_line_of_the_facility(api: Down
     assert len(api.events("LineUpserted", "line:L3")) == 1
 
 
+async def test_a_line_moved_to_another_facility_goes_out_with_its_capacity(
+    api: DowntimeApi,
+) -> None:
+    async with api.client("admin") as admin:
+        await make_facility(admin, "P1", "America/Mexico_City")
+        await make_facility(admin, "P2", "Europe/Madrid")
+        await make_line(admin, "L1", "P1")
+        capacity = {"units_per_shift": "50", "effective_from": "2026-01-01"}
+        ok(await admin.post(f"{LINES}/L1/capacities", json=capacity), 201)
+        ok(await admin.patch(f"{LINES}/L1", json={"name": "Renamed"}))  # no capacity event
+        moved = ok(await admin.patch(f"{LINES}/L1", json={"facility_code": "p2"}))
+        assert moved["facility_code"] == "P2"
+    lines = [e.payload for e in api.events("LineUpserted", "line:L1")]
+    assert [(p["facility_code"], p["timezone"]) for p in lines][-1] == ("P2", "Europe/Madrid")
+    capacities = [e.payload for e in api.events("CapacityChanged", "capacity:L1")]
+    assert [c["facility_code"] for c in capacities] == ["P1", "P2"]
+    assert capacities[1]["capacities"] == [
+        {"sku": None, "family": None, "units_per_shift": "50.0000", "effective_from": "2026-01-01"}
+    ]
+
+
 async def test_a_facility_with_active_lines_is_not_deactivated(api: DowntimeApi) -> None:
     async with api.client("admin") as admin:
         await make_facility(admin, "P1", "UTC")

@@ -6,6 +6,10 @@ A line's whole state goes out as LineUpserted (key `line:<code>`) on every chang
 each of a facility's lines when the facility's time zone changes (the event carries it). A
 line's capacity goes out whole, every active row, as CapacityChanged (key `capacity:<line>`).
 `capacity_for` answers the units per shift in force on a day, for the reports.
+
+Writers lock rows in one order: a facility, then its lines (by code), so a line's event always
+carries its facility's current time zone and two writers never wait on each other in a ring.
+A line's capacities are changed under the line's lock.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.uow import UnitOfWork
 from shared.values import FOUR_PLACES
+from shared.web.commands import CONCURRENT_CHANGE
 from shared.web.pagination import Page, PageParams, apply_sort, paginate
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
@@ -122,7 +127,14 @@ def update_facility(uow: UnitOfWork, code: str, changes: FacilityUpdate) -> Faci
         return before
     uow.session.flush()
     if row.timezone != before.timezone:
-        for line in uow.session.scalars(select(Line).where(Line.facility_code == row.code)):
+        lines = uow.session.scalars(
+            select(Line)
+            .where(Line.facility_code == row.code)
+            .order_by(Line.code)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        for line in lines:
             _publish_line(uow, line, row)
     out = facility_out(row)
     record_change(uow, "downtime.facilities.update", "facility", row.code, before, out)
@@ -161,7 +173,9 @@ def set_facility_active(uow: UnitOfWork, code: str, active: bool) -> FacilityOut
 
 
 def facility_row(uow: UnitOfWork, code: str, *, for_update: bool = False) -> Facility:
-    row = uow.session.get(Facility, _code(code), with_for_update=for_update)
+    row = uow.session.get(
+        Facility, _code(code), with_for_update=for_update, populate_existing=for_update
+    )
     if row is None:
         raise NotFound(
             _("There is no facility {code}.", code=code), field="code", code="unknown_facility"
@@ -181,9 +195,13 @@ def facility_out(row: Facility) -> FacilityOut:
     )
 
 
-def usable_facility(uow: UnitOfWork, code: str, *, field: str) -> Facility:
+def usable_facility(
+    uow: UnitOfWork, code: str, *, field: str, for_update: bool = False
+) -> Facility:
     """The active facility `code`, or a 422 naming `field`."""
-    row = uow.session.get(Facility, _code(code))
+    row = uow.session.get(
+        Facility, _code(code), with_for_update=for_update, populate_existing=for_update
+    )
     if row is None:
         raise InvalidInput(
             _("There is no facility {code}.", code=code), field=field, code="unknown_facility"
@@ -236,7 +254,8 @@ def create_line(uow: UnitOfWork, data: LineCreate) -> LineOut:
         raise Conflict(
             _("A line {code} already exists.", code=data.code), field="code", code="duplicate"
         )
-    facility = usable_facility(uow, data.facility_code, field="facility_code")
+    # Locked: a time zone changing meanwhile waits, and then sees this line.
+    facility = usable_facility(uow, data.facility_code, field="facility_code", for_update=True)
     now = utc_now()
     row = Line(
         **data.model_dump(exclude={"facility_code"}),
@@ -253,10 +272,13 @@ def create_line(uow: UnitOfWork, data: LineCreate) -> LineOut:
 
 
 def update_line(uow: UnitOfWork, code: str, changes: LineUpdate) -> LineOut:
-    row = line_row(uow, code, for_update=True)
-    before = line_out(row)
+    """Change a line's name or capabilities, or move it to another active facility (its
+    capacity then goes out again, under the new facility)."""
     values = changes.model_dump(exclude_unset=True)
-    if "facility_code" in values and values["facility_code"] != row.facility_code:
+    row = _locked_line(uow, code, moving_to=values.get("facility_code"))
+    before = line_out(row)
+    moved = values.get("facility_code", row.facility_code) != row.facility_code
+    if moved:
         values["facility_code"] = usable_facility(
             uow, values["facility_code"], field="facility_code"
         ).code
@@ -264,13 +286,15 @@ def update_line(uow: UnitOfWork, code: str, changes: LineUpdate) -> LineOut:
         return before
     uow.session.flush()
     out = _publish_line(uow, row, _facility_of(uow, row))
+    if moved:
+        _publish_capacity(uow, row)
     record_change(uow, "downtime.lines.update", "line", row.code, before, out)
     return out
 
 
 def set_line_active(uow: UnitOfWork, code: str, active: bool) -> LineOut:
     """Deactivate a line (kept with its history), or reactivate it in an active facility."""
-    row = line_row(uow, code, for_update=True)
+    row = _locked_line(uow, code)
     before = line_out(row)
     if row.active == active:
         return before
@@ -293,10 +317,23 @@ def set_line_active(uow: UnitOfWork, code: str, active: bool) -> LineOut:
 
 
 def line_row(uow: UnitOfWork, code: str, *, for_update: bool = False) -> Line:
-    row = uow.session.get(Line, _code(code), with_for_update=for_update)
+    row = uow.session.get(
+        Line, _code(code), with_for_update=for_update, populate_existing=for_update
+    )
     if row is None:
         raise NotFound(_("There is no line {code}.", code=code), field="code", code="unknown_line")
     return row
+
+
+def _locked_line(uow: UnitOfWork, code: str, *, moving_to: str | None = None) -> Line:
+    """The line, locked after its facility (and the facility it moves to, the two by code)."""
+    line = line_row(uow, code)
+    for facility in sorted({line.facility_code, _code(moving_to or line.facility_code)}):
+        uow.session.get(Facility, facility, with_for_update=True, populate_existing=True)
+    locked = line_row(uow, line.code, for_update=True)
+    if locked.facility_code != line.facility_code:  # moved while this request waited
+        raise Conflict(CONCURRENT_CHANGE, code="concurrent_change")
+    return locked
 
 
 def line_out(row: Line) -> LineOut:

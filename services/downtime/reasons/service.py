@@ -140,8 +140,8 @@ def update_reason(uow: UnitOfWork, code: str, changes: ReasonUpdate) -> ReasonOu
     before = _fresh_out(uow, row)
     values = changes.model_dump(exclude_unset=True)
     if "parent_code" in values and values["parent_code"] != row.parent_code:
-        facility = uow.session.get(Facility, row.facility_code)
-        assert facility is not None  # a foreign key
+        # The facility's row is locked: two moves in one tree are checked for cycles in turn.
+        facility = facility_row(uow, row.facility_code, for_update=True)
         new_parent = values["parent_code"]
         if new_parent is not None:
             _parent(uow, new_parent, facility)
