@@ -3,11 +3,14 @@ downtime service, and the summary, Pareto, trend, MTBF/MTTR and OEE reports over
 downtime events, each beside a ceiling measured in the same run.
 
     .venv/bin/python bench/downtime.py [--events 1000000] [--tablets 100] [--seconds 60]
-        [--runs 50] [--budget 60] [--think 1 3] [--explain] [--profile]
-        [--json bench/results/downtime.json]
+        [--think 1 3] [--runs 50] [--budget 60] [--explain] [--profile]
+        [--report NAME ...] [--report-days 30 365] [--json bench/results/downtime.json]
 
-    # a quick smoke run (about a minute):
+    # a smoke run (a few minutes: the OEE reports over 365 days are slow):
     .venv/bin/python bench/downtime.py --events 20000 --tablets 10 --seconds 5 --runs 5
+    # the reports alone (no tablets), only OEE, only over a year, with plans and a profile:
+    .venv/bin/python bench/downtime.py --seconds 0 --report oee --report-days 365 --explain \
+        --profile
 
 The plant (seeded, so every run builds the same one): facility P1 in America/Chicago with 24
 lines, working shifts A 06-14, B 14-22 and C 22-06 Monday to Friday, and facility P2 in
@@ -1337,9 +1340,11 @@ async def time_reports(
     reports, missing = reports_to_time()
     sql = SqlClock(runtime.db.engine)
     out: dict[str, Any] = {"missing": missing, "today": str(today), "cases": []}
-    for days in (30, 365):
+    for days in args.report_days:
         first, last = today - timedelta(days=days - 1), today
         for report in reports:
+            if args.report and not any(word in report.name for word in args.report):
+                continue
             case: dict[str, Any] = {
                 "report": report.name,
                 "days": days,
@@ -1462,7 +1467,7 @@ def show_case(case: dict[str, Any]) -> None:
 
 def verdicts(results: dict[str, Any]) -> list[str]:
     lines = []
-    entries_p99 = results["tablets"]["ops"].get("entries", {}).get("p99")
+    entries_p99 = results.get("tablets", {}).get("ops", {}).get("entries", {}).get("p99")
     if entries_p99 is not None:
         lines.append(
             f"{'PASS' if entries_p99 < ENTRY_TARGET_MS else 'MISS'}: entry p99 "
@@ -1502,6 +1507,54 @@ def code_version() -> str:
 # -- the run -------------------------------------------------------------------------------
 
 
+async def floor_and_ceilings(
+    results: dict[str, Any],
+    runtime: ServiceRuntime,
+    url: str,
+    name: str,
+    base: str,
+    pid: int,
+    reasons: dict[str, Reasons],
+    cutoff: datetime,
+    began: datetime,
+    args: argparse.Namespace,
+) -> None:
+    """The tablets, the overlap check, and the entry's three ceilings."""
+    think = (args.think[0], args.think[1])
+    clients = tablet_clients(base, args.tablets, args.seconds)
+    try:
+        stations = stations_for(reasons, cutoff, began)
+        say(
+            f"{args.tablets} tablets on {len(stations)} lines for {args.seconds} s, "
+            f"think {think[0]}-{think[1]} s"
+        )
+        results["tablets"] = await run_tablets(
+            clients, stations, args.seconds, think, CpuWatch(pid, name)
+        )
+        show_tablets(results["tablets"], "tablets")
+        results["overlap_check"] = overlap_check(url)
+        say(f"  check: {results['overlap_check']}")
+        ceiling_s = args.ceiling_seconds or max(5.0, args.seconds / 4)
+        say(f"ceiling: GET /healthz from the same tablets for {ceiling_s:.0f} s")
+        results["healthz"] = await run_healthz(clients, ceiling_s, think, CpuWatch(pid, name))
+        say(f"  healthz          {fmt(results['healthz'])}")
+    finally:
+        for client in clients:
+            await client.aclose()
+    writes = results["tablets"]["ops"].get("entries", {}).get("n", 0)
+    count = max(100, min(writes, args.raw_max))
+    say(f"ceiling: {count:,} INSERTs of a downtime row with psycopg alone")
+    results["raw_inserts"] = raw_inserts(url, f"{REPORT_FACILITY}-CEIL", count)
+    say(
+        f"  raw INSERT       {fmt(results['raw_inserts'])}  {results['raw_inserts']['per_s']:.0f}/s"
+    )
+    pairs = max(20, min(writes // 2, 500))
+    say(f"ceiling: {pairs} start_downtime + end_downtime in this process, no HTTP")
+    results["in_process"] = in_process_entries(runtime, f"{REPORT_FACILITY}-CEIL", pairs)
+    for key in ("start", "end"):
+        say(f"  use case {key:7} {fmt(results['in_process'][key])}")
+
+
 @contextlib.contextmanager
 def fresh_database() -> Iterator[tuple[str, str]]:
     name = f"portal_bench_downtime_{uuid.uuid4().hex[:8]}"
@@ -1516,7 +1569,6 @@ def fresh_database() -> Iterator[tuple[str, str]]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     configure_logging("WARNING", json=False)
-    think = (args.think[0], args.think[1])
     results: dict[str, Any] = {
         "command": " ".join(sys.argv),
         "code": code_version(),
@@ -1560,43 +1612,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             with served(url, Path(var)) as (base, pid):
                 results["load_average_before_tablets"] = os.getloadavg()
-                clients = tablet_clients(base, args.tablets, args.seconds)
-                try:
-                    stations = stations_for(reasons, cutoff, began)
-                    say(
-                        f"{args.tablets} tablets on {len(stations)} lines for {args.seconds} s, "
-                        f"think {think[0]}-{think[1]} s"
+                if args.seconds > 0:
+                    await floor_and_ceilings(
+                        results, runtime, url, name, base, pid, reasons, cutoff, began, args
                     )
-                    results["tablets"] = await run_tablets(
-                        clients, stations, args.seconds, think, CpuWatch(pid, name)
-                    )
-                    show_tablets(results["tablets"], "tablets")
-                    results["overlap_check"] = overlap_check(url)
-                    say(f"  check: {results['overlap_check']}")
-                    ceiling_s = args.ceiling_seconds or max(5.0, args.seconds / 4)
-                    say(f"ceiling: GET /healthz from the same tablets for {ceiling_s:.0f} s")
-                    results["healthz"] = await run_healthz(
-                        clients, ceiling_s, think, CpuWatch(pid, name)
-                    )
-                    say(f"  healthz          {fmt(results['healthz'])}")
-                finally:
-                    for client in clients:
-                        await client.aclose()
-                writes = results["tablets"]["ops"].get("entries", {}).get("n", 0)
-                count = max(100, min(writes, args.raw_max))
-                say(f"ceiling: {count:,} INSERTs of a downtime row with psycopg alone")
-                results["raw_inserts"] = raw_inserts(url, f"{REPORT_FACILITY}-CEIL", count)
-                say(
-                    f"  raw INSERT       {fmt(results['raw_inserts'])}  "
-                    f"{results['raw_inserts']['per_s']:.0f}/s"
-                )
-                pairs = max(20, min(writes // 2, 500))
-                say(f"ceiling: {pairs} start_downtime + end_downtime in this process, no HTTP")
-                results["in_process"] = in_process_entries(
-                    runtime, f"{REPORT_FACILITY}-CEIL", pairs
-                )
-                for key in ("start", "end"):
-                    say(f"  use case {key:7} {fmt(results['in_process'][key])}")
                 with runtime.db.engine.begin() as conn:
                     conn.execute(text("UPDATE lines SET active = false WHERE code LIKE '%-CEIL'"))
                 results["load_average_before_reports"] = os.getloadavg()
@@ -1653,7 +1672,9 @@ def main() -> None:
     )
     parser.add_argument("--events", type=int, default=1_000_000, help="downtime events loaded")
     parser.add_argument("--tablets", type=int, default=100, help="concurrent tablets")
-    parser.add_argument("--seconds", type=float, default=60, help="how long the tablets record")
+    parser.add_argument(
+        "--seconds", type=float, default=60, help="how long the tablets record (0: no tablets)"
+    )
     parser.add_argument(
         "--think",
         type=float,
@@ -1671,6 +1692,14 @@ def main() -> None:
     )
     parser.add_argument("--ceiling-seconds", type=float, default=None)
     parser.add_argument("--raw-max", type=int, default=20_000, help="most raw INSERTs")
+    parser.add_argument(
+        "--report",
+        action="append",
+        help="time only the reports whose name holds this (repeatable), e.g. oee, pareto",
+    )
+    parser.add_argument(
+        "--report-days", type=int, nargs="+", default=[30, 365], help="report ranges, days"
+    )
     parser.add_argument("--explain", action="store_true", help="print the reports' plans")
     parser.add_argument("--profile", action="store_true", help="cProfile one call of each report")
     parser.add_argument("--json", type=Path)
