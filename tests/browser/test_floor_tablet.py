@@ -212,6 +212,7 @@ def test_an_operator_stops_the_line_picks_a_reason_three_deep_and_starts_it_agai
     row = page.locator("tr[data-entry]")
     expect(row).to_have_count(1)
     expect(row.locator("[data-reason]")).to_have_text(CLOGGED)
+    expect(row.locator("[data-duration]")).not_to_have_text("running")
     expect(row.locator("[data-source]")).to_have_text("Tablet")
 
     [entry] = entries_of(api, line)
@@ -254,12 +255,13 @@ def test_the_tablet_in_spanish(
     row = page.locator("tr[data-entry]")
     expect(row).to_have_count(1)
     expect(page.locator("#entries-title")).to_contain_text("Paradas del día de producción")
+    expect(row.locator("[data-reason]")).to_have_text(CLOGGED)
+    expect(row.locator("[data-duration]")).not_to_have_text("en curso")
     expect(row.locator("[data-source]")).to_have_text("Tableta")
     [entry] = entries_of(api, line)
     assert entry["reason_code"] == "FT-MECH-NOZ-CLOG"
     assert entry["shift_code"] == shift_by_hand(entry["started_at"])
     expect(row.locator("[data-shift]")).to_have_text(entry["shift_code"])
-    expect(row.locator("[data-reason]")).to_have_text(CLOGGED)
     assert_touch_targets(page)
     screenshot(page, "floor-tablet-es")
     assert_accessible(page)

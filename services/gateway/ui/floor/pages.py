@@ -58,6 +58,7 @@ SCRIPT_STRINGS: dict[str, Text] = {
         "No connection. What you record is kept on this tablet and sent when the connection "
         "returns."
     ),
+    "otherUser": _("Waiting for {user} to sign in on this tablet"),
     "saved": _("Saved."),
     "queued": _("Kept on this tablet; it will be sent when the connection returns."),
     "pickReason": _("Pick a reason first."),
@@ -92,8 +93,9 @@ async def asset(name: str) -> Response:
 
 @router.get("/floor")
 async def floor(request: Request) -> Response:
-    """Every active line, by facility, with its state now."""
-    page = await page_user(request, Action.DOWNTIME_READ)
+    """Every active line, by facility, with its state now; for those who record downtime (a
+    line's tablet itself may be read by anyone who reads downtime: it shows no buttons then)."""
+    page = await page_user(request, Action.DOWNTIME_RECORD)
     facilities = _listed(
         await upstream.get_json(
             request, page.user, SERVICE, "facilities", {"active": "true", "limit": MAX_ROWS}

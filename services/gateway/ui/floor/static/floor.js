@@ -209,6 +209,7 @@
   document.addEventListener("alpine:init", () => {
     window.Alpine.data("floorTablet", () => ({
       line: "",
+      user: "",
       canRecord: false,
       strings: {},
       tree: [],
@@ -233,6 +234,7 @@
 
       init() {
         this.line = this.$root.dataset.line;
+        this.user = this.$root.dataset.user || "";
         this.canRecord = this.$root.dataset.canRecord === "true";
         this.strings = readJson("floor-strings", {});
         this.tree = this.prepare(readJson("floor-tree", []), []);
@@ -311,6 +313,10 @@
         return this.queue.filter((item) => item.line === this.line);
       },
 
+      isMine(item) {
+        return !item.user || item.user === this.user;
+      },
+
       // The stop running now: a "Line down" still waiting to be sent, else the server's,
       // unless a "Back up" for it waits to be sent.
       get running() {
@@ -369,7 +375,8 @@
           return {
             id: item.id, kind: item.kind, text, refused,
             css: refused ? "refused" : "waiting",
-            status: refused ? fill(this.strings.refused, { detail: item.detail }) : this.strings.waiting,
+            status: refused ? fill(this.strings.refused, { detail: item.detail })
+              : this.isMine(item) ? this.strings.waiting : fill(this.strings.otherUser, { user: item.user }),
           };
         });
       },
@@ -398,7 +405,7 @@
 
       enqueue(kind, method, path, body, show, extra) {
         const item = Object.assign({
-          id: newKey(), key: newKey(), line: this.line, kind, method, path, body, show,
+          id: newKey(), key: newKey(), line: this.line, user: this.user, kind, method, path, body, show,
           at: this.moment(), status: "waiting", waited: !navigator.onLine,
         }, extra || {});
         this.queue = changeQueue((items) => { items.push(item); });
@@ -538,10 +545,10 @@
         try {
           for (;;) {
             const items = loadQueue();
-            const item = items.find((each) => each.status !== "refused");
+            const item = items.find((each) => this.sendable(each, items));
             if (!item) break;
             if (!item.path) {
-              // An end whose start was refused (or lost) cannot be sent.
+              // An end whose start was refused (or discarded) cannot be sent.
               this.refuse(item, this.strings.startRefused);
               continue;
             }
@@ -588,6 +595,14 @@
           const live = document.getElementById("floor-live");
           if (live && window.htmx) window.htmx.trigger(live, "floor-refresh");
         }
+      },
+
+      // The next to send: not refused, the signed-in user's (a key belongs to the user who
+      // sent it, so another user's entries wait for them), and not an end whose start waits.
+      sendable(item, items) {
+        if (item.status === "refused" || !this.isMine(item)) return false;
+        if (item.path) return true;
+        return !items.some((each) => each.id === item.after && each.status !== "refused");
       },
 
       // A notice that goes away by itself; problems stay until the next action.
