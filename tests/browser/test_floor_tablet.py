@@ -181,6 +181,8 @@ def test_an_operator_stops_the_line_picks_a_reason_three_deep_and_starts_it_agai
     page.goto("/floor")
     tile = page.locator(f".line-tile[data-line='{line}']")
     expect(tile).to_contain_text("Running")
+    screenshot(page, "floor-lines")
+    assert_accessible(page)
     tile.click()
     expect(page.locator("h1")).to_contain_text(f"Printer {line}")
     expect(page.locator("[data-order]")).to_contain_text("PRD-FLOOR-0001")
