@@ -24,6 +24,7 @@ import inspect
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,7 @@ SHIPPABLE_SO = ""  # set by set_up_production_and_sales
 WEBHOOK_SUBSCRIPTION = 0  # set by set_up_books
 # Values of required query parameters where "1" would name nothing real.
 QUERY_VALUES = {"account_code": "1200"}
+STOPS_FROM = datetime(2026, 1, 5, tzinfo=UTC)
 BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
     "ItemCreate": lambda n: {"sku": f"PM-ITEM-{n}", "name": f"Matrix item {n}"},
     "VendorCreate": lambda n: {"code": f"PMV{n}", "name": f"Matrix vendor {n}"},
@@ -207,6 +209,13 @@ BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
         "facility_code": "PM-PLANT",
         "name": f"Reason {n}",
         "colour": "#336699",
+    },
+    # A stop after the fact on PM-LINE; each body its own 20 minutes, so none overlaps another.
+    "DowntimeCreate": lambda n: {
+        "line_code": "PM-LINE",
+        "reason_code": "PM-STOP",
+        "started_at": (STOPS_FROM + timedelta(minutes=20 * n)).isoformat(),
+        "ended_at": (STOPS_FROM + timedelta(minutes=20 * n + 10)).isoformat(),
     },
     "ReplayRange": lambda n: {
         "subscription_id": WEBHOOK_SUBSCRIPTION,
