@@ -9,6 +9,7 @@ family and any product; and the same figures through the API, with every input s
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -34,6 +35,7 @@ from services.downtime.plant.domain import (
 )
 from services.downtime.plant.models import Facility, Line, LineCapacity, Shift
 from services.downtime.reasons.models import DowntimeReason
+from services.downtime.reports import service as reports_service
 from services.downtime.reports.domain import (
     Capacity,
     OeeInputs,
@@ -51,6 +53,8 @@ from services.downtime.reports.domain import (
     total,
     worked_so_far,
 )
+from services.downtime.reports.schemas import OeeGroupBy
+from services.downtime.reports.service import ReportQuery
 from shared.auth.tokens import issue_service_token
 from shared.bus.inprocess import InProcessBus
 from shared.runtime import ServiceRuntime
@@ -329,9 +333,10 @@ def test_a_stop_over_two_shifts_is_split_between_them() -> None:
     day = occurrence(DAY, wednesday, CHICAGO)
     assert cells[("L1", night)].unplanned_downtime_seconds == D(3600)
     assert cells[("L1", day)].unplanned_downtime_seconds == D(3600)
-    summed = total(cells.values())
-    assert summed.unplanned_downtime_seconds == D(7200)
-    assert len(summed.failures) == 1  # one stop, one failure, though in two shifts
+    assert total(cells.values()).unplanned_downtime_seconds == D(7200)
+    # A failure in each shift; a group of both (the line's MTBF) counts the stop once, which
+    # the API test below shows.
+    assert cells[("L1", night)].failures == cells[("L1", day)].failures == 1
 
 
 def test_rounding_is_half_up_once() -> None:
@@ -695,3 +700,125 @@ async def test_the_oee_of_nights_over_both_clock_changes_by_day(plant: Plant) ->
         "0.9375",
         "0.8333",
     )
+
+
+async def test_a_stop_over_a_shift_change_is_split_but_fails_once(plant: Plant) -> None:
+    plant.facility()
+    plant.line("L1")
+    plant.shift(DAY, name="Day")
+    plant.shift(NIGHT, name="Night")
+    plant.reason("JAM", "Jam")
+    wednesday = date(2026, 3, 4)
+    # 05:00-07:00 Wednesday: the last hour of Tuesday's night shift, the first of Wednesday's day.
+    plant.stop("L1", chicago(wednesday, 5), chicago(wednesday, 7), "JAM")
+    days = {"date_from": "2026-03-03", "date_to": "2026-03-04", "line_code": "L1"}
+
+    shifts = await plant.get("/api/v1/reports/oee", **days, group_by="occurrence")
+    reliability = await plant.get("/api/v1/reports/reliability", **days)
+
+    lost = [
+        (row["day"], row["shift_code"], row["unplanned_downtime_seconds"]) for row in shifts["rows"]
+    ]
+    assert lost == [
+        ("2026-03-03", "DAY", "0.0000"),
+        ("2026-03-03", "NIGHT", "3600.0000"),
+        ("2026-03-04", "DAY", "3600.0000"),
+        ("2026-03-04", "NIGHT", "0.0000"),
+    ]
+    (line,) = reliability["rows"]
+    # 4 shifts of 8 h = 115,200 s, 7,200 s lost: run 108,000 s, one failure
+    assert (line["failures"], line["run_seconds"], line["mttr_minutes"]) == (
+        1,
+        "108000.0000",
+        "120.0000",
+    )
+    assert line["mtbf_minutes"] == "1800.0000"  # 108,000 s / 1
+
+
+async def test_the_database_adds_up_what_the_plain_computation_does(plant: Plant) -> None:
+    """A fortnight of random stops (inside shifts, over shift changes, outside every shift, one
+    still running) and runs on two lines with capacities by SKU, family and any product: the
+    report's rows, which the database adds up, are the plain computation's (domain.line_shifts)
+    to the last microsecond and unit."""
+    rng = random.Random(8)
+    plant.facility()
+    for code in ("L1", "L2"):
+        plant.line(code)
+    plant.shift(DAY)
+    plant.shift(NIGHT)
+    plant.reason("JAM", "Jam")
+    plant.reason("BREAK", "Break", planned=True)
+    plant.family("MUG", "MUGS")
+    plant.capacity("L1", "480")
+    plant.capacity("L1", "300", family="MUGS", since=date(2026, 3, 6))
+    plant.capacity("L2", "200", sku="MUG")
+    first, last = date(2026, 3, 2), date(2026, 3, 15)
+    stops: list[Stop] = []
+    outputs: list[Output] = []
+    for line in ("L1", "L2"):
+        moment = chicago(first, 0) - timedelta(hours=3)
+        while moment < chicago(last, 23):
+            moment += timedelta(minutes=rng.randint(20, 400), microseconds=rng.randint(0, 999_999))
+            length = timedelta(minutes=rng.randint(1, 180), seconds=rng.randint(0, 59))
+            reason = rng.choice(["JAM", "BREAK", None])
+            planned = reason == "BREAK"
+            plant.stop(line, moment, moment + length, reason, planned=planned)
+            stops.append(Stop(len(stops) + 1, line, moment, moment + length, planned, reason))
+            moment += length
+        for _ in range(60):
+            at_ = chicago(first, 0) + timedelta(minutes=rng.randint(-600, 15 * 24 * 60))
+            sku = rng.choice(["MUG", "PLATE", "BOWL"])
+            good, bad = str(rng.randint(0, 90)), str(rng.randint(0, 9))
+            failed = rng.choice([None, "0", "3"])
+            plant.made(line, sku, good, bad, at_, failed=failed)
+            outputs.append(
+                Output(
+                    line,
+                    sku,
+                    "MUGS" if sku == "MUG" else None,
+                    at_,
+                    D(good),
+                    D(bad),
+                    D(failed or 0),
+                )
+            )
+    running_since = chicago(last, 10)
+    plant.stop("L2", running_since, None, None)
+    stops.append(Stop(len(stops) + 1, "L2", running_since, None, False, None))
+    capacities = {
+        "L1": [
+            Capacity(1, "L1", None, None, D(480), date(2026, 1, 1)),
+            Capacity(2, "L1", None, "MUGS", D(300), date(2026, 3, 6)),
+        ],
+        "L2": [Capacity(3, "L2", "MUG", None, D(200), date(2026, 1, 1))],
+    }
+    now = chicago(last, 12)
+
+    with plant.runtime.uow(read_only=True) as uow:
+        report = reports_service.oee_report(
+            uow,
+            ReportQuery(first, last, facility_code="CHI"),
+            OeeGroupBy.OCCURRENCE,
+            now,
+        )
+    worked = worked_so_far(occurrences_between([DAY, NIGHT], first, last, CHICAGO), now)
+    cells, _outside = line_shifts(["L1", "L2"], worked, stops, outputs, capacities, now)
+
+    by_row = {(row.line_code, row.day, row.shift_code): row for row in report.rows}
+    # Two lines x (10 weekday shifts + 13 nights: the 15th's has not begun at noon)
+    assert len(by_row) == len(cells) == 2 * (10 + 13)
+    for (line, shift), inputs in cells.items():
+        row = by_row[(line, shift.day, shift.code)]
+        assert row.shift_seconds == inputs.shift_seconds
+        assert row.planned_downtime_seconds == inputs.planned_downtime_seconds
+        assert row.unplanned_downtime_seconds == inputs.unplanned_downtime_seconds
+        assert row.ideal_run_seconds == rounded(inputs.ideal_run_seconds)
+        assert (row.total_count, row.bad_count, row.qc_failed_count) == (
+            inputs.total_count,
+            inputs.bad_count,
+            inputs.qc_failed_count,
+        )
+        assert row.missing_capacity_skus == sorted(inputs.missing_capacity)
+        assert row.oee == oee_figures(inputs).oee
+    assert report.totals.unplanned_downtime_seconds > 0
+    assert report.totals.missing_capacity_skus == ["BOWL", "PLATE"]

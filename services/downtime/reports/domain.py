@@ -39,7 +39,7 @@ share, both from the exact running total (the last bar is exactly 100).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -146,33 +146,56 @@ class Capacity:
     effective_from: date
 
 
+@dataclass(frozen=True)
+class CapacitySpan:
+    """The days one capacity row is in force for its target: from its `effective_from` (or the
+    report's first day) to the day before the next row of the same target (or the last day)."""
+
+    line_code: str
+    sku: str | None
+    family: str | None
+    first: date
+    last: date
+    units_per_shift: Decimal
+
+
+def capacity_spans(capacities: Iterable[Capacity], first: date, last: date) -> list[CapacitySpan]:
+    """The capacities in force on the days `first` to `last`, as day spans that never overlap
+    for one target (line and SKU, line and family, or line and any product), so each run meets
+    at most one span of each kind. Of two rows from the same day, the later one wins."""
+    by_target: dict[tuple[str, str | None, str | None], list[Capacity]] = {}
+    for row in capacities:
+        by_target.setdefault((row.line_code, row.sku, row.family), []).append(row)
+    spans: list[CapacitySpan] = []
+    for (line, sku, family), rows in by_target.items():
+        rows.sort(key=lambda row: (row.effective_from, row.id))
+        for index, row in enumerate(rows):
+            start = max(row.effective_from, first)
+            end = last
+            if index + 1 < len(rows):
+                end = min(end, rows[index + 1].effective_from - timedelta(days=1))
+            if start <= end:
+                spans.append(CapacitySpan(line, sku, family, start, end, row.units_per_shift))
+    return spans
+
+
 def capacity_in_force(
     capacities: Iterable[Capacity], sku: str, family: str | None, day: date
 ) -> Decimal | None:
     """Units per shift of the line for `sku` on `day`: its SKU's capacity in force, else its
     family's, else the any-product one; None when none is known."""
-    by_sku: Capacity | None = None
-    by_family: Capacity | None = None
-    by_any: Capacity | None = None
+    spans = capacity_spans(capacities, day, day)
+    for wanted in ((sku, None), (None, family), (None, None)):
+        if wanted == (None, None) or any(wanted):
+            for span in spans:
+                if (span.sku, span.family) == wanted:
+                    return span.units_per_shift
+    return None
 
-    def newer(best: Capacity | None, row: Capacity) -> Capacity:
-        if best is None or (row.effective_from, row.id) > (best.effective_from, best.id):
-            return row
-        return best
 
-    for row in capacities:
-        if row.effective_from > day:
-            continue
-        if row.sku is not None:
-            if row.sku == sku:
-                by_sku = newer(by_sku, row)
-        elif row.family is not None:
-            if family is not None and row.family == family:
-                by_family = newer(by_family, row)
-        else:
-            by_any = newer(by_any, row)
-    chosen = by_sku or by_family or by_any
-    return chosen.units_per_shift if chosen is not None else None
+def ideal_run_seconds(count: Decimal, shift_seconds: Decimal, units_per_shift: Decimal) -> Fraction:
+    """The time `count` units take at the ideal rate: units_per_shift per shift_seconds."""
+    return Fraction(count) * Fraction(shift_seconds) / Fraction(units_per_shift)
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,8 +216,8 @@ class OeeInputs:
     qc_failed_count: Decimal = ZERO
     # SKUs whose output has no capacity to measure it against.
     missing_capacity: frozenset[str] = field(default_factory=frozenset)
-    # The unplanned stops that took some of this time (ids), for MTBF and MTTR.
-    failures: frozenset[int] = field(default_factory=frozenset)
+    # Unplanned stops that took some of this time, each counted once (for MTBF and MTTR).
+    failures: int = 0
 
     @property
     def planned_seconds(self) -> Decimal:
@@ -210,6 +233,7 @@ class OeeInputs:
         return max(self.total_count - self.bad_count - self.qc_failed_count, ZERO)
 
     def __add__(self, other: OeeInputs) -> OeeInputs:
+        """Two groups together (their failures are different stops: a line's, or a group's)."""
         return OeeInputs(
             shift_seconds=self.shift_seconds + other.shift_seconds,
             planned_downtime_seconds=self.planned_downtime_seconds + other.planned_downtime_seconds,
@@ -220,7 +244,7 @@ class OeeInputs:
             bad_count=self.bad_count + other.bad_count,
             qc_failed_count=self.qc_failed_count + other.qc_failed_count,
             missing_capacity=self.missing_capacity | other.missing_capacity,
-            failures=self.failures | other.failures,
+            failures=self.failures + other.failures,
         )
 
 
@@ -231,12 +255,88 @@ def total(inputs: Iterable[OeeInputs]) -> OeeInputs:
     return summed
 
 
-def summed_inputs(parts: Iterable[tuple[K, OeeInputs]]) -> dict[K, OeeInputs]:
-    """The inputs added up per group."""
-    sums: dict[K, OeeInputs] = {}
-    for key, part in parts:
-        sums[key] = sums[key] + part if key in sums else part
-    return sums
+class OeeTally:
+    """Adds up one group's OEE inputs as they come (shift by shift, stop by stop, run by run,
+    or sums of them), cheaply: the ideal run time is kept as units per (shift length, capacity)
+    and divided once, exactly, when the inputs are asked for."""
+
+    __slots__ = (
+        "_failures",
+        "_missing",
+        "_units_by_rate",
+        "bad",
+        "failed",
+        "planned",
+        "shift",
+        "total",
+        "unplanned",
+    )
+
+    def __init__(self) -> None:
+        self.shift = ZERO
+        self.planned = ZERO
+        self.unplanned = ZERO
+        self.total = ZERO
+        self.bad = ZERO
+        self.failed = ZERO
+        self._units_by_rate: dict[tuple[Decimal, Decimal], Decimal] = {}
+        self._missing: set[str] = set()
+        self._failures = 0
+
+    def add_shift(self, seconds: Decimal) -> None:
+        self.shift += seconds
+
+    def add_downtime(self, seconds: Decimal, *, planned: bool, failures: int = 0) -> None:
+        """Downtime inside the group's shifts; `failures` unplanned stops not counted yet."""
+        if planned:
+            self.planned += seconds
+        else:
+            self.unplanned += seconds
+            self._failures += failures
+
+    def add_output(
+        self,
+        *,
+        good: Decimal,
+        bad: Decimal,
+        failed: Decimal,
+        shift_seconds: Decimal,
+        units_per_shift: Decimal | None,
+        sku: str | None,
+    ) -> None:
+        """Output completed in a shift `shift_seconds` long, at `units_per_shift` (None: no
+        capacity known for `sku`)."""
+        count = good + bad
+        self.total += count
+        self.bad += bad
+        self.failed += failed
+        if count == 0:
+            return
+        if units_per_shift is None or units_per_shift <= 0:
+            self._missing.add(sku or "")
+            return
+        rate = (shift_seconds, units_per_shift)
+        self._units_by_rate[rate] = self._units_by_rate.get(rate, ZERO) + count
+
+    def inputs(self) -> OeeInputs:
+        ideal = sum(
+            (
+                ideal_run_seconds(count, length, units)
+                for (length, units), count in self._units_by_rate.items()
+            ),
+            Fraction(0),
+        )
+        return OeeInputs(
+            shift_seconds=self.shift,
+            planned_downtime_seconds=self.planned,
+            unplanned_downtime_seconds=self.unplanned,
+            ideal_run_seconds=ideal,
+            total_count=self.total,
+            bad_count=self.bad,
+            qc_failed_count=self.failed,
+            missing_capacity=frozenset(self._missing),
+            failures=self._failures,
+        )
 
 
 def availability(inputs: OeeInputs) -> Fraction | None:
@@ -295,6 +395,16 @@ class Worked:
     def starts_at(self) -> datetime:
         return self.occurrence.starts_at
 
+    @property
+    def seconds(self) -> Decimal:
+        """Shift time worked so far."""
+        return seconds(self.until - self.occurrence.starts_at)
+
+    @property
+    def length_seconds(self) -> Decimal:
+        """The whole shift's length, which its capacity is for."""
+        return seconds(self.occurrence.duration)
+
 
 def worked_so_far(occurrences: Iterable[ShiftOccurrence], now: datetime) -> list[Worked]:
     """The occurrences that have begun by `now`, each cut at `now`, in start order."""
@@ -306,11 +416,37 @@ def worked_so_far(occurrences: Iterable[ShiftOccurrence], now: datetime) -> list
     return sorted(begun, key=lambda worked: worked.starts_at)
 
 
-def _holding(worked: Sequence[Worked], starts: Sequence[datetime], moment: datetime) -> int | None:
-    """The index of the worked occurrence holding `moment`, or None."""
-    index = bisect_right(starts, moment) - 1
+@dataclass(frozen=True)
+class StopPart:
+    """The part of a stop inside one worked shift occurrence."""
+
+    stop: Stop
+    worked: Worked
+    seconds: Decimal
+
+
+def stop_parts(
+    worked: Sequence[Worked], stops: Iterable[Stop], now: datetime
+) -> Iterator[StopPart]:
+    """Each stop cut to the worked occurrences it overlaps (`worked` in start order, not
+    overlapping, as a facility's shifts are)."""
+    starts = [each.starts_at for each in worked]
+    for stop in stops:
+        end = stop.end(now)
+        index = max(bisect_right(starts, stop.started_at) - 1, 0)
+        while index < len(worked) and worked[index].starts_at < end:
+            each = worked[index]
+            index += 1
+            inside = overlap(stop.started_at, end, each.starts_at, each.until)
+            if inside:
+                yield StopPart(stop, each, seconds(inside))
+
+
+def holding(worked: Sequence[Worked], moment: datetime) -> Worked | None:
+    """The worked occurrence holding `moment`, or None."""
+    index = bisect_right([each.starts_at for each in worked], moment) - 1
     if index >= 0 and moment < worked[index].until:
-        return index
+        return worked[index]
     return None
 
 
@@ -321,80 +457,43 @@ def line_shifts(
     outputs: Iterable[Output],
     capacities: Mapping[str, Sequence[Capacity]],
     now: datetime,
-    in_range: Callable[[datetime], bool] = lambda _moment: True,
 ) -> tuple[dict[tuple[str, ShiftOccurrence], OeeInputs], dict[str, Decimal]]:
-    """OEE inputs per line per worked shift occurrence (every line gets every occurrence), and
-    the units per line completed outside every shift (counted in no figure) at a moment
-    `in_range` says belongs to the report's days.
+    """The whole OEE computation on plain values: the inputs per line per worked shift
+    occurrence (every line gets every occurrence), and the units per line completed outside
+    every worked occurrence (counted in no figure). The service does the same with the
+    database adding up what lies wholly inside a shift; this is its definition, and its test.
 
-    `worked` must not overlap (a facility's shifts never do) and be in start order.
+    A stop over two shifts is a failure in each of them here; a group of both counts it once.
     """
-    lines = list(line_codes)
-    starts = [each.starts_at for each in worked]
-    cells: dict[tuple[str, ShiftOccurrence], OeeInputs] = {}
-    for line in lines:
+    tallies: dict[tuple[str, ShiftOccurrence], OeeTally] = {}
+    for line in line_codes:
         for each in worked:
-            cells[(line, each.occurrence)] = OeeInputs(
-                shift_seconds=seconds(each.until - each.starts_at)
-            )
-    for stop in stops:
-        _add_stop(cells, worked, starts, stop, now)
+            tally = tallies[(line, each.occurrence)] = OeeTally()
+            tally.add_shift(each.seconds)
+    for part in stop_parts(worked, stops, now):
+        key = (part.stop.line_code, part.worked.occurrence)
+        if key in tallies:
+            planned = part.stop.counts_as_planned
+            tallies[key].add_downtime(part.seconds, planned=planned, failures=1)
     outside: dict[str, Decimal] = {}
     for output in outputs:
-        index = _holding(worked, starts, output.completed_at)
-        occurrence = None if index is None else worked[index].occurrence
-        key = (output.line_code, occurrence)
-        if occurrence is None or key not in cells:
-            if occurrence is None and in_range(output.completed_at):
-                count = output.qty_good + output.qty_bad
-                outside[output.line_code] = outside.get(output.line_code, ZERO) + count
+        held = holding(worked, output.completed_at)
+        if held is None or (output.line_code, held.occurrence) not in tallies:
+            count = output.qty_good + output.qty_bad
+            outside[output.line_code] = outside.get(output.line_code, ZERO) + count
             continue
         units = capacity_in_force(
-            capacities.get(output.line_code, ()), output.sku, output.family, occurrence.day
+            capacities.get(output.line_code, ()), output.sku, output.family, held.occurrence.day
         )
-        cells[(output.line_code, occurrence)] += output_inputs(output, occurrence, units)
-    return cells, outside
-
-
-def _add_stop(
-    cells: dict[tuple[str, ShiftOccurrence], OeeInputs],
-    worked: Sequence[Worked],
-    starts: Sequence[datetime],
-    stop: Stop,
-    now: datetime,
-) -> None:
-    end = stop.end(now)
-    index = max(bisect_right(starts, stop.started_at) - 1, 0)
-    while index < len(worked) and worked[index].starts_at < end:
-        each = worked[index]
-        index += 1
-        inside = overlap(stop.started_at, end, each.starts_at, each.until)
-        key = (stop.line_code, each.occurrence)
-        if not inside or key not in cells:
-            continue
-        if stop.counts_as_planned:
-            cells[key] += OeeInputs(planned_downtime_seconds=seconds(inside))
-        else:
-            cells[key] += OeeInputs(
-                unplanned_downtime_seconds=seconds(inside), failures=frozenset({stop.id})
-            )
-
-
-def output_inputs(
-    output: Output, occurrence: ShiftOccurrence, units_per_shift: Decimal | None
-) -> OeeInputs:
-    """What a run adds to the occurrence it completed in: its counts and, when its capacity is
-    known, its ideal run time (count at units_per_shift per length of that shift)."""
-    count = output.qty_good + output.qty_bad
-    counts = OeeInputs(
-        total_count=count, bad_count=output.qty_bad, qc_failed_count=output.qty_failed
-    )
-    if count == 0:
-        return counts
-    if units_per_shift is None or units_per_shift <= 0:
-        return counts + OeeInputs(missing_capacity=frozenset({output.sku}))
-    ideal = Fraction(count) * Fraction(seconds(occurrence.duration)) / Fraction(units_per_shift)
-    return counts + OeeInputs(ideal_run_seconds=ideal)
+        tallies[(output.line_code, held.occurrence)].add_output(
+            good=output.qty_good,
+            bad=output.qty_bad,
+            failed=output.qty_failed,
+            shift_seconds=held.length_seconds,
+            units_per_shift=units,
+            sku=output.sku,
+        )
+    return {key: tally.inputs() for key, tally in tallies.items()}, outside
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,7 +512,7 @@ class Reliability:
 
 def reliability(inputs: OeeInputs) -> Reliability:
     """MTBF = run time / failures, MTTR = unplanned downtime / failures (None without one)."""
-    failures = len(inputs.failures)
+    failures = inputs.failures
     return Reliability(
         run_seconds=inputs.run_seconds,
         unplanned_downtime_seconds=inputs.unplanned_downtime_seconds,

@@ -21,7 +21,7 @@ is inactive now is not in the plant's calendar, so its past time is not counted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -29,23 +29,31 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Date,
     Integer,
+    Numeric,
     Select,
+    String,
     and_,
+    case,
     cast,
+    column,
     extract,
     func,
     literal,
     not_,
+    null,
     select,
     type_coerce,
+    values,
 )
 
 from services.downtime.entries.models import Downtime
 from services.downtime.floor.models import ItemFamily, QcOutcome, RunOutput
 from services.downtime.plant.calendar import facility_zone, shift_patterns
-from services.downtime.plant.domain import ShiftOccurrence, occurrences_between, production_day
+from services.downtime.plant.domain import ShiftOccurrence, occurrences_between
 from services.downtime.plant.models import Facility, Line, LineCapacity, Shift
 from services.downtime.reasons.models import DowntimeReason
 from services.downtime.reports import domain
@@ -54,8 +62,9 @@ from services.downtime.reports.domain import (
     Capacity,
     DowntimeSum,
     OeeInputs,
-    Output,
+    OeeTally,
     Stop,
+    Worked,
 )
 from services.downtime.reports.schemas import (
     DowntimeSummaryOut,
@@ -201,110 +210,269 @@ def scopes(uow: UnitOfWork, query: ReportQuery) -> list[Scope]:
 # OEE and reliability: stops cut to the shifts
 # --------------------------------------------------------------------------------------------
 
+# A group of a facility's OEE: (line,), (shift code,), (production day,) or (line, occurrence).
+GroupKey = tuple[Any, ...]
+
+
+def group_key(group_by: OeeGroupBy, line_code: str, occurrence: ShiftOccurrence) -> GroupKey:
+    if group_by is OeeGroupBy.LINE:
+        return (line_code,)
+    if group_by is OeeGroupBy.SHIFT:
+        return (occurrence.code,)
+    if group_by is OeeGroupBy.DAY:
+        return (occurrence.day,)
+    return (line_code, occurrence)
+
 
 @dataclass
-class ShiftTime:
-    """One facility's lines over the worked shift occurrences of the range."""
+class FacilityOee:
+    """One facility's lines over the shift occurrences of the range worked so far."""
 
     scope: Scope
     lines: list[Line]
-    cells: dict[tuple[str, ShiftOccurrence], OeeInputs]
+    groups: dict[GroupKey, OeeInputs]
     outside: dict[str, Decimal]
     shift_names: dict[str, str] = field(default_factory=dict)
 
 
-def shift_time(uow: UnitOfWork, query: ReportQuery, now: datetime) -> list[ShiftTime]:
-    return [_facility_shift_time(uow, scope, query, now) for scope in scopes(uow, query)]
+def oee_groups(
+    uow: UnitOfWork, query: ReportQuery, group_by: OeeGroupBy, now: datetime
+) -> list[FacilityOee]:
+    return [_facility_oee(uow, scope, query, group_by, now) for scope in scopes(uow, query)]
 
 
-def _facility_shift_time(
-    uow: UnitOfWork, scope: Scope, query: ReportQuery, now: datetime
-) -> ShiftTime:
-    facility = scope.facility
+@dataclass
+class _Window:
+    """What one facility's OEE reads: its occurrences worked so far from the day before the
+    range (whose night shift may reach into it) to the last day, those of the range
+    (`counted`), and [since, until): the range's local days and shifts together."""
+
+    worked: list[Worked]
+    counted: list[Worked]
+    since: datetime
+    until: datetime
+    first: date
+    last: date
+
+
+def _window(facility: Facility, patterns: Any, query: ReportQuery, now: datetime) -> _Window:
     tz = facility_zone(facility)
-    patterns = shift_patterns(uow, facility.code)
-    occurrences = occurrences_between(patterns, query.first, query.last, tz)
+    occurrences = occurrences_between(patterns, query.first - timedelta(days=1), query.last, tz)
     worked = domain.worked_so_far(occurrences, now)
-    codes = [line.code for line in scope.lines]
-    # The shifts worked, and the local days of the range for output outside every shift.
+    counted = [each for each in worked if each.occurrence.day >= query.first]
     since = _local_midnight(query.first, tz)
     until = _local_midnight(query.last + timedelta(days=1), tz)
-    if worked:
-        since = min(since, worked[0].starts_at)
-        until = max(until, *(each.until for each in worked))
-    if codes:
-        stops = _stops(uow, codes, since, until, now)
-        outputs = _outputs(uow, codes, since, until)
-        capacities = _capacities(uow, codes, query.last)
-    else:
-        stops, outputs, capacities = [], [], {}
+    if counted:
+        since = min(since, counted[0].starts_at)
+        until = max(until, *(each.until for each in counted))
+    return _Window(worked, counted, since, until, query.first, query.last)
 
-    def in_range(moment: datetime) -> bool:
-        return query.first <= production_day(patterns, moment, tz) <= query.last
 
-    cells, outside = domain.line_shifts(codes, worked, stops, outputs, capacities, now, in_range)
-    lines = [
-        line
-        for line in scope.lines
-        if line.active or scope.chosen_line or _has_anything(line.code, cells, outside)
-    ]
-    shown = {line.code for line in lines}
+def _facility_oee(
+    uow: UnitOfWork, scope: Scope, query: ReportQuery, group_by: OeeGroupBy, now: datetime
+) -> FacilityOee:
+    facility = scope.facility
+    window = _window(facility, shift_patterns(uow, facility.code), query, now)
+    lines = _reported_lines(uow, scope, window)
+    codes = [line.code for line in lines]
+    tallies: dict[GroupKey, OeeTally] = {}
+
+    def tally(key: GroupKey) -> OeeTally:
+        found = tallies.get(key)
+        if found is None:
+            found = tallies[key] = OeeTally()
+        return found
+
+    if group_by is OeeGroupBy.LINE:
+        worked_seconds = sum((each.seconds for each in window.counted), ZERO)
+        for code in codes:
+            tally((code,)).add_shift(worked_seconds)
+    elif group_by is OeeGroupBy.OCCURRENCE:
+        for code in codes:
+            for each in window.counted:
+                tally((code, each.occurrence)).add_shift(each.seconds)
+    elif codes:
+        for each in window.counted:
+            tally(group_key(group_by, codes[0], each.occurrence)).add_shift(
+                each.seconds * len(codes)
+            )
+    outside: dict[str, Decimal] = {}
+    if codes and window.worked:
+        shifts = _shift_values(window)
+        _add_stops_inside(uow, facility, codes, window, shifts, group_by, now, tally)
+        _add_stops_across(uow, codes, window, shifts, group_by, now, tally)
+        outside = _add_outputs(uow, codes, window, shifts, group_by, tally)
     names = {
         code: name
         for code, name in uow.session.execute(
             select(Shift.code, Shift.name).where(Shift.facility_code == facility.code)
         )
     }
-    return ShiftTime(
+    return FacilityOee(
         scope=scope,
         lines=lines,
-        cells={key: cell for key, cell in cells.items() if key[0] in shown},
-        outside={code: units for code, units in outside.items() if code in shown and units},
+        groups={key: each.inputs() for key, each in tallies.items()},
+        outside={code: units for code, units in outside.items() if units},
         shift_names=names,
     )
 
 
-def _has_anything(
-    line_code: str,
-    cells: dict[tuple[str, ShiftOccurrence], OeeInputs],
-    outside: dict[str, Decimal],
-) -> bool:
-    if outside.get(line_code):
-        return True
-    return any(
-        cell.total_count or cell.planned_downtime_seconds or cell.unplanned_downtime_seconds
-        for (code, _occurrence), cell in cells.items()
-        if code == line_code
+def _reported_lines(uow: UnitOfWork, scope: Scope, window: _Window) -> list[Line]:
+    """The scope's active lines, and its inactive ones that stopped or made something in the
+    window (a line deactivated this month still has its month)."""
+    if scope.chosen_line:
+        return scope.lines
+    return [
+        line
+        for line in scope.lines
+        if line.active or _did_anything(uow, line.code, window.since, window.until)
+    ]
+
+
+def _did_anything(uow: UnitOfWork, line_code: str, since: datetime, until: datetime) -> bool:
+    stopped = select(Downtime.id).where(
+        Downtime.line_code == line_code, Downtime.started_at >= since, Downtime.started_at < until
+    )
+    made = select(RunOutput.run_id).where(
+        RunOutput.line_code == line_code,
+        RunOutput.completed_at >= since,
+        RunOutput.completed_at < until,
+    )
+    return (
+        uow.session.execute(stopped.limit(1)).first() is not None
+        or uow.session.execute(made.limit(1)).first() is not None
     )
 
 
-_STOP_COLUMNS = (
-    Downtime.id,
-    Downtime.line_code,
-    Downtime.started_at,
-    Downtime.ended_at,
-    Downtime.planned,
-    Downtime.reason_code,
-)
-
-
-def _stops(
-    uow: UnitOfWork, line_codes: Sequence[str], since: datetime, until: datetime, now: datetime
-) -> list[Stop]:
-    """The lines' stops that start in [since, until), and each line's latest one before."""
-    rows = list(
-        uow.session.execute(
-            select(*_STOP_COLUMNS).where(
-                Downtime.line_code.in_(line_codes),
-                Downtime.started_at >= since,
-                Downtime.started_at < until,
+def _shift_values(window: _Window) -> Any:
+    """The worked occurrences as a table the statements join: index, production day, shift,
+    worked start and end, counted (of the range) and the whole shift's length."""
+    table = values(
+        column("idx", Integer),
+        column("day", Date),
+        column("code", String(32)),
+        column("starts_at", UtcDateTime()),
+        column("until", UtcDateTime()),
+        column("counted", Integer),
+        column("length_us", BigInteger),
+        name="shift_occurrences",
+    ).data(
+        [
+            (
+                index,
+                each.occurrence.day,
+                each.occurrence.code,
+                each.starts_at,
+                each.until,
+                1 if each.occurrence.day >= window.first else 0,
+                int(each.length_seconds.scaleb(6)),
             )
+            for index, each in enumerate(window.worked)
+        ]
+    )
+    return table.cte("shift_occurrences")
+
+
+def _grain(group_by: OeeGroupBy, line_code: Any, shifts: Any) -> list[Any]:
+    """The columns of the statements' GROUP BY that make `group_key`."""
+    if group_by is OeeGroupBy.LINE:
+        return [line_code]
+    if group_by is OeeGroupBy.SHIFT:
+        return [shifts.c.code]
+    if group_by is OeeGroupBy.DAY:
+        return [shifts.c.day]
+    return [line_code, shifts.c.idx]
+
+
+def _key_of(group_by: OeeGroupBy, grain: Sequence[Any], window: _Window) -> GroupKey:
+    if group_by is OeeGroupBy.OCCURRENCE:
+        return (grain[0], window.worked[grain[1]].occurrence)
+    return tuple(grain)
+
+
+def _wholly_inside(shifts: Any, now: datetime) -> ColumnElement[bool]:
+    """A stop that lies wholly inside the counted occurrence it started in (its production
+    day and shift, as recorded, name it)."""
+    return and_(
+        shifts.c.day == Downtime.production_day,
+        shifts.c.code == Downtime.shift_code,
+        shifts.c.counted == 1,
+        Downtime.started_at >= shifts.c.starts_at,
+        _stop_end(now) <= shifts.c.until,
+    )
+
+
+def _stop_end(now: datetime) -> ColumnElement[Any]:
+    return func.coalesce(Downtime.ended_at, literal(now, UtcDateTime()))
+
+
+def _add_stops_inside(
+    uow: UnitOfWork,
+    facility: Facility,
+    codes: Sequence[str],
+    window: _Window,
+    shifts: Any,
+    group_by: OeeGroupBy,
+    now: datetime,
+    tally: Callable[[GroupKey], OeeTally],
+) -> None:
+    """The stops wholly inside a shift of the range (nearly all of them), added up by the
+    database per group: their whole length is shift time lost."""
+    grain = _grain(group_by, Downtime.line_code, shifts)
+    planned = _counts_as_planned().label("counts_as_planned")
+    dialect = uow.session.get_bind().dialect.name
+    micros = func.sum(_micros(Downtime.started_at, _stop_end(now), dialect))
+    statement = (
+        select(*grain, planned, func.count(), micros)
+        .select_from(Downtime)
+        .join(shifts, _wholly_inside(shifts, now))
+        .where(
+            Downtime.facility_code == facility.code,
+            Downtime.line_code.in_(codes),
+            Downtime.production_day >= window.first,
+            Downtime.production_day <= window.last,
+            Downtime.started_at >= window.since,
+            Downtime.started_at < window.until,
+        )
+        .group_by(*grain, planned)
+    )
+    width = len(grain)
+    for row in uow.session.execute(statement):
+        is_planned, stops, us = bool(row[width]), row[width + 1], row[width + 2]
+        tally(_key_of(group_by, row[:width], window)).add_downtime(
+            _seconds_of(us), planned=is_planned, failures=stops
+        )
+
+
+def _add_stops_across(
+    uow: UnitOfWork,
+    codes: Sequence[str],
+    window: _Window,
+    shifts: Any,
+    group_by: OeeGroupBy,
+    now: datetime,
+    tally: Callable[[GroupKey], OeeTally],
+) -> None:
+    """The other stops that may take shift time of the range, cut to it here: those starting
+    in the window but not wholly inside a shift of the range (over a shift change, outside
+    every shift, still running past the range), and each line's latest one before the window
+    (a line's stops never overlap, so no older one reaches in)."""
+    statement = (
+        select(*_STOP_COLUMNS)
+        .select_from(Downtime)
+        .outerjoin(shifts, _wholly_inside(shifts, now))
+        .where(
+            Downtime.line_code.in_(codes),
+            Downtime.started_at >= window.since,
+            Downtime.started_at < window.until,
+            shifts.c.idx.is_(None),
         )
     )
-    for code in line_codes:
+    rows = list(uow.session.execute(statement))
+    for code in codes:
         before = uow.session.execute(
             select(*_STOP_COLUMNS)
-            .where(Downtime.line_code == code, Downtime.started_at < since)
+            .where(Downtime.line_code == code, Downtime.started_at < window.since)
             .order_by(Downtime.started_at.desc())
             .limit(1)
         ).first()
@@ -321,65 +489,171 @@ def _stops(
         )
         for stop_id, line_code, started_at, ended_at, planned, reason_code in rows
     ]
-    return [stop for stop in stops if stop.end(now) > since]
+    counted: set[tuple[GroupKey, int]] = set()
+    for part in domain.stop_parts(window.counted, stops, now):
+        key = group_key(group_by, part.stop.line_code, part.worked.occurrence)
+        new = (key, part.stop.id) not in counted
+        counted.add((key, part.stop.id))
+        tally(key).add_downtime(
+            part.seconds, planned=part.stop.counts_as_planned, failures=1 if new else 0
+        )
 
 
-def _outputs(
-    uow: UnitOfWork, line_codes: Sequence[str], since: datetime, until: datetime
-) -> list[Output]:
-    """The runs of the lines completed in [since, until), each with its family and what QC
-    failed of it."""
-    failed = type_coerce(func.coalesce(func.sum(QcOutcome.qty_failed), 0), Amount())
+_STOP_COLUMNS = (
+    Downtime.id,
+    Downtime.line_code,
+    Downtime.started_at,
+    Downtime.ended_at,
+    Downtime.planned,
+    Downtime.reason_code,
+)
+
+
+def _add_outputs(
+    uow: UnitOfWork,
+    codes: Sequence[str],
+    window: _Window,
+    shifts: Any,
+    group_by: OeeGroupBy,
+    tally: Callable[[GroupKey], OeeTally],
+) -> dict[str, Decimal]:
+    """The runs completed in the range's shifts, added up by the database per group, shift
+    length and capacity in force (SKU's, else family's, else any product's; none: by SKU, to
+    name it); and per line the units completed outside every shift of the range's days."""
+    grain = _grain(group_by, RunOutput.line_code, shifts)
+    if group_by in (OeeGroupBy.SHIFT, OeeGroupBy.DAY):
+        grain = [*grain, RunOutput.line_code]  # for the units outside every shift, per line
+    units, statement = _capacity_joins(uow, codes, window, shifts)
+    missing_sku = case((units.is_(None), RunOutput.sku), else_=None)
+    failed = (
+        select(func.coalesce(func.sum(QcOutcome.qty_failed), 0))
+        .where(QcOutcome.run_id == RunOutput.run_id)
+        .scalar_subquery()
+    )
     statement = (
-        select(
-            RunOutput.line_code,
-            RunOutput.sku,
-            ItemFamily.family,
-            RunOutput.completed_at,
-            RunOutput.qty_good,
-            RunOutput.qty_bad,
-            failed,
+        statement.add_columns(
+            *grain,
+            shifts.c.counted,
+            shifts.c.length_us,
+            units,
+            missing_sku,
+            _sum(RunOutput.qty_good),
+            _sum(RunOutput.qty_bad),
+            _sum(failed),
+        )
+        .where(
+            RunOutput.line_code.in_(codes),
+            RunOutput.completed_at >= window.since,
+            RunOutput.completed_at < window.until,
+        )
+        .group_by(*grain, shifts.c.counted, shifts.c.length_us, units, missing_sku)
+    )
+    width = len(grain)
+    key_width = 2 if group_by is OeeGroupBy.OCCURRENCE else 1
+    line_at = width - 1 if key_width < width else 0
+    matched: dict[str, Decimal] = {}
+    for row in uow.session.execute(statement):
+        counted, length_us, per_shift, sku, good, bad, qc_failed = row[width:]
+        line = row[line_at]
+        matched[line] = matched.get(line, ZERO) + good + bad
+        if not counted:
+            continue
+        tally(_key_of(group_by, row[:key_width], window)).add_output(
+            good=good,
+            bad=bad,
+            failed=qc_failed,
+            shift_seconds=_seconds_of(length_us),
+            units_per_shift=per_shift,
+            sku=sku,
+        )
+    return _outside(uow, codes, window, matched)
+
+
+def _capacity_joins(
+    uow: UnitOfWork, codes: Sequence[str], window: _Window, shifts: Any
+) -> tuple[ColumnElement[Any], Select[Any]]:
+    """The runs joined to the shift they completed in, their family, and the capacity spans
+    of their line in force on that shift's day (by SKU, by family, for any product); and the
+    capacity that applies: the first of the three found."""
+    statement: Select[Any] = (
+        select()
+        .select_from(RunOutput)
+        .join(
+            shifts,
+            and_(
+                RunOutput.completed_at >= shifts.c.starts_at,
+                RunOutput.completed_at < shifts.c.until,
+            ),
         )
         .outerjoin(ItemFamily, ItemFamily.sku == RunOutput.sku)
-        .outerjoin(QcOutcome, QcOutcome.run_id == RunOutput.run_id)
-        .where(
-            RunOutput.line_code.in_(line_codes),
-            RunOutput.completed_at >= since,
-            RunOutput.completed_at < until,
-        )
-        .group_by(
-            RunOutput.run_id,
-            RunOutput.line_code,
-            RunOutput.sku,
-            ItemFamily.family,
-            RunOutput.completed_at,
-            RunOutput.qty_good,
-            RunOutput.qty_bad,
-        )
     )
-    return [
-        Output(
-            line_code=line_code,
-            sku=sku,
-            family=family,
-            completed_at=completed_at,
-            qty_good=good,
-            qty_bad=bad,
-            qty_failed=qty_failed,
+    spans = domain.capacity_spans(_capacities(uow, codes, window.last), window.first, window.last)
+    found: list[Any] = []
+    for kind in ("sku", "family", "any"):
+        rows = [
+            (span.line_code, span.sku or span.family, span.first, span.last, span.units_per_shift)
+            for span in spans
+            if kind == ("sku" if span.sku else "family" if span.family else "any")
+        ]
+        if not rows:
+            continue
+        table = (
+            values(
+                column("line_code", String(32)),
+                column("target", String(64)),
+                column("first_day", Date),
+                column("last_day", Date),
+                column("units", Amount()),
+                name=f"capacity_{kind}",
+            )
+            .data(rows)
+            .cte(f"capacity_{kind}")
         )
-        for line_code, sku, family, completed_at, good, bad, qty_failed in uow.session.execute(
-            statement
+        on = [
+            table.c.line_code == RunOutput.line_code,
+            table.c.first_day <= shifts.c.day,
+            shifts.c.day <= table.c.last_day,
+        ]
+        if kind == "sku":
+            on.append(table.c.target == RunOutput.sku)
+        elif kind == "family":
+            on.append(table.c.target == ItemFamily.family)
+        statement = statement.outerjoin(table, and_(*on))
+        found.append(table.c.units)
+    if not found:
+        return type_coerce(cast(null(), Numeric(18, 4)), Amount()), statement
+    chosen = found[0] if len(found) == 1 else func.coalesce(*found)
+    return type_coerce(chosen, Amount()), statement
+
+
+def _outside(
+    uow: UnitOfWork, codes: Sequence[str], window: _Window, matched: dict[str, Decimal]
+) -> dict[str, Decimal]:
+    """Per line, the units completed in the window but in none of its shifts: outside every
+    shift of the range's days (the night before's last hours are a shift of the window)."""
+    statement = (
+        select(RunOutput.line_code, _sum(RunOutput.qty_good), _sum(RunOutput.qty_bad))
+        .where(
+            RunOutput.line_code.in_(codes),
+            RunOutput.completed_at >= window.since,
+            RunOutput.completed_at < window.until,
         )
-        if line_code is not None
-    ]
+        .group_by(RunOutput.line_code)
+    )
+    return {
+        line: good + bad - matched.get(line, ZERO)
+        for line, good, bad in uow.session.execute(statement)
+        if line is not None
+    }
 
 
-def _capacities(
-    uow: UnitOfWork, line_codes: Sequence[str], last: date
-) -> dict[str, list[Capacity]]:
-    """The active capacities of the lines in force by `last`, by line.
+def _sum(column: Any) -> ColumnElement[Decimal]:
+    """SUM of a quantity, read back as the column's exact Decimal (0 when there is none)."""
+    return type_coerce(func.coalesce(func.sum(column), 0), Amount())
 
-    Read once for the whole report; `domain.capacity_in_force` picks each run's."""
+
+def _capacities(uow: UnitOfWork, line_codes: Sequence[str], last: date) -> list[Capacity]:
+    """The active capacities of the lines that may be in force by `last`."""
     rows = uow.session.scalars(
         select(LineCapacity).where(
             LineCapacity.line_code.in_(line_codes),
@@ -387,19 +661,17 @@ def _capacities(
             LineCapacity.effective_from <= last,
         )
     )
-    by_line: dict[str, list[Capacity]] = {}
-    for row in rows:
-        by_line.setdefault(row.line_code, []).append(
-            Capacity(
-                id=row.id,
-                line_code=row.line_code,
-                sku=row.sku,
-                family=row.family,
-                units_per_shift=row.units_per_shift,
-                effective_from=row.effective_from,
-            )
+    return [
+        Capacity(
+            id=row.id,
+            line_code=row.line_code,
+            sku=row.sku,
+            family=row.family,
+            units_per_shift=row.units_per_shift,
+            effective_from=row.effective_from,
         )
-    return by_line
+        for row in rows
+    ]
 
 
 # --- OEE ----------------------------------------------------------------------------------------
@@ -408,67 +680,61 @@ def _capacities(
 def oee_report(
     uow: UnitOfWork, query: ReportQuery, group_by: OeeGroupBy, now: datetime
 ) -> OeeReportOut:
-    times = shift_time(uow, query, now)
-    rows: list[OeeRowOut]
-    if group_by is OeeGroupBy.LINE:
-        rows = [
-            _oee_row(
-                domain.total(cell for (code, _o), cell in each.cells.items() if code == line.code),
-                facility_code=each.scope.facility.code,
-                line_code=line.code,
-                line_name=line.name,
-            )
-            for each in times
-            for line in each.lines
-        ]
-    elif group_by is OeeGroupBy.SHIFT:
-        rows = []
-        for each in times:
-            by_shift = domain.summed_inputs(
-                (occurrence.code, cell) for (_code, occurrence), cell in each.cells.items()
-            )
-            rows.extend(
-                _oee_row(
-                    by_shift[code],
-                    facility_code=each.scope.facility.code,
-                    shift_code=code,
-                    shift_name=each.shift_names.get(code),
-                )
-                for code in sorted(by_shift)
-            )
-    elif group_by is OeeGroupBy.DAY:
-        by_day = domain.summed_inputs(
-            (occurrence.day, cell)
-            for each in times
-            for (_code, occurrence), cell in each.cells.items()
-        )
+    facilities = oee_groups(uow, query, group_by, now)
+    rows: list[OeeRowOut] = []
+    if group_by is OeeGroupBy.DAY:
+        by_day: dict[date, OeeInputs] = {}
+        for each in facilities:
+            for (day,), inputs in each.groups.items():
+                by_day[day] = by_day[day] + inputs if day in by_day else inputs
         rows = [
             _oee_row(by_day.get(day, OeeInputs()), day=day)
             for day in _days(query.first, query.last)
         ]
-    else:
-        rows = [
-            _oee_row(
-                cell,
-                facility_code=each.scope.facility.code,
-                line_code=code,
-                line_name=names[code],
-                shift_code=occurrence.code,
-                shift_name=each.shift_names.get(occurrence.code),
-                day=occurrence.day,
-                starts_at=occurrence.starts_at,
-                ends_at=occurrence.ends_at,
+    for each in facilities if group_by is not OeeGroupBy.DAY else []:
+        facility_code = each.scope.facility.code
+        names = {line.code: line.name for line in each.lines}
+        if group_by is OeeGroupBy.LINE:
+            rows.extend(
+                _oee_row(
+                    each.groups.get((line.code,), OeeInputs()),
+                    facility_code=facility_code,
+                    line_code=line.code,
+                    line_name=line.name,
+                )
+                for line in each.lines
             )
-            for each in times
-            for names in [{line.code: line.name for line in each.lines}]
-            for (code, occurrence), cell in sorted(
-                each.cells.items(), key=lambda item: (item[0][0], item[0][1].starts_at)
+        elif group_by is OeeGroupBy.SHIFT:
+            rows.extend(
+                _oee_row(
+                    inputs,
+                    facility_code=facility_code,
+                    shift_code=code,
+                    shift_name=each.shift_names.get(code),
+                )
+                for (code,), inputs in sorted(each.groups.items(), key=lambda item: item[0])
             )
-        ]
-    everything = domain.total(cell for each in times for cell in each.cells.values())
+        else:
+            rows.extend(
+                _oee_row(
+                    inputs,
+                    facility_code=facility_code,
+                    line_code=code,
+                    line_name=names.get(code),
+                    shift_code=occurrence.code,
+                    shift_name=each.shift_names.get(occurrence.code),
+                    day=occurrence.day,
+                    starts_at=occurrence.starts_at,
+                    ends_at=occurrence.ends_at,
+                )
+                for (code, occurrence), inputs in sorted(
+                    each.groups.items(), key=lambda item: (item[0][0], item[0][1].starts_at)
+                )
+            )
+    everything = domain.total(inputs for each in facilities for inputs in each.groups.values())
     outside = [
         UnscheduledOutputOut(line_code=code, units=units)
-        for each in times
+        for each in facilities
         for code, units in sorted(each.outside.items())
     ]
     return OeeReportOut(
@@ -510,20 +776,20 @@ def _oee_fields(inputs: OeeInputs) -> dict[str, Any]:
 
 
 def reliability_report(uow: UnitOfWork, query: ReportQuery, now: datetime) -> ReliabilityOut:
-    times = shift_time(uow, query, now)
+    """MTBF and MTTR per line: OEE's run time and unplanned downtime by line, and the
+    unplanned stops that took some of it (each once, though it ran over a shift change)."""
+    facilities = oee_groups(uow, query, OeeGroupBy.LINE, now)
     rows = [
         ReliabilityRowOut(
             facility_code=each.scope.facility.code,
             line_code=line.code,
             line_name=line.name,
-            **_reliability_fields(
-                domain.total(cell for (code, _o), cell in each.cells.items() if code == line.code)
-            ),
+            **_reliability_fields(each.groups.get((line.code,), OeeInputs())),
         )
-        for each in times
+        for each in facilities
         for line in each.lines
     ]
-    everything = domain.total(cell for each in times for cell in each.cells.values())
+    everything = domain.total(inputs for each in facilities for inputs in each.groups.values())
     return ReliabilityOut(
         **_scope_fields(query, now),
         rows=rows,
