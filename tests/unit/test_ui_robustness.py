@@ -219,11 +219,15 @@ async def real_values(sweep: Sweep) -> dict[str, list[str]]:
         "service": ["inventory", "purchasing", "gateway", "nope"],
         "letter_id": ["1"],
         # The books: an account, a posting role, a month; no webhook subscription exists.
-        "code": ["1200", "9999"],
+        "code": ["1200", "9999", "PLANT-1", "PRN-01", "MECH"],
         "role": ["raw_materials", "nope"],
         "period": ["2026-01", "2026-13"],
         "subscription_id": ["1", "0"],
         "delivery_id": ["1", "0"],
+        # The plant (demo data): shifts, a day of the day locks, a capacity row.
+        "shift_code": ["A", "Z"],
+        "day": ["2026-01-05", "2026-13-45"],
+        "row_id": ["1", "0"],
         "name": ["htmx.min.js"],
         "path": ["portal.css"],
     }
