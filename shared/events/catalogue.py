@@ -743,7 +743,7 @@ class LineUpserted(StateEvent):
     """The whole current state of one production line / machine.
 
     Version 2: the capabilities the MRP matches orders to (tooling type, allergen status, speed
-    modifier) and the facility's day-lock hour are part of the line's state.
+    modifier) are part of the line's state.
     """
 
     event_type: ClassVar[str] = "LineUpserted"

@@ -38,6 +38,8 @@ class Downtime(Base):
         Index("ix_downtimes_line_started", "line_code", "started_at"),
         Index("ix_downtimes_facility_day", "facility_code", "production_day"),
         Index("ix_downtimes_started_at", "started_at"),
+        # A reason in use is never deleted: that check, and the list filtered by reason.
+        Index("ix_downtimes_reason", "reason_code"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

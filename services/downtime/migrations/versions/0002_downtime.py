@@ -209,6 +209,7 @@ def upgrade() -> None:
         "ix_downtimes_line_started", "downtimes", ["line_code", "started_at"], unique=False
     )
     op.create_index("ix_downtimes_started_at", "downtimes", ["started_at"], unique=False)
+    op.create_index("ix_downtimes_reason", "downtimes", ["reason_code"], unique=False)
     op.create_table(
         "line_capacities",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -254,6 +255,7 @@ def downgrade() -> None:
     op.drop_table("line_signals")
     op.drop_index("ix_line_capacities_line", table_name="line_capacities")
     op.drop_table("line_capacities")
+    op.drop_index("ix_downtimes_reason", table_name="downtimes")
     op.drop_index("ix_downtimes_started_at", table_name="downtimes")
     op.drop_index("ix_downtimes_line_started", table_name="downtimes")
     op.drop_index("ix_downtimes_facility_day", table_name="downtimes")
