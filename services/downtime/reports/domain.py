@@ -318,6 +318,10 @@ class OeeTally:
         rate = (shift_seconds, units_per_shift)
         self._units_by_rate[rate] = self._units_by_rate.get(rate, ZERO) + count
 
+    def add_qc_failed(self, qty: Decimal) -> None:
+        """Units QC failed later of output already added."""
+        self.failed += qty
+
     def inputs(self) -> OeeInputs:
         ideal = sum(
             (
@@ -354,7 +358,11 @@ def quality(inputs: OeeInputs) -> Fraction | None:
 
 
 def oee(inputs: OeeInputs) -> Fraction | None:
-    factors = [availability(inputs), performance(inputs), quality(inputs)]
+    return oee_of(availability(inputs), performance(inputs), quality(inputs))
+
+
+def oee_of(*factors: Fraction | None) -> Fraction | None:
+    """The product of the factors: 0 when any is 0, else None when any is None."""
     if any(factor == 0 for factor in factors):
         return Fraction(0)
     product = Fraction(1)
@@ -376,20 +384,20 @@ class OeeFigures:
 
 
 def oee_figures(inputs: OeeInputs) -> OeeFigures:
+    a, p, q = availability(inputs), performance(inputs), quality(inputs)
     return OeeFigures(
-        availability=shown(availability(inputs)),
-        performance=shown(performance(inputs)),
-        quality=shown(quality(inputs)),
-        oee=shown(oee(inputs)),
+        availability=shown(a), performance=shown(p), quality=shown(q), oee=shown(oee_of(a, p, q))
     )
 
 
 @dataclass(frozen=True)
 class Worked:
-    """A shift occurrence as far as it has been worked at `now`: [starts_at, until)."""
+    """A shift occurrence as far as it has been worked at `now`: [starts_at, until); `counted`
+    when it is one of the report's (not the night before the range, read for its last hours)."""
 
     occurrence: ShiftOccurrence
     until: datetime
+    counted: bool = True
 
     @property
     def starts_at(self) -> datetime:
