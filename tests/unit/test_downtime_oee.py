@@ -59,6 +59,7 @@ from shared.auth.tokens import issue_service_token
 from shared.bus.inprocess import InProcessBus
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
+from tests.support import servers
 
 D = Decimal
 CHICAGO = ZoneInfo("America/Chicago")
@@ -551,12 +552,14 @@ class Plant:
 
 
 @asynccontextmanager
-async def running_plant(tmp_path: Path) -> AsyncIterator[Plant]:
-    """A downtime service of its own on SQLite under `tmp_path` (the plant in Chicago)."""
+async def running_plant(tmp_path: Path, db_url: str | None = None) -> AsyncIterator[Plant]:
+    """A downtime service of its own (the plant in Chicago), on SQLite under `tmp_path` or on
+    the PostgreSQL database `db_url`."""
     runtime = ServiceRuntime(
         registry.definition("downtime"),
         Settings(var_dir=tmp_path, plant_timezone="America/Chicago"),
         InProcessBus(),
+        db_url=db_url,
         token_secret=SECRET,
     )
     runtime.migrate()
@@ -572,6 +575,14 @@ async def running_plant(tmp_path: Path) -> AsyncIterator[Plant]:
 @pytest.fixture
 async def plant(tmp_path: Path) -> AsyncIterator[Plant]:
     async with running_plant(tmp_path) as plant:
+        yield plant
+
+
+@pytest.fixture
+async def pg_plant(postgres: servers.PostgresDatabases, tmp_path: Path) -> AsyncIterator[Plant]:
+    """The same on PostgreSQL, where the reports add up in SQL of its own (EXTRACT, unnest,
+    width_bucket)."""
+    async with running_plant(tmp_path, postgres.create("downtime_reports")) as plant:
         yield plant
 
 
@@ -593,6 +604,15 @@ def worked_example_on_the_floor(plant: Plant) -> None:
 
 
 async def test_the_oee_report_shows_the_worked_example_with_its_inputs(plant: Plant) -> None:
+    await the_worked_example_through_the_api(plant)
+
+
+@pytest.mark.integration
+async def test_the_worked_example_on_postgresql(pg_plant: Plant) -> None:
+    await the_worked_example_through_the_api(pg_plant)
+
+
+async def the_worked_example_through_the_api(plant: Plant) -> None:
     worked_example_on_the_floor(plant)
 
     report = await plant.get(
@@ -736,6 +756,15 @@ async def test_a_stop_over_a_shift_change_is_split_but_fails_once(plant: Plant) 
 
 
 async def test_the_database_adds_up_what_the_plain_computation_does(plant: Plant) -> None:
+    the_database_matches_the_plain_computation(plant)
+
+
+@pytest.mark.integration
+async def test_postgresql_adds_up_what_the_plain_computation_does(pg_plant: Plant) -> None:
+    the_database_matches_the_plain_computation(pg_plant)
+
+
+def the_database_matches_the_plain_computation(plant: Plant) -> None:
     """A fortnight of random stops (inside shifts, over shift changes, outside every shift, one
     still running) and runs on two lines with capacities by SKU, family and any product: the
     report's rows, which the database adds up, are the plain computation's (domain.line_shifts)

@@ -36,9 +36,13 @@ D = Decimal
 MADRID = ZoneInfo("Europe/Madrid")
 
 
-@pytest.fixture
-async def plant(tmp_path: Path) -> AsyncIterator[Plant]:
-    async with running_plant(tmp_path) as plant:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+async def plant(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Plant]:
+    """The plant on SQLite and on PostgreSQL: the reports add up in SQL of each one's own."""
+    url = None
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres").create("downtime_reports")
+    async with running_plant(tmp_path, url) as plant:
         yield plant
 
 
