@@ -26,11 +26,11 @@ from services.downtime.reports.domain import (
     pareto,
     top_reason,
 )
-from services.downtime.reports.schemas import ReasonLevel
+from services.downtime.reports.schemas import OeeGroupBy, ReasonLevel
 from services.downtime.reports.service import ReportQuery
 from shared.web.problems import PROBLEM_MEDIA_TYPE
 from shared.web.xlsx import XLSX_MEDIA_TYPE
-from tests.unit.test_downtime_oee import DAY, Plant, chicago, running_plant
+from tests.unit.test_downtime_oee import DAY, NIGHT, Plant, chicago, running_plant
 
 D = Decimal
 MADRID = ZoneInfo("Europe/Madrid")
@@ -239,7 +239,7 @@ async def test_a_running_stop_counts_up_to_now(plant: Plant) -> None:
         oee = service.oee_report(
             uow,
             ReportQuery(date(2026, 3, 10), date(2026, 3, 10), line_code="L2"),
-            service.OeeGroupBy.LINE,
+            OeeGroupBy.LINE,
             now,
         )
 
@@ -597,3 +597,61 @@ async def test_a_year_is_the_longest_range(plant: Plant) -> None:
         "planned_seconds": "0.0000",
         "unplanned_seconds": "0.0000",
     }
+
+
+async def test_a_facility_without_shifts_has_no_figures_and_all_its_output_outside(
+    plant: Plant,
+) -> None:
+    plant.facility()
+    plant.line("L1")
+    plant.capacity("L1", "480")
+    plant.stop("L1", march(2, 8), march(2, 9), None)
+    plant.made("L1", "CUP", "50", "5", march(2, 10))
+
+    report = await plant.get(
+        "/api/v1/reports/oee", date_from="2026-03-02", date_to="2026-03-02", facility_code="CHI"
+    )
+
+    (row,) = report["rows"]
+    assert (row["shift_seconds"], row["unplanned_downtime_seconds"], row["total_count"]) == (
+        "0.0000",
+        "0.0000",  # a stop outside every shift takes no planned production time
+        "0.0000",
+    )
+    assert [row[key] for key in ("availability", "performance", "quality", "oee")] == [None] * 4
+    assert report["outside_shifts"] == [{"line_code": "L1", "units": "55.0000"}]
+
+
+async def test_before_the_first_shift_of_the_day_only_the_night_before_has_been_worked(
+    plant: Plant,
+) -> None:
+    # Nights only, 22:00-06:00. At 03:00 on the 3rd, the 3rd's shift has not begun; the night
+    # of the 2nd (another production day) is running, and what it made is not "outside".
+    plant.facility()
+    plant.line("L1")
+    plant.shift(NIGHT)
+    plant.capacity("L1", "480")
+    plant.stop("L1", march(3, 1), None, None)
+    plant.made("L1", "CUP", "100", "0", march(3, 0, 30))
+
+    with plant.runtime.uow(read_only=True) as uow:
+        report = service.oee_report(
+            uow,
+            ReportQuery(date(2026, 3, 3), date(2026, 3, 3), facility_code="CHI"),
+            OeeGroupBy.LINE,
+            march(3, 3),
+        )
+        night_before = service.oee_report(
+            uow,
+            ReportQuery(date(2026, 3, 2), date(2026, 3, 2), facility_code="CHI"),
+            OeeGroupBy.LINE,
+            march(3, 3),
+        )
+
+    (row,) = report.rows
+    assert (row.shift_seconds, row.total_count, row.oee) == (D(0), D(0), None)
+    assert report.outside_shifts == []
+    (row,) = night_before.rows
+    # 22:00 to 03:00 so far = 18,000 s; down since 01:00 = 7,200 s
+    assert (row.shift_seconds, row.unplanned_downtime_seconds) == (D(18_000), D(7_200))
+    assert row.total_count == D(100)

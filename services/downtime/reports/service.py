@@ -312,13 +312,16 @@ def _facility_oee(
                 each.seconds * len(codes)
             )
     outside: dict[str, Decimal] = {}
-    if codes and window.worked:
-        # The stops' statements join the shifts of the range, the runs' every worked shift.
+    if codes:
+        # The stops' statement joins the shifts of the range, the runs' every worked shift.
         counted = [(index, each) for index, each in enumerate(window.worked) if each.counted]
-        shifts = _shift_values(uow, counted)
-        _add_stops(uow, codes, window, shifts, group_by, now, tally)
-        every = _shift_values(uow, list(enumerate(window.worked)))
-        outside = _add_outputs(uow, codes, window, every, group_by, tally)
+        if counted:
+            _add_stops(uow, codes, window, _shift_values(uow, counted), group_by, now, tally)
+        matched: dict[str, Decimal] = {}
+        if window.worked:
+            every = _shift_values(uow, list(enumerate(window.worked)))
+            matched = _add_outputs(uow, codes, window, every, group_by, tally)
+        outside = _outside(uow, codes, window, matched)
     names = {
         code: name
         for code, name in uow.session.execute(
@@ -543,7 +546,7 @@ def _add_outputs(
 ) -> dict[str, Decimal]:
     """The runs completed in the range's shifts, added up by the database per group, shift
     length and capacity in force (SKU's, else family's, else any product's; none: by SKU, to
-    name it); and per line the units completed outside every shift of the range's days."""
+    name it). Returns the units per line completed in any worked shift of the window."""
     grain = _grain(group_by, RunOutput.line_code, shifts)
     if group_by in (OeeGroupBy.SHIFT, OeeGroupBy.DAY):
         grain = [*grain, RunOutput.line_code]  # for the units outside every shift, per line
@@ -585,7 +588,7 @@ def _add_outputs(
             sku=sku,
         )
     _add_qc_failures(uow, codes, window, shifts, group_by, tally)
-    return _outside(uow, codes, window, matched)
+    return matched
 
 
 def _add_qc_failures(
