@@ -1338,13 +1338,13 @@ def reports_to_time() -> tuple[list[Report], str | None]:
 
 
 def explain(runtime: ServiceRuntime, seen: list[tuple[str, Any]]) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of each distinct SELECT of `seen` (the first of each)."""
+    """EXPLAIN (ANALYZE, BUFFERS) of each distinct query of `seen` (the first of each)."""
     counts = Counter(statement for statement, _p in seen)
     out: list[str] = []
     done: set[str] = set()
     with runtime.db.engine.connect() as conn:
         for statement, parameters in seen:
-            if statement in done or not statement.lstrip().upper().startswith("SELECT"):
+            if statement in done or not statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
             done.add(statement)
             plan = conn.exec_driver_sql(
