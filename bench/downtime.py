@@ -1338,12 +1338,17 @@ def reports_to_time() -> tuple[list[Report], str | None]:
 
 
 def explain(runtime: ServiceRuntime, seen: list[tuple[str, Any]]) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of each distinct query of `seen` (the first of each)."""
+    """EXPLAIN (ANALYZE, BUFFERS) of each distinct query of `seen` (the first of each), in one
+    transaction that also runs the SET statements the call ran (work_mem, jit)."""
     counts = Counter(statement for statement, _p in seen)
     out: list[str] = []
     done: set[str] = set()
-    with runtime.db.engine.connect() as conn:
+    with runtime.db.engine.connect() as conn, conn.begin():
         for statement, parameters in seen:
+            if statement.lstrip().upper().startswith("SET "):
+                conn.exec_driver_sql(statement, parameters or {})
+                out.append("  " + " ".join(statement.split()))
+                continue
             if statement in done or not statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
             done.add(statement)
