@@ -3,7 +3,7 @@ downtime service, and the summary, Pareto, trend, MTBF/MTTR and OEE reports over
 downtime events, each beside a ceiling measured in the same run.
 
     .venv/bin/python bench/downtime.py [--events 1000000] [--tablets 100] [--seconds 60]
-        [--think 1 3] [--runs 50] [--budget 60] [--explain] [--profile]
+        [--think 1 3] [--runs 50] [--budget 60] [--explain] [--profile] [--try-rollup]
         [--report NAME ...] [--report-days 30 365] [--json bench/results/downtime.json]
 
     # a smoke run (a few minutes: the OEE reports over 365 days are slow):
@@ -66,7 +66,9 @@ downtime list's first page (GET /api/v1/downtimes?facility_code=P1&date_from=...
 contrast: the naive aggregate over the whole table with psycopg alone,
 `SELECT reason_code, sum(ended_at - started_at) FROM downtimes GROUP BY reason_code`.
 `--explain` prints EXPLAIN (ANALYZE, BUFFERS) of each distinct statement the first call of
-each report ran; `--profile` prints where one more call of each spends its time (cProfile).
+each report ran; `--profile` prints where one more call of each spends its time (cProfile);
+`--try-rollup` times reading per-shift sums (one row per line, production day and shift) from a
+table built for the purpose: what a rollup kept by the entries' writes would cost to read.
 
 It creates a database of its own on the server PORTAL_TEST_PG_URL names and drops it at the
 end, whatever happens (Ctrl-C and SIGTERM included; the served process is stopped too).
@@ -1457,6 +1459,61 @@ def naive(url: str, runs: int, budget: float) -> dict[str, Any]:
     return summary(ms) | {"groups": len(rows), "plan": plan}
 
 
+ROLLUP_BUILD = (
+    "CREATE TABLE bench_shift_sums AS SELECT line_code, production_day, shift_code, "
+    "count(*) FILTER (WHERE NOT (planned AND reason_code IS NOT NULL)) AS failures, "
+    "coalesce(sum(extract(epoch FROM ended_at - started_at)) FILTER (WHERE planned AND "
+    "reason_code IS NOT NULL), 0) AS planned_s, coalesce(sum(extract(epoch FROM ended_at - "
+    "started_at)) FILTER (WHERE NOT (planned AND reason_code IS NOT NULL)), 0) AS unplanned_s "
+    "FROM downtimes WHERE ended_at IS NOT NULL GROUP BY 1, 2, 3"
+)
+ROLLUP_CELLS = (
+    "SELECT line_code, production_day, shift_code, planned_s, unplanned_s, failures FROM "
+    "bench_shift_sums WHERE line_code = ANY(%(lines)s) AND production_day BETWEEN %(first)s "
+    "AND %(last)s"
+)
+ROLLUP_LINES = (
+    "SELECT line_code, sum(planned_s), sum(unplanned_s), sum(failures) FROM bench_shift_sums "
+    "WHERE line_code = ANY(%(lines)s) AND production_day BETWEEN %(first)s AND %(last)s "
+    "GROUP BY line_code"
+)
+
+
+def try_rollup(url: str, today: date, runs: int, budget: float) -> dict[str, Any]:
+    """What reading kept per-shift sums would cost: a table of one row per line, production
+    day and shift (the shape a rollup kept by the entries' writes would have; here simply
+    grouped from the stops, not cut at shift changes), and the year's and the month's rows of
+    the report's facility read from it, psycopg alone. The change the OEE figures point to,
+    measured, not built."""
+    out: dict[str, Any] = {}
+    lines = line_codes(FACILITIES[0])
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        began = time.perf_counter()
+        conn.execute(ROLLUP_BUILD)
+        conn.execute(
+            "CREATE INDEX ix_bench_shift_sums ON bench_shift_sums (line_code, production_day)"
+        )
+        conn.execute("VACUUM ANALYZE bench_shift_sums")
+        out["build_s"] = time.perf_counter() - began
+        row = conn.execute("SELECT count(*) FROM bench_shift_sums").fetchone()
+        out["rows"] = row[0] if row else 0
+        for days in (30, 365):
+            params = {"lines": lines, "first": today - timedelta(days=days - 1), "last": today}
+            for name, sql in (("cells", ROLLUP_CELLS), ("lines", ROLLUP_LINES)):
+                rows = conn.execute(sql, params).fetchall()
+                began = time.perf_counter()
+                conn.execute(sql, params).fetchall()
+                n = runs_for(time.perf_counter() - began, runs, budget)
+                ms = []
+                for _ in range(n):
+                    began = time.perf_counter()
+                    conn.execute(sql, params).fetchall()
+                    ms.append((time.perf_counter() - began) * 1000)
+                out[f"{name}_{days}"] = summary(ms) | {"rows": len(rows)}
+        conn.execute("DROP TABLE bench_shift_sums")
+    return out
+
+
 # -- output --------------------------------------------------------------------------------
 
 
@@ -1684,6 +1741,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             say(
                 f"  naive            {fmt(results['naive'])}  ({results['naive']['groups']} groups)"
             )
+            if args.try_rollup:
+                say("what kept per-shift sums would cost to read (--try-rollup)")
+                results["rollup"] = try_rollup(url, today, args.runs, args.budget)
+                rollup = results["rollup"]
+                say(f"  built in {rollup['build_s']:.1f} s: {rollup['rows']:,} rows")
+                for key, value in rollup.items():
+                    if isinstance(value, dict):
+                        say(f"  {key:16} {fmt(value)}  ({value['rows']:,} rows)")
             results["load_average_end"] = os.getloadavg()
             if args.explain:
                 for case in results["reports"]["cases"]:
@@ -1751,6 +1816,11 @@ def main() -> None:
     )
     parser.add_argument("--explain", action="store_true", help="print the reports' plans")
     parser.add_argument("--profile", action="store_true", help="cProfile one call of each report")
+    parser.add_argument(
+        "--try-rollup",
+        action="store_true",
+        help="also time reading kept per-shift sums (a table built for the purpose, then dropped)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     # SIGTERM as Ctrl-C, so the database is dropped and the server stopped (a background job of
