@@ -7,8 +7,10 @@ journal is real."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
@@ -300,6 +302,41 @@ async def _load_downtime(downtime: httpx.AsyncClient) -> None:
     ):
         capacity = {"sku": sku, "units_per_shift": units, "effective_from": "2026-01-01"}
         await _ok(downtime.post(f"/api/v1/lines/{line_code}/capacities", json=capacity), 201, 409)
+    await _load_stops(downtime)
+
+
+# A week of stops, so the OEE and downtime pages have something to show on the first start:
+# (line, local start, minutes, reason) for each working day before today.
+DEMO_STOPS = [
+    ("PRN-01", time(9, 10), 25, "MECH-NOZZLE-CLOG"),
+    ("PRN-01", time(14, 0), 20, "PLANNED-CHANGEOVER"),
+    ("PRN-01", time(23, 30), 15, "MAT-OUT"),
+    ("PRN-02", time(7, 45), 12, "MECH-BED-LEVEL"),
+    ("PRN-02", time(12, 0), 30, "PLANNED-BREAK"),
+    ("PRN-02", time(17, 20), 40, "ELEC-SENSOR"),
+]
+
+
+async def _load_stops(downtime: httpx.AsyncClient) -> None:
+    """The last six working days' stops on both printers. Those days are locked by then, so
+    they go in as an administrator's correction, with its reason, as a real late entry would."""
+    zone = ZoneInfo("America/Mexico_City")
+    today = datetime.now(zone).date()
+    for back in range(1, 8):
+        day = today - timedelta(days=back)
+        if day.isoweekday() == 7:
+            continue
+        for number, (line_code, at, minutes, reason) in enumerate(DEMO_STOPS):
+            start = datetime.combine(day, at, tzinfo=zone) + timedelta(minutes=3 * (back + number))
+            stop = {
+                "line_code": line_code,
+                "reason_code": reason,
+                "started_at": start.isoformat(),
+                "ended_at": (start + timedelta(minutes=minutes + 2 * back)).isoformat(),
+                "notes": "demo data",
+                "edit_reason": "demo data",
+            }
+            await _ok(downtime.post("/api/v1/downtimes", json=stop), 201, 409)
 
 
 async def _wait_for_items(service: httpx.AsyncClient, skus: list[str]) -> None:
