@@ -8,6 +8,9 @@ downtime events, each beside a ceiling measured in the same run.
 
     # a smoke run (a few minutes: the OEE reports over 365 days are slow):
     .venv/bin/python bench/downtime.py --events 20000 --tablets 10 --seconds 5 --runs 5
+    # the tablets alone, at another pace; one tablet without pauses (no queueing):
+    .venv/bin/python bench/downtime.py --no-reports --think 10 20
+    .venv/bin/python bench/downtime.py --no-reports --tablets 1 --think 0 0 --seconds 30
     # the reports alone (no tablets), only OEE, only over a year, with plans and a profile:
     .venv/bin/python bench/downtime.py --seconds 0 --report oee --report-days 365 --explain \
         --profile
@@ -1382,8 +1385,10 @@ async def time_reports(
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     reports, missing = reports_to_time()
-    sql = SqlClock(runtime.db.engine)
     out: dict[str, Any] = {"missing": missing, "today": str(today), "cases": []}
+    if args.no_reports:
+        return out
+    sql = SqlClock(runtime.db.engine)
     for days in args.report_days:
         first, last = today - timedelta(days=days - 1), today
         for report in reports:
@@ -1736,11 +1741,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     results["reports"] = await time_reports(runtime, client, pid, today, args)
             if results["reports"]["missing"]:
                 say(f"  note: {results['reports']['missing']}")
-            say("contrast: the naive aggregate over the whole table, psycopg alone")
-            results["naive"] = naive(url, args.runs, args.budget)
-            say(
-                f"  naive            {fmt(results['naive'])}  ({results['naive']['groups']} groups)"
-            )
+            if not args.no_reports:
+                say("contrast: the naive aggregate over the whole table, psycopg alone")
+                results["naive"] = naive(url, args.runs, args.budget)
+                groups = results["naive"]["groups"]
+                say(f"  naive            {fmt(results['naive'])}  ({groups} groups)")
             if args.try_rollup:
                 say("what kept per-shift sums would cost to read (--try-rollup)")
                 results["rollup"] = try_rollup(url, today, args.runs, args.budget)
@@ -1756,9 +1761,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         say(f"--- EXPLAIN {case['report']}, {case['days']} days")
                         for line in case["explain"]:
                             say(line)
-                say("--- EXPLAIN the naive aggregate")
-                for line in results["naive"]["plan"]:
-                    say("    " + line)
+                for line in ["--- EXPLAIN the naive aggregate"] + [
+                    "    " + line for line in results.get("naive", {}).get("plan", [])
+                ]:
+                    say(line)
             if args.profile:
                 for case in results["reports"]["cases"]:
                     if case.get("profile"):
@@ -1814,6 +1820,7 @@ def main() -> None:
     parser.add_argument(
         "--report-days", type=int, nargs="+", default=[30, 365], help="report ranges, days"
     )
+    parser.add_argument("--no-reports", action="store_true", help="the tablets and ceilings only")
     parser.add_argument("--explain", action="store_true", help="print the reports' plans")
     parser.add_argument("--profile", action="store_true", help="cProfile one call of each report")
     parser.add_argument(
