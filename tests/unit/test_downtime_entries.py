@@ -388,3 +388,90 @@ async def test_the_list_filters_by_line_day_and_unclassified_and_exports(plant: 
     assert rows[2][9] == "Mechanical / Nozzle / Clogged"
     # Times are New York wall-clock time: 10:00 on 15 July.
     assert rows[2][5] == datetime(2026, 7, 15, 10, 0, tzinfo=UTC).replace(tzinfo=None)
+
+
+async def test_times_no_stop_can_have_are_refused_and_a_clock_slightly_ahead_is_taken_as_now(
+    plant: Plant,
+) -> None:
+    now = utc_now()
+    async with plant.client("operator") as operator:
+        cases = [
+            ({"started_at": (now - timedelta(days=40)).isoformat()}, "start_too_old"),
+            ({"started_at": "1999-12-31T23:00:00Z"}, "start_too_early"),
+            ({"started_at": "0001-01-01T00:00:00Z"}, "start_too_early"),
+        ]
+        for body, code in cases:
+            refused = await operator.post(f"/api/v1/lines/{LINE}/downtime/start", json=body)
+            assert refused.status_code == 422, refused.text
+            assert (refused.json()["code"], refused.json()["field"]) == (code, "started_at")
+        ancient = entry(datetime(1, 1, 1, tzinfo=UTC), 10)
+        assert (await operator.post("/api/v1/downtimes", json=ancient)).status_code == 422
+        for bad_id in ("0", "99999999999999999999"):
+            answer = await operator.get(f"/api/v1/downtimes/{bad_id}")
+            assert answer.status_code == 422, answer.text
+            patched = await operator.patch(f"/api/v1/downtimes/{bad_id}", json={"version": 1})
+            assert patched.status_code == 422, patched.text
+        ahead = (now + timedelta(minutes=4)).isoformat()
+        started = ok(
+            await operator.post(f"/api/v1/lines/{LINE}/downtime/start", json={"started_at": ahead}),
+            201,
+        )
+    assert datetime.fromisoformat(started["started_at"]) <= utc_now()
+    assert count(plant) == 1
+
+
+async def test_a_line_down_for_longer_than_a_month_still_comes_back_up(plant: Plant) -> None:
+    long_ago = utc_now() - timedelta(days=45)
+    with plant.uow() as uow:
+        opened = service.machine_stopped(uow, LINE, utc_now() - timedelta(days=1))
+        assert opened is not None
+        opened.started_at = long_ago  # a shutdown that began before the last month
+        uow.commit()
+    async with plant.client("operator") as operator:
+        ended = ok(await operator.post(f"/api/v1/downtimes/{opened.id}/end", json={}))
+    assert ended["running"] is False
+    assert int(ended["duration_seconds"]) >= 45 * 24 * 3600
+
+
+async def test_back_up_on_a_locked_day_ends_the_stop_but_classifying_it_needs_admin(
+    plant: Plant,
+) -> None:
+    async with plant.client("operator") as operator:
+        first = ok(await operator.post(f"/api/v1/lines/{LINE}/downtime/start", json={}), 201)
+        second = ok(await operator.post("/api/v1/lines/PRN-02/downtime/start", json={}), 201)
+        with plant.uow() as uow:
+            day = date.fromisoformat(first["production_day"])
+            uow.session.add(
+                DayLock(facility_code="PLANT-1", day=day, locked_by="sue", locked_at=utc_now())
+            )
+            uow.commit()
+        classified = await operator.post(
+            f"/api/v1/downtimes/{first['id']}/end", json={"reason_code": "CHANGEOVER"}
+        )
+        assert classified.status_code == 409 and classified.json()["code"] == "day_locked"
+        plain = ok(await operator.post(f"/api/v1/downtimes/{second['id']}/end", json={}))
+        assert plain["running"] is False and plain["reason_code"] is None
+    async with plant.client("admin", user="ada") as admin:
+        done = ok(
+            await admin.post(
+                f"/api/v1/downtimes/{first['id']}/end",
+                json={"reason_code": "CHANGEOVER", "edit_reason": "crew forgot to classify"},
+            )
+        )
+    assert (done["reason_code"], done["planned"]) == ("CHANGEOVER", True)
+
+
+async def test_a_machine_stop_heard_late_is_recorded_closed_unless_it_overlaps(
+    plant: Plant,
+) -> None:
+    async with plant.client("operator") as operator:
+        ok(await operator.post("/api/v1/downtimes", json=entry(T + timedelta(hours=1), 15)), 201)
+    with plant.uow() as uow:
+        late = service.record_machine_stop(uow, LINE, T, T + timedelta(minutes=30))
+        assert late is not None and (late.source, late.reason_code) == ("machine", None)
+        clash = service.record_machine_stop(
+            uow, LINE, T + timedelta(minutes=50), T + timedelta(minutes=70)
+        )
+        assert clash is None
+        uow.commit()
+    assert count(plant) == 2

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.downtime.entries import service
@@ -35,6 +35,8 @@ Reader = Annotated[TokenClaims, Depends(require_permission(Action.DOWNTIME_READ)
 Recorder = Annotated[TokenClaims, Depends(require_permission(Action.DOWNTIME_RECORD))]
 Sort = Annotated[str | None, Depends(sort_param)]
 EXPORT_LIMIT = 100_000
+# Ids are BIGINT on PostgreSQL: a larger number is no entry (404), not an overflow (500).
+DowntimeId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 _MINUTE = Decimal("0.1")
 
 
@@ -130,7 +132,7 @@ def export_downtimes(request: Request, _reader: Reader, filters: Filters, sort: 
 
 
 @router.get("/downtimes/{downtime_id}", response_model=DowntimeOut)
-def get_downtime(downtime_id: int, request: Request, _reader: Reader) -> DowntimeOut:
+def get_downtime(downtime_id: DowntimeId, request: Request, _reader: Reader) -> DowntimeOut:
     with runtime_of(request).uow(read_only=True) as uow:
         return service.get_downtime(uow, downtime_id)
 
@@ -156,7 +158,7 @@ def start_downtime(
 
 @router.post("/downtimes/{downtime_id}/end", response_model=DowntimeOut)
 def end_downtime(
-    downtime_id: int, body: DowntimeEnd, request: Request, _recorder: Recorder
+    downtime_id: DowntimeId, body: DowntimeEnd, request: Request, _recorder: Recorder
 ) -> JSONResponse:
     """ "Back up": ends the running stop, classifying it when a reason comes with it."""
     return run_command(request, lambda uow: service.end_downtime(uow, downtime_id, body))
@@ -170,7 +172,7 @@ def record_downtime(body: DowntimeCreate, request: Request, _recorder: Recorder)
 
 @router.patch("/downtimes/{downtime_id}", response_model=DowntimeOut)
 def update_downtime(
-    downtime_id: int, body: DowntimeUpdate, request: Request, _recorder: Recorder
+    downtime_id: DowntimeId, body: DowntimeUpdate, request: Request, _recorder: Recorder
 ) -> JSONResponse:
     """Classify or correct an entry; `version` is the one you read (409 if it moved on)."""
     return run_command(request, lambda uow: service.update_downtime(uow, downtime_id, body))

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 # A clock on a tablet may run a little ahead of the server's.
 CLOCK_SKEW = timedelta(minutes=5)
 # Longer than this is a typing mistake, not a stop (a line down for weeks is decommissioned).
 LONGEST_STOP = timedelta(days=31)
+# The plant's calendar starts here (accounting's periods too); earlier is a typing mistake.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -43,17 +45,32 @@ def overlapping(
     return None
 
 
-def time_problem(start: datetime, end: datetime | None, now: datetime) -> tuple[str, str] | None:
-    """(field, code) of what is wrong with these times, or None: no end before its start, no
-    stop in the future, none longer than LONGEST_STOP."""
+def time_problem(
+    start: datetime, end: datetime | None, now: datetime, *, ending: bool = False
+) -> tuple[str, str] | None:
+    """(field, code) of what is wrong with these times, or None.
+
+    No stop before EARLIEST or in the future; a running stop (no end) started within
+    LONGEST_STOP, so it can be ended; an end after its start; a stop entered with both times no
+    longer than LONGEST_STOP. `ending` is "back up" on a running stop: however long the line was
+    down, it may always come back up.
+    """
+    if start < EARLIEST:
+        return "started_at", "start_too_early"
     if start > now + CLOCK_SKEW:
         return "started_at", "start_in_future"
     if end is None:
-        return None
+        return ("started_at", "start_too_old") if now - start > LONGEST_STOP else None
     if end <= start:
         return "ended_at", "end_not_after_start"
     if end > now + CLOCK_SKEW:
         return "ended_at", "end_in_future"
-    if end - start > LONGEST_STOP:
+    if end - start > LONGEST_STOP and not ending:
         return "ended_at", "stop_too_long"
     return None
+
+
+def not_after(moment: datetime, now: datetime) -> datetime:
+    """A time a tablet's clock put slightly ahead (within CLOCK_SKEW) taken as now: a stop is
+    never stored as starting or ending in the future."""
+    return min(moment, now)

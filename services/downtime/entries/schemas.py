@@ -51,6 +51,7 @@ class DowntimeEnd(BaseModel):
     ended_at: Moment | None = None
     reason_code: CodeIn | None = None
     notes: Notes | None = None
+    edit_reason: EditReason | None = None
 
 
 class DowntimeCreate(BaseModel):

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 
-from services.downtime.entries.domain import Span, overlapping, time_problem
+from services.downtime.entries.domain import Span, not_after, overlapping, time_problem
 from services.downtime.entries.models import Downtime
 from services.downtime.entries.schemas import (
     DowntimeCreate,
@@ -54,6 +54,10 @@ TIME_MESSAGES = {
     "end_not_after_start": _("The end must be after the start."),
     "end_in_future": _("The stop cannot end in the future."),
     "stop_too_long": _("A stop longer than 31 days is not a stop; check the dates."),
+    "start_too_old": _(
+        "A stop still running cannot have started more than 31 days ago; enter it with its end."
+    ),
+    "start_too_early": _("A stop cannot start before the year 2000; check the date."),
 }
 
 
@@ -68,8 +72,8 @@ def start_downtime(
     """ "Line down now": open a running stop on the line (now, or at `started_at`)."""
     line, facility = _line_for_update(uow, line_code)
     now = utc_now()
-    started_at = data.started_at or now
-    _check_times(started_at, None, now)
+    _check_times(data.started_at or now, None, now)
+    started_at = not_after(data.started_at or now, now)
     reason = _reason(uow, data.reason_code, facility.code)
     _check_no_overlap(uow, facility, line.code, started_at, None, ignore=None)
     where = moment_in(uow, facility, started_at)
@@ -111,16 +115,19 @@ def end_downtime(uow: UnitOfWork, downtime_id: int, data: DowntimeEnd) -> Downti
             extensions={"downtime": _out(uow, row).model_dump(mode="json")},
         )
     now = utc_now()
-    ended_at = data.ended_at or now
-    _check_times(row.started_at, ended_at, now)
+    _check_times(row.started_at, data.ended_at or now, now, ending=True)
+    ended_at = not_after(data.ended_at or now, now)
     _check_no_overlap(uow, facility, line.code, row.started_at, ended_at, ignore=row.id)
+    if data.reason_code is not None or data.notes:
+        # Coming back up is always allowed; classifying a locked day's stop is an edit of it.
+        _check_day_open(uow, facility, row.production_day, data.edit_reason, now)
     before = _out(uow, row)
     if data.reason_code is not None:
         _classify(row, _reason(uow, data.reason_code, facility.code))
     if data.notes:
         row.notes = data.notes
     row.ended_at = ended_at
-    return _changed(uow, row, before, "downtime.entries.end", None)
+    return _changed(uow, row, before, "downtime.entries.end", data.edit_reason)
 
 
 def record_downtime(
@@ -130,17 +137,19 @@ def record_downtime(
     line, facility = _line_for_update(uow, data.line_code, field="line_code")
     now = utc_now()
     _check_times(data.started_at, data.ended_at, now)
+    started_at, ended_at = not_after(data.started_at, now), not_after(data.ended_at, now)
+    _check_times(started_at, ended_at, now)  # both were ahead of the clock: nothing left
     reason = _reason(uow, data.reason_code, facility.code)
-    _check_no_overlap(uow, facility, line.code, data.started_at, data.ended_at, ignore=None)
-    where = moment_in(uow, facility, data.started_at)
+    _check_no_overlap(uow, facility, line.code, started_at, ended_at, ignore=None)
+    where = moment_in(uow, facility, started_at)
     _check_day_open(uow, facility, where.production_day, data.edit_reason, now)
     row = Downtime(
         line_code=line.code,
         facility_code=facility.code,
         reason_code=reason.code if reason else None,
         planned=reason.planned if reason else False,
-        started_at=data.started_at,
-        ended_at=data.ended_at,
+        started_at=started_at,
+        ended_at=ended_at,
         production_day=where.production_day,
         shift_code=where.shift_code,
         order_code=data.order_code,
@@ -175,7 +184,11 @@ def update_downtime(uow: UnitOfWork, downtime_id: int, data: DowntimeUpdate) -> 
     sent = data.model_fields_set
     started_at = data.started_at if "started_at" in sent and data.started_at else row.started_at
     ended_at = data.ended_at if "ended_at" in sent and data.ended_at else row.ended_at
-    _check_times(started_at, ended_at, now)
+    if (started_at, ended_at) != (row.started_at, row.ended_at):
+        _check_times(started_at, ended_at, now)
+        started_at = not_after(started_at, now)
+        ended_at = not_after(ended_at, now) if ended_at is not None else None
+        _check_times(started_at, ended_at, now)
     _check_no_overlap(uow, facility, line.code, started_at, ended_at, ignore=row.id)
     where = moment_in(uow, facility, started_at)
     # The day it was in and the day it moves to must both be open (or the editor may edit).
@@ -197,19 +210,50 @@ def update_downtime(uow: UnitOfWork, downtime_id: int, data: DowntimeUpdate) -> 
 
 def machine_stopped(uow: UnitOfWork, line_code: str, at: datetime) -> Downtime | None:
     """A machine said it stopped at `at`: open an unclassified stop, unless the line is
-    already down then (an operator was quicker), in which case nothing changes."""
+    already down then or stopped again later (an operator was quicker, or the message came
+    late), or `at` is not a time a running stop can start at; then nothing changes."""
     line, facility = _line_for_update(uow, line_code)
+    now = utc_now()
+    if time_problem(at, None, now) is not None:
+        return None
+    at = not_after(at, now)
     if _in_the_way(uow, line.code, at, None, ignore=None) is not None:
         return None
-    where = moment_in(uow, facility, at)
+    return _machine_stop(uow, line, facility, at, None, now)
+
+
+def record_machine_stop(
+    uow: UnitOfWork, line_code: str, started_at: datetime, ended_at: datetime
+) -> Downtime | None:
+    """A machine's stop heard only once it was over (its messages came late): record it
+    closed, unclassified, unless it would overlap another entry of the line or its times are
+    not a stop's; then nothing changes."""
+    line, facility = _line_for_update(uow, line_code)
     now = utc_now()
+    started_at, ended_at = not_after(started_at, now), not_after(ended_at, now)
+    if time_problem(started_at, ended_at, now) is not None:
+        return None
+    if _in_the_way(uow, line.code, started_at, ended_at, ignore=None) is not None:
+        return None
+    return _machine_stop(uow, line, facility, started_at, ended_at, now)
+
+
+def _machine_stop(
+    uow: UnitOfWork,
+    line: Line,
+    facility: Facility,
+    started_at: datetime,
+    ended_at: datetime | None,
+    now: datetime,
+) -> Downtime:
+    where = moment_in(uow, facility, started_at)
     row = Downtime(
         line_code=line.code,
         facility_code=facility.code,
         reason_code=None,
         planned=False,
-        started_at=at,
-        ended_at=None,
+        started_at=started_at,
+        ended_at=ended_at,
         production_day=where.production_day,
         shift_code=where.shift_code,
         order_code=running_order_code(uow, line.code),
@@ -230,6 +274,7 @@ def machine_running(uow: UnitOfWork, line_code: str, at: datetime) -> Downtime |
     """A machine said it runs again at `at`: end the stop that is running on the line, if
     it started before `at`; otherwise nothing changes."""
     line, _facility = _line_for_update(uow, line_code)
+    at = not_after(at, utc_now())
     row = uow.session.scalars(
         select(Downtime)
         .where(Downtime.line_code == line.code, Downtime.ended_at.is_(None))
@@ -416,8 +461,10 @@ def _reason(uow: UnitOfWork, code: str | None, facility_code: str) -> DowntimeRe
     return usable_leaf(uow, code, facility_code, field="reason_code")
 
 
-def _check_times(start: datetime, end: datetime | None, now: datetime) -> None:
-    problem = time_problem(start, end, now)
+def _check_times(
+    start: datetime, end: datetime | None, now: datetime, *, ending: bool = False
+) -> None:
+    problem = time_problem(start, end, now, ending=ending)
     if problem is not None:
         field, code = problem
         raise InvalidInput(TIME_MESSAGES[code], field=field, code=code)
