@@ -19,6 +19,14 @@ else when it returns. A retry carries the same key and body, so the service answ
 first answer and records nothing twice (shared/web/commands.py). A "Line down" still waiting is
 shown running with its timer; its "Back up" waits behind it and learns the stop's id from the
 start's answer.
+
+The queue is sent through /floor/send/<path> rather than straight to the API: each request says
+whose it is (X-Portal-Queued-By, the user who tapped), and this route refuses it (409
+`queued_by_another_user`, naming who is signed in) unless that user is the one signed in now.
+An idempotency key belongs to its sender, so an entry sent as someone else would be recorded
+twice, or refused for overlapping its own twin; the tablet keeps it until its user signs in.
+The session's CSRF token is checked too (as on every page route), so a request whose page has
+not seen the session it carries is refused before anything is forwarded.
 """
 
 from __future__ import annotations
@@ -32,12 +40,15 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
+from services.gateway import proxy
+from services.gateway.api import signed_in_user
+from services.gateway.domain import normalise_username
 from services.gateway.ui import upstream
 from services.gateway.ui.floor import view as shown
 from services.gateway.ui.frame import Feature, NavLink, Page, page_user, render
 from shared.auth.permissions import Action, allowed
 from shared.i18n import Text, _, language_scope
-from shared.web.problems import NotFound, PortalError
+from shared.web.problems import Conflict, InvalidInput, NotFound, PortalError, render_problem
 
 router = APIRouter()
 
@@ -46,6 +57,14 @@ ASSETS = Path(__file__).parent / "static"
 ASSET_TYPES = {"floor.js": "text/javascript", "floor.css": "text/css"}
 LINE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,31}$")
 MAX_ROWS = 1000
+QUEUED_BY_HEADER = "X-Portal-Queued-By"
+# What the tablet's queue sends, and nothing else: method and the service's path.
+SENDABLE = (
+    ("POST", re.compile(r"^lines/[A-Za-z0-9][A-Za-z0-9_\-]{0,31}/downtime/start$")),
+    ("POST", re.compile(r"^downtimes/[0-9]{1,18}/end$")),
+    ("POST", re.compile(r"^downtimes$")),
+    ("PATCH", re.compile(r"^downtimes/[0-9]{1,18}$")),
+)
 
 # What the tablet's script says, in the user's language (rendered into the page as JSON).
 SCRIPT_STRINGS: dict[str, Text] = {
@@ -75,6 +94,13 @@ SCRIPT_STRINGS: dict[str, Text] = {
     "classifying": _("Pick the reason of the stop from {start} ({source})."),
     "alreadyDown": _("The line is already down."),
     "discard": _("Discard"),
+    "discardConfirm": _("Discard this entry? It will not be sent.\n\n{entry}"),
+    "failing": _("Not sent yet, the server answered: {detail} It is sent again by itself."),
+    "refusedListed": _("Not saved: each entry is listed below with the reason."),
+    "otherSignedIn": _(
+        "{user} is signed in on this tablet now: reload this page to record as {user}. "
+        "What {page} recorded here waits for {page} to sign in."
+    ),
     "seconds": _("{seconds} s"),
     "minutes": _("{minutes} min"),
     "hours": _("{hours} h {minutes} min"),
@@ -89,6 +115,43 @@ async def asset(name: str) -> Response:
     return FileResponse(
         ASSETS / name, media_type=media_type, headers={"Cache-Control": "public, max-age=300"}
     )
+
+
+@router.api_route("/floor/send/{path:path}", methods=["POST", "PATCH"])
+async def send(path: str, request: Request) -> Response:
+    """One request of the tablet's queue, forwarded to the downtime service as the signed-in
+    user only when that user is the one who queued it. Answers are problem+json throughout (the
+    script reads them), never a page."""
+    try:
+        user = await signed_in_user(request)
+    except PortalError as problem:
+        return render_problem(request, problem)
+    with language_scope(user.language.value):
+        try:
+            queued_by = normalise_username(request.headers.get(QUEUED_BY_HEADER) or "")
+            if not queued_by:
+                raise InvalidInput(
+                    _("Say whose entry this is in {header}.", header=QUEUED_BY_HEADER),
+                    field=QUEUED_BY_HEADER,
+                )
+            if queued_by != normalise_username(user.username):
+                raise Conflict(
+                    _(
+                        "This entry was recorded by {queued_by} and {user} is signed in now: "
+                        "it waits for {queued_by} to sign in.",
+                        queued_by=queued_by,
+                        user=user.username,
+                    ),
+                    code="queued_by_another_user",
+                    extensions={"queued_by": queued_by, "signed_in": user.username},
+                )
+            if not any(
+                request.method == method and shape.match(path) for method, shape in SENDABLE
+            ):
+                raise NotFound(_("There is nothing at {path}.", path=request.url.path[:200]))
+            return await proxy.forward(SERVICE, path, request, user)
+        except PortalError as problem:
+            return render_problem(request, problem)
 
 
 @router.get("/floor")

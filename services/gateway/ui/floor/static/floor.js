@@ -12,11 +12,28 @@
 // and the same body, and the downtime service answers it with the first answer without
 // recording anything twice. A "Back up" tapped while its "Line down" still waits is queued
 // behind it and learns the stop's id from the start's answer.
+//
+// An item belongs to the user who tapped it (its key is theirs): before sending, the tablet asks
+// the gateway who is signed in now and sends only that user's items, each through the floor's
+// own route (/floor/send/...), which refuses it unless the signed-in user is the one named in
+// X-Portal-Queued-By. Another user's items wait, shown as waiting for them to sign in.
+//
+// What an answer means for an item:
+// - 2xx: saved; it leaves the queue.
+// - no answer, 401, an expired CSRF token, 408, 429, 409 concurrent_change, 5xx: not a refusal
+//   of the entry; it stays, is sent again later with the same key and body, and holds back
+//   the items of its line behind it (a 5xx is shown as failing, with the server's words). The
+//   operator may discard it.
+// - any other 4xx: refused. Just tapped (the operator is looking), it leaves the queue and the
+//   refusal is shown; one that had to wait stays in the list as refused, with its own words,
+//   until the operator discards it (and enters it again, corrected).
 "use strict";
 
 (function () {
   const QUEUE_KEY = "portal.floor.queue.v1";
   const API = "/api/downtime/v1";
+  const SEND = "/floor/send";
+  const WHO = "/api/auth/me";
   const RETRY_MS = 10000;
   const SEND_TIMEOUT_MS = 15000;
   const DAY_MS = 86400000;
@@ -138,11 +155,18 @@
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
-  async function send(item) {
+  // The floor's route for a queued request: the service's path behind /floor/send.
+  function sendPath(path) {
+    return path.startsWith(`${API}/`) ? SEND + path.slice(API.length) : null;
+  }
+
+  async function send(item, csrf) {
+    const path = sendPath(item.path);
+    if (!path) throw new Error(`not a queued request: ${item.path}`);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS);
     try {
-      return await fetch(item.path, {
+      return await fetch(path, {
         method: item.method,
         credentials: "same-origin",
         cache: "no-store",
@@ -150,7 +174,8 @@
         headers: {
           Accept: "application/json",
           "Content-Type": "application/json",
-          "X-CSRF-Token": window.portal ? window.portal.csrfToken() : "",
+          "X-CSRF-Token": csrf || (window.portal ? window.portal.csrfToken() : ""),
+          "X-Portal-Queued-By": item.user,
           "Idempotency-Key": item.key,
         },
         body: JSON.stringify(item.body),
@@ -158,6 +183,35 @@
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  // Who is signed in on this browser now, and that session's CSRF token: {user, csrf}; null
+  // when nobody is; undefined when the gateway cannot be asked. A background request: it does
+  // not keep an unattended tablet's session alive.
+  async function signedIn() {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), SEND_TIMEOUT_MS);
+    try {
+      const answer = await fetch(WHO, {
+        credentials: "same-origin",
+        cache: "no-store",
+        signal: controller.signal,
+        headers: { Accept: "application/json", "X-Portal-Background": "1" },
+      });
+      if (answer.status === 401) return null;
+      if (!answer.ok) return undefined;
+      const me = await answer.json();
+      if (!me || typeof me.username !== "string" || !me.username) return undefined;
+      return { user: me.username, csrf: answer.headers.get("X-CSRF-Token") || "" };
+    } catch (_) {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function isJson(answer) {
+    return /json/i.test(answer.headers.get("Content-Type") || "");
   }
 
   async function problemOf(answer) {
@@ -210,6 +264,10 @@
     window.Alpine.data("floorTablet", () => ({
       line: "",
       user: "",
+      // Who is signed in on this browser as far as the tablet knows ("" for nobody): the user
+      // the page was drawn for until the gateway says otherwise.
+      signedIn: "",
+      csrf: "",
       canRecord: false,
       strings: {},
       tree: [],
@@ -235,6 +293,7 @@
       init() {
         this.line = this.$root.dataset.line;
         this.user = this.$root.dataset.user || "";
+        this.signedIn = this.user;
         this.canRecord = this.$root.dataset.canRecord === "true";
         this.strings = readJson("floor-strings", {});
         this.tree = this.prepare(readJson("floor-tree", []), []);
@@ -314,7 +373,13 @@
       },
 
       isMine(item) {
-        return !item.user || item.user === this.user;
+        return Boolean(item.user) && item.user === this.signedIn;
+      },
+
+      // Someone else signed in on this browser after the page was drawn for its user.
+      get signedInElsewhere() {
+        return this.signedIn && this.signedIn !== this.user
+          ? fill(this.strings.otherSignedIn, { user: this.signedIn, page: this.user }) : "";
       },
 
       // The stop running now: a "Line down" still waiting to be sent, else the server's,
@@ -372,12 +437,18 @@
           else if (item.kind === "record") text = fill(this.strings.stop, item.show);
           else text = fill(this.strings.classify, item.show);
           if (item.show.reason && item.kind !== "classify") text += ` · ${item.show.reason}`;
-          return {
-            id: item.id, kind: item.kind, text, refused,
-            css: refused ? "refused" : "waiting",
-            status: refused ? fill(this.strings.refused, { detail: item.detail })
-              : this.isMine(item) ? this.strings.waiting : fill(this.strings.otherUser, { user: item.user }),
-          };
+          let css = "waiting";
+          let status = this.strings.waiting;
+          if (refused) {
+            css = "refused";
+            status = fill(this.strings.refused, { detail: item.detail });
+          } else if (!this.isMine(item)) {
+            status = fill(this.strings.otherUser, { user: item.user || "?" });
+          } else if (item.failure) {
+            css = "failing";
+            status = fill(this.strings.failing, { detail: item.failure });
+          }
+          return { id: item.id, kind: item.kind, text, refused, css, status };
         });
       },
 
@@ -531,8 +602,12 @@
         this.finishAction();
       },
 
+      // Any item of the list may be discarded (one that keeps failing, one refused to be entered
+      // again, one tapped by mistake), once the operator confirms.
       discard(event) {
         const id = event.currentTarget.dataset.id;
+        const shown = this.pending.find((each) => each.id === id);
+        if (!shown || !window.confirm(fill(this.strings.discardConfirm, { entry: shown.text }))) return;
         this.queue = changeQueue((items) => items.filter((item) => item.id !== id));
       },
 
@@ -543,50 +618,82 @@
         this.flushing = true;
         let sent = false;
         try {
+          if (!loadQueue().some((each) => each.status !== "refused")) return;
+          if (!navigator.onLine) return;
+          const who = await signedIn();
+          if (who === undefined) return;
+          this.signedIn = who ? who.user : "";
+          this.csrf = who ? who.csrf : "";
+          if (!who) {
+            this.problem = this.strings.signIn;
+            return;
+          }
+          if (this.problem === this.strings.signIn) this.problem = "";
+          // Lines whose next item was not taken this time: the items behind it wait with it.
+          const held = new Set();
+          let refusals = 0;
           for (;;) {
             const items = loadQueue();
-            const item = items.find((each) => this.sendable(each, items));
+            const item = items.find((each) => !held.has(each.line) && this.sendable(each, items));
             if (!item) break;
             if (!item.path) {
               // An end whose start was refused (or discarded) cannot be sent.
               this.refuse(item, this.strings.startRefused);
               continue;
             }
-            if (!navigator.onLine) {
-              this.markWaited(item);
-              break;
-            }
             let answer;
             try {
-              answer = await send(item);
+              answer = await send(item, this.csrf);
             } catch (_) {
-              this.markWaited(item);
+              this.note(item, "");
               break;
             }
             if (answer.ok) {
-              const body = await problemOf(answer);
-              this.sent(item, body);
+              this.sent(item, await problemOf(answer));
               sent = true;
               continue;
             }
-            const problem = await problemOf(answer);
-            if (answer.status === 401 || problem.code === "csrf_failed" || answer.status === 408
-                || answer.status === 429 || answer.status >= 500) {
-              // Not a refusal of the stop: try again later with the same key.
-              this.markWaited(item);
-              if (answer.status === 401 || problem.code === "csrf_failed") this.problem = this.strings.signIn;
+            const status = answer.status;
+            const problem = isJson(answer) ? await problemOf(answer) : {};
+            const detail = problem.detail || problem.title || String(status);
+            if (status === 409 && problem.code === "queued_by_another_user") {
+              // Someone else signed in since the gateway was asked: this one waits for its user.
+              const now = typeof problem.signed_in === "string" ? problem.signed_in : "";
+              if (!now || now === item.user) break;
+              this.signedIn = now;
+              continue;
+            }
+            if (status === 401 || (status === 403 && (problem.code === "csrf_failed" || !isJson(answer)))) {
+              // Signed out, or a new session since the gateway was asked: ask again next time.
+              if (status === 401) {
+                this.signedIn = "";
+                this.problem = this.strings.signIn;
+              }
               break;
             }
-            const detail = problem.detail || problem.title || String(answer.status);
-            this.problem = detail;
-            this.message = "";
-            if (item.waited) {
-              this.refuse(item, detail);
-            } else {
-              this.drop(item);
+            if (status === 408 || status === 429 || status >= 500
+                || (status === 409 && problem.code === "concurrent_change")) {
+              // Not a refusal of the entry: sent again later, with the same key and body.
+              this.note(item, status === 409 ? "" : detail);
+              held.add(item.line);
+              continue;
             }
+            this.message = "";
+            const after = loadQueue();
+            const last = after.length > 0 && after[after.length - 1].id === item.id;
+            if (!item.waited && last && refusals === 0) {
+              // Just tapped, and nothing else waits: the operator sees why at once.
+              this.problem = detail;
+              this.drop(item);
+            } else {
+              this.refuse(item, detail);
+              if (item.line === this.line) this.problem = this.strings.refusedListed;
+            }
+            refusals += 1;
           }
         } finally {
+          // Whatever is still queued has waited: a refusal of it later stays in the list.
+          this.markWaited();
           this.flushing = false;
           this.reloadQueue();
         }
@@ -633,10 +740,22 @@
         }
       },
 
-      markWaited(item) {
-        if (item.waited) return;
+      markWaited() {
+        if (loadQueue().every((each) => each.waited)) return;
         this.queue = changeQueue((items) => {
-          for (const each of items) if (each.id === item.id) each.waited = true;
+          for (const each of items) each.waited = true;
+        });
+      },
+
+      // What the server said of an item it did not take ("" for none): shown while it waits.
+      note(item, failure) {
+        this.queue = changeQueue((items) => {
+          for (const each of items) {
+            if (each.id === item.id) {
+              each.failure = failure;
+              if (failure) each.failedAt = Date.now();
+            }
+          }
         });
       },
 
