@@ -13,9 +13,10 @@ and PRN-02, and PLANT-2 with line MAD-01 (tests/support/downtime_plant.py).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiomqtt
 import pytest
@@ -43,10 +44,26 @@ from shared.settings import Settings
 from tests.support.downtime_plant import Plant, downtime_plant
 
 LINE = "PRN-01"
-# 2026-07-15 (EDT, UTC-4): 10:15 local is 14:15 UTC, in shift A of the 15th.
-AT_1015 = datetime(2026, 7, 15, 14, 15, tzinfo=UTC)
+ZONE = ZoneInfo("America/New_York")
+# Three days ago at the plant: a machine's stop older than 31 days is dropped, so the stops here
+# are recent; 10:15 local (EST or EDT) is in shift A of that day.
+DAY = (utc_now().astimezone(ZONE) - timedelta(days=3)).date()
+
+
+def local(hour: int, minute: int = 0) -> datetime:
+    """`hour:minute` of DAY at the plant, in UTC."""
+    return datetime.combine(DAY, time(hour, minute), tzinfo=ZONE).astimezone(UTC)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+AT_1015 = local(10, 15)
 AT_1020 = AT_1015 + timedelta(minutes=5)
 AT_1030 = AT_1015 + timedelta(minutes=15)
+# What the payload tests read: 2026-07-15 (EDT, UTC-4), 10:15 local is 14:15 UTC.
+PARSED = datetime(2026, 7, 15, 14, 15, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -107,15 +124,15 @@ def test_the_topic_names_the_facility_and_the_line_under_the_prefix() -> None:
 
 
 def test_a_payload_is_json_or_plain_text_and_its_time_becomes_utc() -> None:
-    expected = MachineSignal(state="stopped", at=AT_1015)
+    expected = MachineSignal(state="stopped", at=PARSED)
     assert parse_signal(b'{"state": "stopped", "at": "2026-07-15T14:15:00Z"}') == expected
     assert parse_signal(b"stopped 2026-07-15T14:15:00Z") == expected
     # The plant's own offset, upper case, spaces and extra JSON members are all fine.
     assert parse_signal(b"  STOPPED   2026-07-15T10:15:00-04:00\n") == expected
     assert parse_signal(
         b'{"state": "Running", "at": "2026-07-15T16:15:00+02:00", "counter": 812}'
-    ) == MachineSignal(state="running", at=AT_1015)
-    assert parse_signal(b"running 2026-07-15T14:15:00.250+00:00").at == AT_1015 + timedelta(
+    ) == MachineSignal(state="running", at=PARSED)
+    assert parse_signal(b"running 2026-07-15T14:15:00.250+00:00").at == PARSED + timedelta(
         milliseconds=250
     )
 
@@ -157,7 +174,7 @@ async def test_a_stop_opens_an_unclassified_downtime_and_running_again_ends_it(
     assert (start, end, reason, source) == (AT_1015, None, None, "machine")
     with plant.uow() as uow:
         opened = uow.session.scalars(select(Downtime)).one()
-        assert (opened.shift_code, opened.production_day) == ("A", date(2026, 7, 15))
+        assert (opened.shift_code, opened.production_day) == ("A", DAY)
         assert (opened.created_by, opened.version) == ("machine", 1)
         opened_id = opened.id
     assert last_signal(plant) == ("stopped", AT_1015, opened_id)
@@ -167,8 +184,8 @@ async def test_a_stop_opens_an_unclassified_downtime_and_running_again_ends_it(
     # The row still names the downtime the machine's last stop opened.
     assert last_signal(plant) == ("running", AT_1030, opened_id)
     assert recorded(plant) == [
-        ("2026-07-15T14:15:00Z", None, "machine"),
-        ("2026-07-15T14:15:00Z", "2026-07-15T14:30:00Z", "machine"),
+        (stamp(AT_1015), None, "machine"),
+        (stamp(AT_1015), stamp(AT_1030), "machine"),
     ]
 
 
@@ -285,7 +302,10 @@ async def test_a_machine_clock_a_little_ahead_orders_the_messages_but_dates_no_s
         after = ahead + timedelta(seconds=5)
         assert apply_signal(uow, "PLANT-1", LINE, "running", after, now=late) == "closed"
         uow.commit()
-    assert stops(plant) == [(now, now + timedelta(seconds=30), None, "machine")]
+    # Ended no later than either clock: the one the message was applied by, and the server's.
+    [(start, end, _reason, source)] = stops(plant)
+    assert (start, source) == (now, "machine")
+    assert end is not None and now < end <= min(late, utc_now())
 
 
 async def test_the_operator_classifies_a_machine_stop_on_the_tablet_and_the_machine_ends_it(
@@ -336,7 +356,7 @@ async def test_the_worker_applies_a_message_and_logs_a_bad_one_with_its_topic(
         assert (
             await take(
                 runtime,
-                message("portal/PLANT-1/PRN-01/state", b"stopped 2026-07-15T14:15:00Z"),
+                message("portal/PLANT-1/PRN-01/state", f"stopped {stamp(AT_1015)}".encode()),
                 "portal",
             )
             == "opened"
@@ -355,14 +375,16 @@ async def test_the_worker_applies_a_message_and_logs_a_bad_one_with_its_topic(
         )
         assert (
             await take(
-                runtime, message("portal/PLANT-1/state", b"running 2026-07-15T14:30:00Z"), "portal"
+                runtime,
+                message("portal/PLANT-1/state", f"running {stamp(AT_1030)}".encode()),
+                "portal",
             )
             is None
         )
         assert (
             await take(
                 runtime,
-                message("portal/PLANT-9/PRN-01/state", b"running 2026-07-15T14:30:00Z"),
+                message("portal/PLANT-9/PRN-01/state", f"running {stamp(AT_1030)}".encode()),
                 "portal",
             )
             == "other_facility"
@@ -428,11 +450,15 @@ async def test_a_message_the_database_cannot_take_is_logged_and_dropped_and_the_
     topic = "portal/PLANT-1/PRN-01/state"
     with capture_logs() as logs:
         assert (
-            await take(plant.runtime, message(topic, b"stopped 2026-07-15T14:15:00Z"), "portal")
+            await take(
+                plant.runtime, message(topic, f"stopped {stamp(AT_1015)}".encode()), "portal"
+            )
             is None
         )
         assert (
-            await take(plant.runtime, message(topic, b"stopped 2026-07-15T14:20:00Z"), "portal")
+            await take(
+                plant.runtime, message(topic, f"stopped {stamp(AT_1020)}".encode()), "portal"
+            )
             == "opened"
         )
     assert [e["event"] for e in logs if e["log_level"] in ("warning", "error")] == [
