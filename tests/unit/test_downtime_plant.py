@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -764,3 +765,114 @@ async def test_a_day_locks_by_itself_at_the_plants_hour_of_the_next_day(api: Dow
         )
     assert just_before.locks == []
     assert [(lock.day, lock.kind) for lock in at_six.locks] == [(date(2026, 11, 1), "automatic")]
+
+
+# --- the plant's calendar and ids --------------------------------------------------------------
+
+
+async def test_days_and_moments_outside_the_plants_calendar_are_refused_naming_the_field(
+    api: DowntimeApi,
+) -> None:
+    async with (
+        api.client("admin") as admin,
+        api.client("supervisor") as supervisor,
+        api.client("operator") as operator,
+    ):
+        await make_facility(admin, "NY", "America/New_York", day_lock_hour=6)
+        await add_shifts(admin, "NY")
+        before = api.row_counts()
+        locks = f"{FACILITIES}/NY/day-locks"
+        for params, field in (
+            ({"date_to": "0001-01-01"}, "query.date_to"),
+            ({"date_from": "9999-12-31", "date_to": "9999-12-31"}, "query.date_from"),
+            ({"date_from": "1999-12-31", "date_to": "2000-01-01"}, "query.date_from"),
+            ({"date_from": "2999-12-31", "date_to": "3000-01-01"}, "query.date_to"),
+        ):
+            body = refused(await supervisor.get(locks, params=params), 422, field)
+            assert body["code"] == "day_out_of_range", body
+            assert "2000-01-01" in body["detail"] and "2999-12-31" in body["detail"], body
+        for day in ("9999-12-31", "0001-01-01", "1999-12-31"):
+            refused(await admin.post(f"{locks}/{day}/unlock"), 422, "day", "day_out_of_range")
+            refused(await supervisor.post(locks, json={"day": day}), 422, "day", "day_out_of_range")
+        shift_at = f"{FACILITIES}/NY/shift-at"
+        for at in (
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:00:00Z",
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-05:00",
+            "1999-12-31T23:59:59Z",
+            "3000-01-01T00:00:00Z",
+        ):
+            body = refused(
+                await operator.get(shift_at, params={"at": at}), 422, "query.at", "day_out_of_range"
+            )
+            assert "2000-01-01" in body["detail"], body
+        assert api.row_counts() == before
+
+        # The calendar's own ends answer. Saturday 1 January 2000 locks by itself at 06:00 EST
+        # of the 2nd (11:00 UTC); the list without a date_from starts at the calendar's start.
+        first = ok(await supervisor.get(locks, params={"date_to": "2000-01-02"}))
+        assert (first["date_from"], first["date_to"]) == ("2000-01-01", "2000-01-02")
+        assert [(lock["day"], lock["kind"], lock["locked_at"]) for lock in first["locks"]] == [
+            ("2000-01-01", "automatic", "2000-01-02T11:00:00Z"),
+            ("2000-01-02", "automatic", "2000-01-03T11:00:00Z"),
+        ]
+        last = ok(
+            await supervisor.get(locks, params={"date_from": "2999-12-30", "date_to": "2999-12-31"})
+        )
+        assert last["locks"] == []  # not locked yet
+        refused(await admin.post(f"{locks}/2999-12-31/unlock"), 404, "day", "day_not_locked")
+        # Saturday 1 January 2000, 07:00 EST, is shift A; Tuesday 31 December 2999, 18:59:59
+        # EST, is shift B, which ends at 22:00 EST (03:00 UTC of the year 3000).
+        saturday = ok(await operator.get(shift_at, params={"at": "2000-01-01T12:00:00Z"}))
+        assert (saturday["shift_code"], saturday["production_day"]) == ("A", "2000-01-01")
+        end = ok(await operator.get(shift_at, params={"at": "2999-12-31T23:59:59Z"}))
+        assert (end["shift_code"], end["production_day"], end["ends_at"]) == (
+            "B",
+            "2999-12-31",
+            "3000-01-01T03:00:00Z",
+        )
+
+
+async def test_an_id_beyond_any_row_is_refused_naming_it(api: DowntimeApi) -> None:
+    async with api.client("admin") as admin:
+        huge = "9" * 30
+        for response in (
+            await admin.patch(f"/api/v1/capacities/{huge}", json={"units_per_shift": "5"}),
+            await admin.post(f"/api/v1/capacities/{huge}/deactivate"),
+            await admin.post(f"/api/v1/capacities/{2**63}/deactivate"),
+            await admin.post("/api/v1/capacities/0/deactivate"),
+        ):
+            refused(response, 422, "path.capacity_id")
+        missing = await admin.post(f"/api/v1/capacities/{2**63 - 1}/deactivate")
+        refused(missing, 404, "id", "unknown_capacity")
+
+
+async def test_a_line_that_is_down_is_not_deactivated(api: DowntimeApi) -> None:
+    async with api.client("admin") as admin, api.client("operator") as operator:
+        await make_facility(admin, "NY", "America/New_York")
+        await make_line(admin, "L1", "NY")
+        since = (datetime.now(UTC) - timedelta(hours=2)).replace(second=0, microsecond=0)
+        stop = ok(
+            await operator.post(
+                f"{LINES}/L1/downtime/start", json={"started_at": since.isoformat()}
+            ),
+            201,
+        )
+        body = refused(await admin.post(f"{LINES}/L1/deactivate"), 409, "code", "line_is_down")
+        wall = since.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%d %H:%M")
+        assert f"#{stop['id']}" in body["detail"] and wall in body["detail"], body
+        assert body["downtime_id"] == stop["id"]
+        assert ok(await admin.get(f"{LINES}/L1"))["active"] is True
+        # The facility cannot go either: its line is still active.
+        refused(await admin.post(f"{FACILITIES}/NY/deactivate"), 409, "code")
+
+        ok(await operator.post(f"/api/v1/downtimes/{stop['id']}/end", json={}))
+        assert ok(await admin.post(f"{LINES}/L1/deactivate"))["active"] is False
+    spanish = None
+    async with api.client("admin", language="es") as admin:
+        ok(await admin.post(f"{LINES}/L1/reactivate"))
+        async with api.client("operator") as operator:
+            again = ok(await operator.post(f"{LINES}/L1/downtime/start", json={}), 201)
+        spanish = refused(await admin.post(f"{LINES}/L1/deactivate"), 409, "code", "line_is_down")
+    assert f"#{again['id']}" in spanish["detail"] and "paro" in spanish["detail"], spanish

@@ -13,13 +13,15 @@ So Saturday night's C shift lasts 7 hours over the spring change and 9 over the 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from services.downtime.plant.domain import (
+    OutsideCalendar,
     ShiftPattern,
+    in_calendar,
     local_to_utc,
     occurrence,
     occurrences_between,
@@ -224,3 +226,71 @@ def test_time_zones_are_iana_names() -> None:
     for bad in ("Mars/Olympus", "America", "localtime", "", "x" * 300):
         with pytest.raises(ValueError):
             zone(bad)
+
+
+# --- the ends of the plant's calendar ---------------------------------------------------------
+
+
+def test_the_calendar_runs_from_2000_to_2999_and_nothing_outside_it_overflows() -> None:
+    assert in_calendar(date(2000, 1, 1)) and in_calendar(date(2999, 12, 31))
+    assert not in_calendar(date(1999, 12, 31)) and not in_calendar(date(3000, 1, 1))
+    assert not in_calendar(date.min) and not in_calendar(date.max)
+    assert in_calendar(utc(2000, 1, 1, 0)) and in_calendar(utc(2999, 12, 31, 23, 59, 59))
+    assert not in_calendar(utc(1999, 12, 31, 23, 59, 59)) and not in_calendar(utc(3000, 1, 1, 0))
+    one_ahead = timezone(timedelta(hours=1))
+    far = [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=one_ahead),  # before year 1 in UTC
+        datetime(9999, 12, 31, 23, tzinfo=UTC),  # after year 9999 in Madrid
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
+        utc(1999, 12, 31, 23, 59, 59),
+        utc(3000, 1, 1, 0),
+    ]
+    for moment in far:
+        assert not in_calendar(moment)
+        for tz in (NEW_YORK, MADRID):
+            with pytest.raises(OutsideCalendar):
+                shift_at(SHIFTS, moment, tz)
+            with pytest.raises(OutsideCalendar):
+                production_day(SHIFTS, moment, tz)
+    for day in (date.min, date(1999, 12, 31), date(3000, 1, 1), date.max):
+        with pytest.raises(OutsideCalendar):
+            occurrence(C, day, MADRID)
+    for day in (date.min, date(1999, 12, 31), date(3000, 1, 2), date.max):
+        with pytest.raises(OutsideCalendar):
+            local_to_utc(day, time(6), NEW_YORK)
+    # The day after the last one still has a clock: the last night shift ends on it.
+    assert local_to_utc(date(3000, 1, 1), time(6), NEW_YORK) == utc(3000, 1, 1, 11)
+    assert issubclass(OutsideCalendar, ValueError)
+
+
+def test_no_shift_is_worked_outside_the_calendar() -> None:
+    # Friday 31 December 1999 is outside: its evening has no shift and is its own local day;
+    # Saturday 1 January 2000 (EST, UTC-5) is the first day with shifts.
+    assert shift_and_day(utc(2000, 1, 1, 2), NEW_YORK) == (None, date(1999, 12, 31))
+    assert shift_and_day(utc(2000, 1, 1, 12), NEW_YORK) == ("A", date(2000, 1, 1))
+    # Madrid (CET, UTC+1): 01:00 on the 1st would be Friday's C shift, which was not worked.
+    assert shift_and_day(utc(2000, 1, 1, 0), MADRID) == (None, date(2000, 1, 1))
+    # Tuesday 31 December 2999: its C shift in Madrid runs 21:00 UTC to 05:00 UTC in 3000.
+    last_night = shift_at(SHIFTS, utc(2999, 12, 31, 23, 59, 59), MADRID)
+    assert last_night is not None
+    assert (last_night.code, last_night.day, last_night.ends_at) == (
+        "C",
+        date(2999, 12, 31),
+        utc(3000, 1, 1, 5),
+    )
+    # A range of days reaching over an end has the shifts of its days inside the calendar only.
+    assert list(occurrences_between(SHIFTS, date(9999, 12, 30), date.max, NEW_YORK)) == []
+    assert list(occurrences_between(SHIFTS, date.min, date(1999, 12, 31), NEW_YORK)) == []
+    worked = list(occurrences_between(SHIFTS, date(1999, 12, 30), date(2000, 1, 1), NEW_YORK))
+    assert [(o.code, o.day, o.starts_at) for o in worked] == [
+        ("A", date(2000, 1, 1), utc(2000, 1, 1, 11)),
+        ("B", date(2000, 1, 1), utc(2000, 1, 1, 19)),
+        ("C", date(2000, 1, 1), utc(2000, 1, 2, 3)),
+    ]
+    last = list(occurrences_between(SHIFTS, date(2999, 12, 31), date(3000, 1, 3), MADRID))
+    assert [(o.code, o.day) for o in last] == [
+        ("A", date(2999, 12, 31)),
+        ("B", date(2999, 12, 31)),
+        ("C", date(2999, 12, 31)),
+    ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
@@ -48,6 +48,8 @@ LockedEditor = Annotated[TokenClaims, Depends(require_permission(Action.DOWNTIME
 Paging = Annotated[PageParams, Depends(page_params)]
 Sort = Annotated[str | None, Depends(sort_param)]
 CodeFilter = Annotated[str | None, Query(max_length=32)]
+# Ids are BIGINT: a larger number names no row, and is refused before it reaches the database.
+CapacityId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 # --- facilities --------------------------------------------------------------------------------
@@ -209,13 +211,15 @@ def create_capacity(
 
 @router.patch("/capacities/{capacity_id}", response_model=CapacityOut)
 def update_capacity(
-    capacity_id: int, body: CapacityUpdate, request: Request, _: CapacityManager
+    capacity_id: CapacityId, body: CapacityUpdate, request: Request, _: CapacityManager
 ) -> JSONResponse:
     return run_command(request, lambda uow: service.update_capacity(uow, capacity_id, body))
 
 
 @router.post("/capacities/{capacity_id}/deactivate", response_model=CapacityOut)
-def deactivate_capacity(capacity_id: int, request: Request, _: CapacityManager) -> JSONResponse:
+def deactivate_capacity(
+    capacity_id: CapacityId, request: Request, _: CapacityManager
+) -> JSONResponse:
     return run_command(request, lambda uow: service.deactivate_capacity(uow, capacity_id))
 
 

@@ -10,6 +10,11 @@ pass (fold=0), which is what a plant's clock on the wall shows.
 The production day of a moment is the start date of the shift occurrence it falls in (a night
 shift's last hours belong to the day it started); outside every shift it is the local date.
 Shifts of one facility may not overlap on any weekday, so every moment has at most one shift.
+
+The plant's calendar runs from 2000-01-01 to 2999-12-31 (the years accounting keeps periods
+for; entries refuse stops before 2000). No shift is worked on a day outside it, and a day or a
+moment outside it is refused here with `OutsideCalendar` (a ValueError) rather than left to
+run off the ends of what a `datetime` holds (an OverflowError near the years 1 and 9999).
 """
 
 from __future__ import annotations
@@ -21,6 +26,34 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = "1234567"
 _NOT_ZONES = frozenset({"localtime", "posixrules"})
+
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+# The moments of the calendar, in UTC (the local dates of the first and last hours may fall a
+# day outside it, and have no shift).
+FIRST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+END_MOMENT = datetime(3000, 1, 1, tzinfo=UTC)
+# The last day's night shift and day lock end on the day after it: its clock is still read.
+_LAST_CLOCK_DAY = LAST_DAY + timedelta(days=1)
+
+
+class OutsideCalendar(ValueError):
+    """A day or moment outside the plant's calendar (FIRST_DAY to LAST_DAY)."""
+
+
+def in_calendar(value: date | datetime) -> bool:
+    """True for a day from FIRST_DAY to LAST_DAY, or an aware moment from FIRST_MOMENT up to
+    END_MOMENT. Comparing never converts, so any day or moment may be asked about."""
+    if isinstance(value, datetime):
+        return FIRST_MOMENT <= value < END_MOMENT
+    return FIRST_DAY <= value <= LAST_DAY
+
+
+def _outside(value: date | datetime) -> OutsideCalendar:
+    return OutsideCalendar(
+        f"{value.isoformat()} is outside the plant's calendar "
+        f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})"
+    )
 
 
 @dataclass(frozen=True)
@@ -72,8 +105,11 @@ def local_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
     """The UTC instant a wall clock in `tz` shows `wall` on `day`.
 
     A time inside the spring gap does not exist: the clock jumps over it, so it maps to the
-    instant the gap ends (02:30 in a 02:00-03:00 gap becomes 03:00 local).
+    instant the gap ends (02:30 in a 02:00-03:00 gap becomes 03:00 local). `day` is a day of
+    the calendar or the one after it (OutsideCalendar otherwise).
     """
+    if not FIRST_DAY <= day <= _LAST_CLOCK_DAY:
+        raise _outside(day)
     local = datetime.combine(day, wall, tzinfo=tz)
     instant = local.astimezone(UTC)
     if instant.astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None):
@@ -89,7 +125,10 @@ def local_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
 
 
 def occurrence(pattern: ShiftPattern, day: date, tz: ZoneInfo) -> ShiftOccurrence:
-    """`pattern` worked on `day` (whether or not it is one of its weekdays)."""
+    """`pattern` worked on `day` (whether or not it is one of its weekdays), a day of the
+    calendar (OutsideCalendar otherwise)."""
+    if not in_calendar(day):
+        raise _outside(day)
     end_day = day + timedelta(days=1) if pattern.crosses_midnight else day
     return ShiftOccurrence(
         code=pattern.code,
@@ -102,11 +141,14 @@ def occurrence(pattern: ShiftPattern, day: date, tz: ZoneInfo) -> ShiftOccurrenc
 def shift_at(
     patterns: Iterable[ShiftPattern], moment: datetime, tz: ZoneInfo
 ) -> ShiftOccurrence | None:
-    """The shift occurrence `moment` (aware) falls in, or None outside every shift."""
+    """The shift occurrence `moment` (aware) falls in, or None outside every shift.
+    OutsideCalendar for a moment outside the calendar."""
+    if not in_calendar(moment):
+        raise _outside(moment)
     local_day = moment.astimezone(tz).date()
     for pattern in patterns:
         for day in (local_day, local_day - timedelta(days=1)):
-            if not pattern.starts_on(day):
+            if not in_calendar(day) or not pattern.starts_on(day):
                 continue
             worked = occurrence(pattern, day, tz)
             if worked.holds(moment):
@@ -115,7 +157,8 @@ def shift_at(
 
 
 def production_day(patterns: Iterable[ShiftPattern], moment: datetime, tz: ZoneInfo) -> date:
-    """The production day of `moment`: its shift's start date, or its local date."""
+    """The production day of `moment`: its shift's start date, or its local date.
+    OutsideCalendar for a moment outside the calendar."""
     worked = shift_at(patterns, moment, tz)
     return worked.day if worked is not None else moment.astimezone(tz).date()
 
@@ -123,10 +166,11 @@ def production_day(patterns: Iterable[ShiftPattern], moment: datetime, tz: ZoneI
 def occurrences_between(
     patterns: Iterable[ShiftPattern], first_day: date, last_day: date, tz: ZoneInfo
 ) -> Iterator[ShiftOccurrence]:
-    """Every shift worked on the production days `first_day`..`last_day`, in start order."""
+    """Every shift worked on the production days `first_day`..`last_day`, in start order;
+    none on the days of the range outside the calendar."""
     chosen = list(patterns)
-    day = first_day
-    while day <= last_day:
+    day = max(first_day, FIRST_DAY)
+    while day <= min(last_day, LAST_DAY):
         worked = [occurrence(p, day, tz) for p in chosen if p.starts_on(day)]
         yield from sorted(worked, key=lambda o: o.starts_at)
         day += timedelta(days=1)

@@ -21,8 +21,16 @@ from typing import Any
 
 from sqlalchemy import select
 
+from services.downtime.entries.models import Downtime
 from services.downtime.plant import calendar
-from services.downtime.plant.domain import ShiftPattern, local_to_utc, overlapping_shift
+from services.downtime.plant.domain import (
+    FIRST_DAY,
+    LAST_DAY,
+    ShiftPattern,
+    in_calendar,
+    local_to_utc,
+    overlapping_shift,
+)
 from services.downtime.plant.models import DayLock, Facility, Line, LineCapacity, Shift
 from services.downtime.plant.schemas import (
     CapacityCreate,
@@ -61,6 +69,22 @@ DEFAULT_LOCK_RANGE_DAYS = 31
 
 def _code(value: str) -> str:
     return value.strip().upper()
+
+
+def _in_calendar(value: date | datetime, field: str) -> None:
+    """422 naming `field` for a day or moment outside the plant's calendar (2000 to 2999)."""
+    if in_calendar(value):
+        return
+    raise InvalidInput(
+        _(
+            "{value} is outside the plant's calendar ({first} to {last}).",
+            value=value.isoformat(),
+            first=FIRST_DAY.isoformat(),
+            last=LAST_DAY.isoformat(),
+        ),
+        field=field,
+        code="day_out_of_range",
+    )
 
 
 def _stored(value: Decimal) -> Decimal:
@@ -309,11 +333,40 @@ def set_line_active(uow: UnitOfWork, code: str, active: bool) -> LineOut:
             field="facility_code",
             code="inactive_facility",
         )
+    if not active:
+        _refuse_while_down(uow, row, facility)
     _touch(row, {"active": active})
     out = _publish_line(uow, row, facility)
     action = "reactivate" if active else "deactivate"
     record_change(uow, f"downtime.lines.{action}", "line", row.code, before, out)
     return out
+
+
+def _refuse_while_down(uow: UnitOfWork, line: Line, facility: Facility) -> None:
+    """409 naming the stop running on `line`: deactivated, the line could not be brought back
+    up (an inactive line takes no entries), and the stop would grow in every report. The line's
+    row is locked by the caller, the lock every entry takes, so no stop starts meanwhile."""
+    running = uow.session.scalars(
+        select(Downtime)
+        .where(Downtime.line_code == line.code, Downtime.ended_at.is_(None))
+        .order_by(Downtime.started_at)
+        .limit(1)
+    ).first()
+    if running is None:
+        return
+    since = running.started_at.astimezone(calendar.facility_zone(facility))
+    raise Conflict(
+        _(
+            "Line {line} is down: stop #{id} has been running since {since}. End that stop "
+            "before deactivating the line.",
+            line=line.code,
+            id=running.id,
+            since=since.strftime("%Y-%m-%d %H:%M"),
+        ),
+        field="code",
+        code="line_is_down",
+        extensions={"downtime_id": running.id},
+    )
 
 
 def line_row(uow: UnitOfWork, code: str, *, for_update: bool = False) -> Line:
@@ -467,6 +520,7 @@ def set_shift_active(uow: UnitOfWork, facility_code: str, code: str, active: boo
 def shift_at(uow: UnitOfWork, facility_code: str, at: datetime) -> ShiftAtOut:
     """The shift, its occurrence and the production day of the moment `at` at a facility."""
     facility = facility_row(uow, facility_code)
+    _in_calendar(at, "query.at")
     moment = calendar.moment_in(uow, facility, at)
     worked = moment.shift
     return ShiftAtOut(
@@ -751,10 +805,13 @@ def list_day_locks(
     """The locked production days of `date_from`..`date_to` (the last month by default): those
     a supervisor locked, and those the facility's `day_lock_hour` has locked by `now`."""
     facility = facility_row(uow, facility_code)
+    for field, given in (("query.date_from", date_from), ("query.date_to", date_to)):
+        if given is not None:
+            _in_calendar(given, field)
     now = now or utc_now()
     tz = calendar.facility_zone(facility)
     last = date_to or now.astimezone(tz).date()
-    first = date_from or last - timedelta(days=DEFAULT_LOCK_RANGE_DAYS - 1)
+    first = date_from or max(FIRST_DAY, last - timedelta(days=DEFAULT_LOCK_RANGE_DAYS - 1))
     if first > last:
         raise InvalidInput(
             _("date_from is after date_to."), field="query.date_from", code="empty_range"
@@ -806,6 +863,7 @@ def list_day_locks(
 def lock_day(uow: UnitOfWork, facility_code: str, day: date) -> DayLockOut:
     """A supervisor locks a production day (today at the latest) of a facility."""
     facility = facility_row(uow, facility_code, for_update=True)
+    _in_calendar(day, "day")
     today = utc_now().astimezone(calendar.facility_zone(facility)).date()
     if day > today:
         raise InvalidInput(
@@ -847,6 +905,7 @@ def unlock_day(uow: UnitOfWork, facility_code: str, day: date) -> DayUnlockOut:
     """Lift a supervisor's lock. A day the clock locked stays locked: there is no lock of a
     person to lift, and its changes need the locked-day permission anyway."""
     facility = facility_row(uow, facility_code, for_update=True)
+    _in_calendar(day, "day")
     row = uow.session.get(DayLock, (facility.code, day))
     locks_at = automatic_lock_at(facility, day)
     by_clock = locks_at is not None and utc_now() >= locks_at
@@ -883,7 +942,8 @@ def unlock_day(uow: UnitOfWork, facility_code: str, day: date) -> DayUnlockOut:
 
 def automatic_lock_at(facility: Facility, day: date) -> datetime | None:
     """When the clock locks `day` at `facility` (its `day_lock_hour` of the next day, UTC),
-    the same rule `calendar.day_lock` applies; None when only a supervisor locks days."""
+    the same rule `calendar.day_lock` applies; None when only a supervisor locks days. `day`
+    is a day of the calendar (OutsideCalendar otherwise)."""
     if facility.day_lock_hour is None:
         return None
     return local_to_utc(
