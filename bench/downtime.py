@@ -4,9 +4,10 @@ downtime events, each beside a ceiling measured in the same run.
 
     .venv/bin/python bench/downtime.py [--events 1000000] [--tablets 100] [--seconds 60]
         [--think 1 3] [--runs 50] [--budget 60] [--explain] [--profile] [--try-rollup]
-        [--report NAME ...] [--report-days 30 365] [--json bench/results/downtime.json]
+        [--report NAME ...] [--report-days 30 365] [--no-reports]
+        [--json bench/results/downtime.json]
 
-    # a smoke run (a few minutes: the OEE reports over 365 days are slow):
+    # a smoke run (two to three minutes):
     .venv/bin/python bench/downtime.py --events 20000 --tablets 10 --seconds 5 --runs 5
     # the tablets alone, at another pace; one tablet without pauses (no queueing):
     .venv/bin/python bench/downtime.py --no-reports --think 10 20
@@ -565,7 +566,7 @@ def load_history(
     written = runs_written = qc_written = 0
     buffer: list[str] = []
     with psycopg.connect(libpq(url)) as conn:
-        capacities = dict(
+        capacities: dict[str, Decimal] = dict(
             conn.execute(
                 "SELECT line_code, units_per_shift FROM line_capacities WHERE sku IS NULL "
                 "AND family IS NULL"
