@@ -13,6 +13,7 @@ production's events in a real plant; here it is written into the downtime servic
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -505,3 +506,256 @@ def test_a_locked_day_takes_a_stop_only_from_an_admin_who_says_why(
     [entry] = entries_of(api, line)
     assert entry["reason_code"] == reason and entry["created_by"] == "floor-adele"
     assert entry["production_day"] == day
+
+
+# The queue's requests as the tablet sends them (through the floor's route, /floor/send/...; the
+# service's own path, /api/downtime/v1/..., before it had one), to answer or hold some of them.
+def queue_requests(tail: str) -> re.Pattern[str]:
+    return re.compile(rf"/(?:api/downtime/v1|floor/send)/{tail}$")
+
+
+def send_the_queue_now(page: Any) -> None:
+    """What the connection's return does (the tablet also tries every 10 s by itself)."""
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+
+
+def problem_body(status: int, detail: str, code: str | None = None) -> dict[str, Any]:
+    problem: dict[str, Any] = {"type": "about:blank", "status": status, "detail": detail}
+    if code:
+        problem["code"] = code
+    return {
+        "status": status,
+        "content_type": "application/problem+json",
+        "body": json.dumps(problem),
+    }
+
+
+def test_entries_queued_by_one_user_wait_for_them_while_another_is_signed_in(
+    plant: None, api: PortalApi, live_portal: LivePortal, open_page: Callable[..., Any]
+) -> None:
+    """The tab was opened as Abel; his session ends and Bea signs in from another tab of the
+    same browser. The old tab must not send Abel's "Line down" with Bea's cookie: it waits,
+    shown as Abel's, and goes as Abel once he signs in again."""
+    line = new_line(api, "FLR-06")
+    abel, bea = "floor-abel", "floor-bea"
+    for username in (abel, bea):
+        live_portal.add_user(username, PASSWORD, ["operator"])
+    page = open_page(tablet=True)
+    sign_in(page, abel, PASSWORD)
+    page.goto(f"/floor/lines/{line}")
+    expect(page.locator("[data-state='up']")).to_be_visible()
+
+    # The floor's Wi-Fi drops the tablet's requests while Abel taps "Line down".
+    cut = [True]
+
+    def while_cut(route: Any) -> None:
+        if cut[0] and route.request.method != "GET":
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route(queue_requests(".*"), while_cut)
+    page.locator("[data-action='line-down']").click()
+    waiting = page.locator(".pending-item")
+    expect(waiting).to_have_count(1)
+    expect(waiting).to_contain_text("Waiting to send")
+
+    page.context.clear_cookies()  # Abel's session is gone from this browser
+    other_tab = page.context.new_page()
+    sign_in(other_tab, bea, PASSWORD)
+    cut[0] = False
+    send_the_queue_now(page)
+    expect(waiting).to_contain_text(f"Waiting for {abel} to sign in on this tablet")
+    expect(page.locator("[data-signed-in-elsewhere]")).to_contain_text(
+        f"{bea} is signed in on this tablet now"
+    )
+    # Another round asks who is signed in again, and sends nothing.
+    with page.expect_response(lambda answer: answer.url.endswith("/api/auth/me")):
+        send_the_queue_now(page)
+    assert entries_of(api, line) == []
+    expect(waiting).to_have_count(1)
+
+    # Even sent straight to the floor's route with Bea's session, Abel's entry is refused.
+    def send_directly(tab: Any, path: str, user: str | None) -> Any:
+        return tab.evaluate(
+            """async ([path, user]) => {
+                 const headers = {"Content-Type": "application/json",
+                                  "X-CSRF-Token": portal.csrfToken(),
+                                  "Idempotency-Key": crypto.randomUUID()};
+                 if (user) headers["X-Portal-Queued-By"] = user;
+                 const answer = await fetch(`/floor/send/${path}`, {
+                   method: "POST", credentials: "same-origin", headers, body: "{}"});
+                 return [answer.status, await answer.json()];
+               }""",
+            [path, user],
+        )
+
+    start_path = f"lines/{line}/downtime/start"
+    refused = send_directly(other_tab, start_path, abel)
+    assert refused[0] == 409
+    assert refused[1]["code"] == "queued_by_another_user"
+    assert refused[1]["signed_in"] == bea and refused[1]["queued_by"] == abel
+    assert entries_of(api, line) == []
+
+    sign_in(other_tab, abel, PASSWORD)
+    # The route forwards only the queue's own requests, each saying whose it is.
+    assert send_directly(other_tab, start_path, None)[0] == 422
+    assert send_directly(other_tab, "facilities", abel)[0] == 404
+    assert entries_of(api, line) == []
+    send_the_queue_now(page)
+    expect(waiting).to_have_count(0, timeout=15_000)
+    expect(page.locator("[data-signed-in-elsewhere]")).to_be_hidden()
+    [entry] = entries_of(api, line)
+    assert entry["created_by"] == abel
+    assert entry["running"] is True
+
+
+def test_a_concurrent_change_is_sent_again_with_the_same_key_and_body(
+    plant: None, api: PortalApi, operator_page: Callable[..., Any]
+) -> None:
+    line = new_line(api, "FLR-07")
+    page = operator_page("floor-cora")
+    page.goto(f"/floor/lines/{line}")
+    expect(page.locator("[data-state='up']")).to_be_visible()
+    seen: list[tuple[str, str]] = []
+
+    def concurrent_once(route: Any) -> None:
+        request = route.request
+        seen.append((request.headers.get("idempotency-key", ""), request.post_data or ""))
+        if len(seen) == 1:
+            route.fulfill(
+                **problem_body(
+                    409,
+                    "The data this request changes was changed by another request at the same "
+                    "moment; reload and retry.",
+                    "concurrent_change",
+                )
+            )
+        else:
+            route.continue_()
+
+    page.route(queue_requests("downtimes"), concurrent_once)
+    now = datetime.now(UTC)
+    start, end = now - timedelta(minutes=30), now - timedelta(minutes=20)
+    page.locator("summary", has_text="Enter a stop after the fact").click()
+    page.locator("#f-start").fill(wall(start))
+    page.locator("#f-end").fill(wall(end))
+    drill_to_clogged(page)
+    page.locator("[data-action='record']").click()
+    expect(page.locator(".pending-item")).to_contain_text("Waiting to send")
+
+    send_the_queue_now(page)
+    expect(page.locator("tr[data-entry]")).to_have_count(1, timeout=15_000)
+    expect(page.locator(".pending-item")).to_have_count(0)
+    expect(page.locator("[data-problem]")).to_be_hidden()
+    assert len(seen) == 2
+    assert seen[0][0] and seen[1] == seen[0]  # the same key, the same body
+    assert json.loads(seen[0][1])["reason_code"] == "FT-MECH-NOZ-CLOG"
+    [entry] = entries_of(api, line)
+    assert entry["reason_code"] == "FT-MECH-NOZ-CLOG" and Decimal(entry["duration_seconds"]) == 600
+
+
+def test_refusals_of_entries_that_waited_for_a_sign_in_each_stay_listed_with_their_words(
+    plant: None, api: PortalApi, operator_page: Callable[..., Any]
+) -> None:
+    """Two stops entered after the fact while signed out, each overlapping another stop:
+    once signed in again both are refused, and both stay in the list, each naming its own
+    other stop (the second was dropped before, only the last refusal shown)."""
+    line = new_line(api, "FLR-08")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    others = [
+        api.call(
+            "POST",
+            DOWNTIMES,
+            expect=201,
+            json={
+                "line_code": line,
+                "reason_code": "FT-MECH-BELT",
+                "started_at": (now - timedelta(minutes=start)).isoformat(),
+                "ended_at": (now - timedelta(minutes=start - 10)).isoformat(),
+            },
+        )
+        for start in (80, 40)
+    ]
+    page = operator_page("floor-dora")
+    page.goto(f"/floor/lines/{line}")
+    expect(page.locator("tr[data-entry]")).to_have_count(2)
+    page.context.clear_cookies()  # signed out
+    page.locator("summary", has_text="Enter a stop after the fact").click()
+    for start in (75, 35):
+        page.locator("#f-start").fill(wall(now - timedelta(minutes=start)))
+        page.locator("#f-end").fill(wall(now - timedelta(minutes=start - 2)))
+        drill_to_clogged(page)
+        page.locator("[data-action='record']").click()
+        expect(page.locator("[data-problem]")).to_contain_text("Sign in again")
+    waiting = page.locator(".pending-item")
+    expect(waiting).to_have_count(2)
+
+    sign_in(page.context.new_page(), "floor-dora", PASSWORD)
+    send_the_queue_now(page)
+    expect(waiting.locator(".status", has_text="Not saved")).to_have_count(2, timeout=15_000)
+    for item, other in zip([waiting.nth(0), waiting.nth(1)], others, strict=True):
+        expect(item).to_have_class(re.compile("refused"))
+        expect(item).to_contain_text(f"#{other['id']}")
+    expect(waiting.nth(0)).not_to_contain_text(f"#{others[1]['id']}")
+    expect(page.locator("[data-problem]")).to_have_text(
+        "Not saved: each entry is listed below with the reason."
+    )
+    assert sorted(e["id"] for e in entries_of(api, line)) == sorted(o["id"] for o in others)
+
+    # A refused entry leaves the list when the operator discards it (to enter it again).
+    page.once("dialog", lambda dialog: dialog.accept())
+    waiting.nth(0).locator("[data-discard]").click()
+    expect(waiting).to_have_count(1)
+    expect(waiting).to_contain_text(f"#{others[1]['id']}")
+
+
+def test_an_entry_the_server_keeps_failing_is_shown_failing_and_can_be_discarded(
+    plant: None, api: PortalApi, operator_page: Callable[..., Any]
+) -> None:
+    """A stop entered after the fact always gets a 500: it is shown failing with the server's
+    words, holds the "Line down" tapped after it, and once discarded (confirmed) that goes."""
+    line = new_line(api, "FLR-09")
+    page = operator_page("floor-ezra")
+    page.goto(f"/floor/lines/{line}")
+    expect(page.locator("[data-state='up']")).to_be_visible()
+    failed: list[str] = []
+
+    def always_failing(route: Any) -> None:
+        failed.append(route.request.headers.get("idempotency-key", ""))
+        route.fulfill(**problem_body(500, "The disk is full."))
+
+    page.route(queue_requests("downtimes"), always_failing)
+    now = datetime.now(UTC)
+    page.locator("summary", has_text="Enter a stop after the fact").click()
+    page.locator("#f-start").fill(wall(now - timedelta(minutes=30)))
+    page.locator("#f-end").fill(wall(now - timedelta(minutes=20)))
+    drill_to_clogged(page)
+    page.locator("[data-action='record']").click()
+    page.locator("[data-action='line-down']").click()
+
+    waiting = page.locator(".pending-item")
+    expect(waiting).to_have_count(2)
+    expect(waiting.nth(0)).to_have_class(re.compile("failing"))
+    expect(waiting.nth(0)).to_contain_text(
+        "Not sent yet, the server answered: The disk is full. It is sent again by itself."
+    )
+    expect(waiting.nth(1)).to_contain_text("Line down at")
+    expect(waiting.nth(1)).to_contain_text("Waiting to send")
+    send_the_queue_now(page)
+    expect(waiting).to_have_count(2)
+    assert entries_of(api, line) == []
+    assert len(failed) >= 1 and len(set(failed)) == 1  # always the same key
+    assert_touch_targets(page)
+
+    # Dismissed, the confirmation keeps it; accepted, the entry goes and the "Line down" is sent.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    waiting.nth(0).locator("[data-discard]").click()
+    expect(waiting).to_have_count(2)
+    page.once("dialog", lambda dialog: dialog.accept())
+    waiting.nth(0).locator("[data-discard]").click()
+    expect(waiting).to_have_count(1)
+    send_the_queue_now(page)
+    expect(waiting).to_have_count(0, timeout=15_000)
+    [entry] = entries_of(api, line)
+    assert entry["running"] is True and entry["source"] == "tablet"
