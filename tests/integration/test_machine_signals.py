@@ -6,7 +6,10 @@ as `portal serve` starts it, with the in-process bus:
   machine stop with the machine's start and end, published as DowntimeRecorded twice;
 - the broker connection cut (tests/support/tcp_proxy.py between the worker and Mosquitto) and
   restored: the worker connects again by itself, the message the broker kept for its
-  persistent session while it was away lands, and so does one sent after.
+  persistent session while it was away lands, and so does one sent after;
+- payloads that cannot be read (a time before the year 1 in UTC, JSON nested too deep) and a
+  stop from a clock reset to 2000 dropped without the worker leaving its loop, then a stop
+  heard after an operator recorded a later one: recorded closed when its "running" comes.
 
 Each test listens under a topic prefix of its own, since the broker is shared. With no
 Mosquitto the tests skip, or fail under PORTAL_REQUIRE_SERVICES=1 (tests/support/servers.py).
@@ -246,3 +249,60 @@ async def test_the_worker_connects_again_after_the_broker_connection_is_cut(
         # The broker keeps a persistent session (and its queue) until told otherwise.
         async with aiomqtt.Client(MQTT_HOST, MQTT_PORT, identifier=client_id, clean_session=True):
             pass
+
+
+async def test_bad_messages_leave_the_worker_listening_and_a_stop_heard_late_is_recorded(
+    mosquitto: str, postgres: servers.PostgresDatabases, tmp_path: Path
+) -> None:
+    prefix = new_topic_prefix()
+    stopped_at, running_at = whole_seconds_ago(60), whole_seconds_ago(50)
+    entered_from, entered_to = whole_seconds_ago(40), whole_seconds_ago(35)
+    async with downtime_service(
+        postgres.create("downtime"), tmp_path, mqtt_url=mosquitto, mqtt_topic_prefix=prefix
+    ) as (plant, heard):
+        await until(lambda: connected(plant), "the worker subscribed")
+        # The operator records a stop after the fact before the machine's messages arrive.
+        async with plant.client("operator") as operator:
+            entered = await operator.post(
+                "/api/v1/downtimes",
+                json={
+                    "line_code": LINE,
+                    "reason_code": "MECH-BELT",
+                    "started_at": stamp(entered_from),
+                    "ended_at": stamp(entered_to),
+                },
+            )
+            assert entered.status_code == 201, entered.text
+        with capture_logs() as logs:
+            await publish(
+                prefix,
+                "stopped 0001-01-01T00:00:00+01:00",
+                "[" * 1000,
+                "stopped 2000-01-01T00:00:00Z",
+                f"stopped {stamp(stopped_at)}",
+                f"running {stamp(running_at)}",
+            )
+            await until(lambda: counted(plant, "recorded") == 1, "the late stop recorded")
+        assert stops(plant) == [
+            (stopped_at, running_at, None, "machine"),
+            (entered_from, entered_to, "MECH-BELT", "manual"),
+        ]
+        figures = {o: counted(plant, o) for o in ("bad_message", "too_old", "pending", "failed")}
+        assert figures == {"bad_message": 2.0, "too_old": 1.0, "pending": 1.0, "failed": 0.0}
+        # One connection throughout: no reconnect, nothing failed.
+        assert connected(plant)
+        assert not [
+            e["event"]
+            for e in logs
+            if e["event"]
+            in (
+                "machine_signals.listening",
+                "machine_signals.broker_lost",
+                "machine_signals.failed",
+            )
+        ]
+        await until(lambda: len(heard) == 2, "both DowntimeRecorded published")
+        assert [(e.payload["source"], e.payload["ended_at"]) for e in heard] == [
+            ("manual", stamp(entered_to)),
+            ("machine", stamp(running_at)),
+        ]

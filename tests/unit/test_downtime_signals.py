@@ -25,8 +25,9 @@ from sqlalchemy import select
 from structlog.testing import capture_logs
 
 from services.downtime.entries import service as entries
+from services.downtime.entries.domain import LONGEST_STOP
 from services.downtime.entries.models import Downtime
-from services.downtime.entries.schemas import DowntimeStart
+from services.downtime.entries.schemas import DowntimeCreate, DowntimeStart
 from services.downtime.plant.models import Line
 from services.downtime.signals.models import LineSignal
 from services.downtime.signals.schemas import (
@@ -154,6 +155,13 @@ def test_a_payload_is_json_or_plain_text_and_its_time_becomes_utc() -> None:
         (b"", "empty payload"),
         (b"\xff\xfe stopped", "not UTF-8"),
         (b"stopped " + b"9" * 2000, "longer than 1024 bytes"),
+        # Times a datetime cannot hold once turned into UTC, and an offset of a day.
+        (b"stopped 0001-01-01T00:00:00+01:00", "cannot be turned into UTC"),
+        (b'{"state": "running", "at": "9999-12-31T23:59:59-01:00"}', "cannot be turned into UTC"),
+        (b"stopped 2026-07-15T14:15:00+24:00", "not an ISO 8601 time"),
+        # JSON nested deeper than the parser goes.
+        (b"[" * 1000, "not valid JSON"),
+        (b'{"state": ' + b"[" * 1000, "not valid JSON"),
     ],
 )
 def test_a_payload_that_does_not_say_a_state_and_an_aware_time_is_refused(
@@ -161,6 +169,19 @@ def test_a_payload_that_does_not_say_a_state_and_an_aware_time_is_refused(
 ) -> None:
     with pytest.raises(BadSignal, match=complaint.replace("(", r"\(")):
         parse_signal(payload)
+
+
+def test_whatever_else_reading_a_payload_raises_is_a_bad_signal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.downtime.signals import schemas
+
+    def broken(value: object) -> datetime:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(schemas, "_moment", broken)
+    with pytest.raises(BadSignal, match="payload cannot be read: ZeroDivisionError"):
+        parse_signal(b"stopped 2026-07-15T14:15:00Z")
 
 
 # --- apply_signal -------------------------------------------------------------------------------
@@ -520,3 +541,145 @@ def test_a_wrong_mqtt_setting_is_named(field: str, value: str, complaint: str) -
     assert complaint in error["msg"]
     # The message itself never repeats the URL (pydantic shows the input after it).
     assert "hunter2" not in error["msg"]
+
+
+# --- a machine's clock far off, and a stop heard late ------------------------------------------
+
+
+def record_after_the_fact(plant: Plant, start: datetime, end: datetime) -> None:
+    with plant.uow() as uow:
+        entries.record_downtime(
+            uow,
+            DowntimeCreate(line_code=LINE, reason_code="MECH-BELT", started_at=start, ended_at=end),
+        )
+        uow.commit()
+
+
+async def test_a_stop_older_than_a_stop_can_last_is_dropped_as_too_old(plant: Plant) -> None:
+    now = utc_now()
+    for at in (
+        now - LONGEST_STOP - timedelta(seconds=1),
+        datetime(2000, 1, 1, tzinfo=UTC),  # a controller whose clock was reset
+        datetime(1, 1, 1, tzinfo=UTC),
+    ):
+        assert signal(plant, "stopped", at) == "too_old"
+    assert stops(plant) == [] and recorded(plant) == []
+    # Nothing was stored: the next true message is not "older" than a wrong one.
+    assert last_signal(plant) is None
+    just_inside = now - LONGEST_STOP + timedelta(minutes=1)
+    assert signal(plant, "stopped", just_inside) == "opened"
+    assert stops(plant) == [(just_inside, None, None, "machine")]
+
+
+async def test_a_machine_stop_heard_late_before_an_operators_entry_is_recorded_closed(
+    plant: Plant,
+) -> None:
+    # The operator records 10:00-10:15 after the fact; then the machine's messages, kept by the
+    # broker while the worker was away, say it stopped at 09:00 and ran again at 09:30.
+    record_after_the_fact(plant, local(10), local(10, 15))
+    assert signal(plant, "stopped", local(9)) == "pending"
+    assert last_signal(plant) == ("stopped", local(9), None)
+    assert len(stops(plant)) == 1  # no running stop: it would overlap the operator's entry
+    assert signal(plant, "running", local(9, 30)) == "recorded"
+    assert stops(plant) == [
+        (local(9), local(9, 30), None, "machine"),
+        (local(10), local(10, 15), "MECH-BELT", "manual"),
+    ]
+    with plant.uow() as uow:
+        row = uow.session.scalars(select(Downtime).where(Downtime.source == "machine")).one()
+        assert (row.shift_code, row.production_day, row.created_by) == ("A", DAY, "machine")
+        machine_stop = row.id
+    assert last_signal(plant) == ("running", local(9, 30), machine_stop)
+    assert recorded(plant) == [
+        (stamp(local(10)), stamp(local(10, 15)), "manual"),
+        (stamp(local(9)), stamp(local(9, 30)), "machine"),
+    ]
+    # Delivered again, the two messages change nothing.
+    assert signal(plant, "stopped", local(9)) == "ignored_older"
+    assert signal(plant, "running", local(9, 30)) == "ignored_repeat"
+    assert len(stops(plant)) == 2 and len(recorded(plant)) == 2
+
+
+async def test_a_late_machine_stop_that_overlaps_an_operators_entry_is_dropped(
+    plant: Plant,
+) -> None:
+    record_after_the_fact(plant, local(9, 10), local(9, 20))
+    assert signal(plant, "stopped", local(9)) == "pending"
+    assert signal(plant, "running", local(9, 30)) == "ignored_overlap"
+    assert stops(plant) == [(local(9, 10), local(9, 20), "MECH-BELT", "manual")]
+    assert last_signal(plant) == ("running", local(9, 30), None)
+    assert len(recorded(plant)) == 1
+    # The machine's next stop is its own again.
+    assert signal(plant, "stopped", local(9, 45)) == "opened"
+
+
+async def test_a_late_machine_stop_under_an_operators_running_stop_ends_that_stop(
+    plant: Plant,
+) -> None:
+    # The operator took the line down at 09:10 on the tablet; the machine's 09:00 came later.
+    with plant.uow() as uow:
+        entries.start_downtime(uow, LINE, DowntimeStart(started_at=local(9, 10)))
+        uow.commit()
+    assert signal(plant, "stopped", local(9)) == "pending"
+    assert signal(plant, "running", local(9, 30)) == "closed"
+    assert stops(plant) == [(local(9, 10), local(9, 30), None, "tablet")]
+
+
+async def test_a_pending_stop_longer_than_a_stop_can_last_is_dropped(plant: Plant) -> None:
+    stopped_at = utc_now() - timedelta(days=30)
+    record_after_the_fact(plant, stopped_at + timedelta(hours=1), stopped_at + timedelta(hours=2))
+    assert signal(plant, "stopped", stopped_at) == "pending"
+    # Its "running" comes 31 days and a minute after it (a day from now on this clock).
+    later = stopped_at + LONGEST_STOP + timedelta(minutes=1)
+    with plant.uow() as uow:
+        outcome = apply_signal(uow, "PLANT-1", LINE, "running", later, now=later)
+        uow.commit()
+    assert outcome == "ignored_too_long"
+    assert len(stops(plant)) == 1
+    assert last_signal(plant) == ("running", later, None)
+
+
+async def test_one_message_the_worker_cannot_handle_is_logged_and_the_next_one_lands(
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.downtime.signals import worker
+
+    topic = "portal/PLANT-1/PRN-01/state"
+    with capture_logs() as logs:
+        # A time before year 1 in UTC, JSON nested too deep, and a stop from a reset clock.
+        for payload in (
+            b"stopped 0001-01-01T00:00:00+01:00",
+            b"[" * 1000,
+        ):
+            assert await take(plant.runtime, message(topic, payload), "portal") is None
+        reset = message(topic, b"stopped 2000-01-01T00:00:00Z")
+        assert await take(plant.runtime, reset, "portal") == "too_old"
+        # Whatever else goes wrong with one message is logged, counted, and not raised.
+        real = worker.parse_signal
+
+        def broken(payload: bytes) -> MachineSignal:
+            if payload.startswith(b"running"):
+                raise RuntimeError("a bug")
+            return real(payload)
+
+        monkeypatch.setattr(worker, "parse_signal", broken)
+        running = message(topic, f"running {stamp(AT_1030)}".encode())
+        assert await take(plant.runtime, running, "portal") is None
+        stopped = message(topic, f"stopped {stamp(AT_1015)}".encode())
+        assert await take(plant.runtime, stopped, "portal") == "opened"
+    assert stops(plant) == [(AT_1015, None, None, "machine")]
+    problems = [(e["event"], e["log_level"]) for e in logs if e["log_level"] != "info"]
+    assert problems == [
+        ("machine_signals.bad_message", "warning"),
+        ("machine_signals.bad_message", "warning"),
+        ("machine_signals.message", "warning"),
+        ("machine_signals.message_failed", "error"),
+    ]
+    failed = next(e for e in logs if e["event"] == "machine_signals.message_failed")
+    assert (failed["topic"], failed["error"]) == (topic, "a bug")
+    assert [counted(plant, o) for o in ("bad_message", "too_old", "failed", "opened")] == [
+        2.0,
+        1.0,
+        1.0,
+        1.0,
+    ]

@@ -4,7 +4,10 @@ Topic `<prefix>/<facility>/<line>/state` (prefix `PORTAL_MQTT_TOPIC_PREFIX`, "po
 either JSON `{"state": "stopped", "at": "2026-11-26T10:15:00Z"}` (other members are ignored) or
 the plain text `stopped 2026-11-26T10:15:00Z`. The state is `stopped` or `running` (any case);
 `at` is ISO 8601 with its offset, since a machine's clock without a zone means nothing here.
-These are the machine's "request bodies"; anything else is a `BadSignal` naming what is wrong.
+These are the machine's "request bodies"; anything else is a `BadSignal` naming what is wrong,
+whatever the reading raised (a time that runs off the years a datetime holds once turned into
+UTC is an OverflowError, JSON nested too deep a RecursionError): the worker drops a BadSignal
+and goes on with the next message.
 """
 
 from __future__ import annotations
@@ -53,7 +56,17 @@ def parse_topic(topic: str, prefix: str) -> SignalTopic:
 
 
 def parse_signal(payload: bytes) -> MachineSignal:
-    """The state and moment of a payload in either form (JSON object or `<state> <at>`)."""
+    """The state and moment of a payload in either form (JSON object or `<state> <at>`);
+    BadSignal for anything else."""
+    try:
+        return _parse(payload)
+    except BadSignal:
+        raise
+    except Exception as exc:  # a reading that failed some other way is still a bad payload
+        raise BadSignal(f"payload cannot be read: {type(exc).__name__}: {exc}") from exc
+
+
+def _parse(payload: bytes) -> MachineSignal:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise BadSignal(f"payload longer than {MAX_PAYLOAD_BYTES} bytes")
     try:
@@ -77,6 +90,8 @@ def _json_fields(text: str) -> tuple[object, object]:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadSignal(f"payload is not valid JSON: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise BadSignal("payload is not valid JSON: nested too deep") from exc
     if not isinstance(body, dict):
         raise BadSignal("JSON payload is not an object")
     for name in ("state", "at"):
@@ -101,4 +116,7 @@ def _moment(value: object) -> datetime:
         raise BadSignal(f"'at' {value!r} is not an ISO 8601 time") from exc
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise BadSignal(f"'at' {value!r} has no UTC offset (add Z or +hh:mm)")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before the year 1 in UTC
+        raise BadSignal(f"'at' {value!r} cannot be turned into UTC") from exc

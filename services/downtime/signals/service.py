@@ -11,10 +11,21 @@ newer one (a stop after the "running" that ended it) is dropped rather than reco
 backwards: a stop whose two messages cross in transit is lost, never negative or doubled, and
 can be recorded after the fact on the tablet.
 
+A stop heard late (the broker kept the messages while the worker was away) may find the line
+with an entry starting after it: an operator recorded a later stop meanwhile. A running stop
+from `at` would overlap that entry, so the stop is kept pending in `line_signals` (state
+`stopped`, no downtime) and, when its `running` comes, recorded closed from the one to the
+other if that overlaps nothing (`recorded`); if it does, the stop is dropped
+(`ignored_overlap`), unless a stop of the line is running then, which the `running` ends as
+always (`closed`). Nothing running at `at` is what tells a late stop from one an operator was
+quicker to (`ignored_line_busy`); the `running` after either is handled the same way.
+
 A machine's clock a little ahead of ours is allowed (`CLOCK_SKEW`): its `at` orders the
 messages, but the entry is not dated after now (a stop in the future could not be classified
 until then). Further ahead, the message is dropped: stored, it would hide every true message
-until that time.
+until that time. A stop older than a stop may last (`LONGEST_STOP`, 31 days) is dropped too
+(`too_old`): a controller whose clock was reset to 2000 would otherwise open a stop nobody can
+end.
 """
 
 from __future__ import annotations
@@ -22,7 +33,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
+from sqlalchemy import select
+
 from services.downtime.entries import service as entries
+from services.downtime.entries.domain import LONGEST_STOP
+from services.downtime.entries.models import Downtime
 from services.downtime.plant.models import Line
 from services.downtime.signals.models import LineSignal
 from services.downtime.signals.schemas import State
@@ -36,6 +51,10 @@ Outcome = Literal[
     "opened",  # stopped: an unclassified stop is running from `at`
     "closed",  # running: the stop running on the line ended at `at`
     "ignored_line_busy",  # stopped, but the line was already down then (an operator was quicker)
+    "pending",  # stopped, but an entry starts after `at`: kept until its running comes
+    "recorded",  # running after a pending stop: the stop recorded closed, stopped to running
+    "ignored_overlap",  # running after a pending stop that would overlap another entry
+    "ignored_too_long",  # running after a pending stop, longer than LONGEST_STOP after it
     "ignored_no_stop",  # running, but no stop was running on the line before `at`
     # Changed nothing.
     "ignored_repeat",  # the state the line already reported
@@ -45,9 +64,10 @@ Outcome = Literal[
     "other_facility",  # the line belongs to another facility than the topic names
     "inactive_line",
     "in_the_future",  # more than CLOCK_SKEW ahead of now
+    "too_old",  # a stop more than LONGEST_STOP before now
 ]
 DROPPED: frozenset[Outcome] = frozenset(
-    {"unknown_line", "other_facility", "inactive_line", "in_the_future"}
+    {"unknown_line", "other_facility", "inactive_line", "in_the_future", "too_old"}
 )
 
 
@@ -73,6 +93,8 @@ def apply_signal(
         return "inactive_line"
     if at > now + CLOCK_SKEW:
         return "in_the_future"
+    if state == "stopped" and now - at > LONGEST_STOP:
+        return "too_old"
     last = uow.session.get(LineSignal, line.code)
     if last is not None:
         if at < last.signalled_at:
@@ -83,16 +105,54 @@ def apply_signal(
             return "ignored_older"
     dated = min(at, now)
     if state == "stopped":
-        opened = entries.machine_stopped(uow, line.code, dated)
-        outcome: Outcome = "opened" if opened is not None else "ignored_line_busy"
-        downtime_id = opened.id if opened is not None else None
+        outcome, downtime_id = _stopped(uow, line.code, dated)
     else:
-        closed = entries.machine_running(uow, line.code, dated)
-        outcome = "closed" if closed is not None else "ignored_no_stop"
-        # The row names the downtime the machine's last stop opened, now ended or not.
-        downtime_id = last.downtime_id if last is not None else None
+        outcome, downtime_id = _running(uow, line.code, last, dated, now)
     _remember(uow, last, line.code, state, at, downtime_id, now)
     return outcome
+
+
+def _stopped(uow: UnitOfWork, line_code: str, at: datetime) -> tuple[Outcome, int | None]:
+    """Open the machine's stop; else say whether the line was down then or only later."""
+    opened = entries.machine_stopped(uow, line_code, at)
+    if opened is not None:
+        return "opened", opened.id
+    return ("ignored_line_busy" if _down_at(uow, line_code, at) else "pending"), None
+
+
+def _running(
+    uow: UnitOfWork, line_code: str, last: LineSignal | None, at: datetime, now: datetime
+) -> tuple[Outcome, int | None]:
+    """Record the machine's pending stop closed, or end the stop running on the line."""
+    # The row names the downtime the machine's last stop opened, now ended or not.
+    downtime_id = last.downtime_id if last is not None else None
+    pending = last is not None and last.state == "stopped" and last.downtime_id is None
+    held: Outcome | None = None
+    if last is not None and pending:
+        stopped_at = min(last.signalled_at, now)
+        if at - stopped_at > LONGEST_STOP:
+            held = "ignored_too_long"
+        else:
+            recorded = entries.record_machine_stop(uow, line_code, stopped_at, at)
+            if recorded is not None:
+                return "recorded", recorded.id
+            held = "ignored_overlap"
+    closed = entries.machine_running(uow, line_code, at)
+    if closed is not None:
+        return "closed", downtime_id
+    return held or "ignored_no_stop", downtime_id
+
+
+def _down_at(uow: UnitOfWork, line_code: str, at: datetime) -> bool:
+    """True when an entry of the line holds `at` (entries of a line never overlap, so the one
+    that starts last at or before `at` is the only one that can)."""
+    latest = uow.session.scalars(
+        select(Downtime)
+        .where(Downtime.line_code == line_code, Downtime.started_at <= at)
+        .order_by(Downtime.started_at.desc())
+        .limit(1)
+    ).first()
+    return latest is not None and (latest.ended_at is None or latest.ended_at > at)
 
 
 def _remember(

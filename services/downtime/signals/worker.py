@@ -6,7 +6,10 @@ PORTAL_MQTT_URL is set; unset, it returns at once. It subscribes to
 `<PORTAL_MQTT_TOPIC_PREFIX>/+/+/state` with QoS 1 and, when the broker goes away or cannot be
 reached, logs it and connects again after a pause that doubles up to `RETRY_MAX_SECONDS`.
 A message that cannot be read (topic, payload, naive time) or names a line that is not there is
-logged as a warning with its topic and dropped; nothing a machine sends stops the worker.
+logged as a warning with its topic and dropped; nothing a machine sends stops the worker. Should
+handling one message fail some other way (a bug), that is logged as an error with its topic,
+counted (`failed`) and the message dropped: the loop goes on, since leaving it would drop the
+connection and, with it, the messages the broker has already handed over.
 
 Messages are applied one at a time, in the order they arrive, each in its own transaction in a
 thread (`asyncio.to_thread`: the unit of work is synchronous SQLAlchemy). A database that fails
@@ -152,7 +155,18 @@ def _client(broker: Broker, client_id: str | None, timeout: float) -> aiomqtt.Cl
 
 
 async def take(runtime: Any, message: aiomqtt.Message, prefix: str) -> Outcome | None:
-    """Read and apply one message; what came of it (None: not read, or not recorded)."""
+    """Read and apply one message; what came of it (None: not read, not recorded, or failed).
+    Never raises (but for cancellation): one message cannot end the worker's loop."""
+    try:
+        return await _take(runtime, message, prefix)
+    except Exception as exc:  # a bug: this message is lost, the next ones are not
+        topic = getattr(getattr(message, "topic", None), "value", None)
+        log.error("machine_signals.message_failed", topic=topic, error=str(exc), exc_info=exc)
+        _figures(runtime).messages.labels(outcome="failed").inc()
+        return None
+
+
+async def _take(runtime: Any, message: aiomqtt.Message, prefix: str) -> Outcome | None:
     figures = _figures(runtime)
     topic = message.topic.value
     payload = _payload_bytes(message.payload)
