@@ -14,7 +14,7 @@ The pages are drawn here from the downtime service's answers, as the signed-in u
 recording is done in the browser (static/floor.js): the floor's Wi-Fi drops, and what an
 operator records then must not be lost. Each tap writes its request, with an Idempotency-Key
 drawn at the tap and the tap's own time, into the tablet's localStorage first; the queue is sent
-in order through the gateway's API (/api/downtime/v1/...) at once when the connection allows,
+in order through the floor's route (/floor/send/..., below) at once when the connection allows,
 else when it returns. A retry carries the same key and body, so the service answers it with the
 first answer and records nothing twice (shared/web/commands.py). A "Line down" still waiting is
 shown running with its timer; its "Back up" waits behind it and learns the stop's id from the
