@@ -43,7 +43,8 @@ STOPS = [
     ("POWER", "10:00", "10:10"),
     ("JAM", "12:00", "12:05"),
 ]
-SUPERVISOR, VIEWER, PASSWORD = "sue", "lucia", "oee-pass-123"
+# Names of their own: the browser tests share one portal (test_frame.py signs in a "lucia").
+SUPERVISOR, VIEWER, PASSWORD = "sue-oee", "ines-oee", "oee-pass-123"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Reason codes are unique across facilities: this module's own prefix keeps them apart from the
