@@ -11,20 +11,16 @@ from contextlib import asynccontextmanager
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
-
-import httpx
-from sqlalchemy import select
 
 from services import registry
 from services.downtime.plant.models import Facility, Line, Shift
 from services.downtime.reasons.models import DowntimeReason
-from shared.auth.tokens import issue_service_token
 from shared.bus.inprocess import InProcessBus
-from shared.events.envelope import Envelope, utc_now
+from shared.events.envelope import utc_now
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from shared.uow import UnitOfWork
+from tests.support.service_api import ServiceApi
 
 SECRET = "downtime-plant-test-secret-" + "x" * 30
 ZONE = "America/New_York"
@@ -40,28 +36,9 @@ REASONS = [
 ]
 
 
-class Plant:
+class Plant(ServiceApi):
     def __init__(self, runtime: ServiceRuntime) -> None:
-        self.runtime = runtime
-
-    def client(self, *roles: str, user: str = "sam", language: str | None = None) -> Any:
-        token = issue_service_token(SECRET, user=user, roles=list(roles), ttl_seconds=600)
-        headers = {"Authorization": f"Bearer {token}"}
-        if language:
-            headers["Accept-Language"] = language
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.runtime.app),
-            base_url="http://downtime",
-            headers=headers,
-        )
-
-    def events(self, event_type: str | None = None) -> list[Envelope]:
-        outbox = self.runtime.definition.tables.outbox
-        query = select(outbox.c.envelope).order_by(outbox.c.id)
-        if event_type:
-            query = query.where(outbox.c.event_type == event_type)
-        with self.runtime.db.engine.connect() as conn:
-            return [Envelope.model_validate_json(row[0]) for row in conn.execute(query)]
+        super().__init__(runtime, SECRET)
 
     def uow(self) -> UnitOfWork:
         uow: UnitOfWork = self.runtime.uow()

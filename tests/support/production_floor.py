@@ -18,16 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import MetaData, func, select
 
 from services import registry
 from services.production.items.service import remember_item
-from shared.auth.tokens import issue_service_token
 from shared.bus.inprocess import InProcessBus
 from shared.events.catalogue import ItemUpserted
-from shared.events.envelope import Envelope
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
+from tests.support.service_api import ServiceApi
 
 SECRET = "production-floor-test-secret-" + "x" * 30
 PLA, BOX, WIDGET, KEYRING = "PLA-WHT", "BOX-W", "WIDGET-W", "KEYRING"
@@ -137,42 +135,10 @@ class FakeInventory:
         return [body for method, _, body in self.calls if method == "POST"]
 
 
-class Floor:
+class Floor(ServiceApi):
     def __init__(self, runtime: ServiceRuntime, inventory: FakeInventory) -> None:
-        self.runtime = runtime
+        super().__init__(runtime, SECRET)
         self.inventory = inventory
-
-    def client(self, *roles: str, user: str = "sam", language: str | None = None) -> Any:
-        token = issue_service_token(SECRET, user=user, roles=list(roles), ttl_seconds=600)
-        headers = {"Authorization": f"Bearer {token}"}
-        if language:
-            headers["Accept-Language"] = language
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.runtime.app),
-            base_url="http://production",
-            headers=headers,
-        )
-
-    def events(self, event_type: str | None = None, key: str | None = None) -> list[Envelope]:
-        """Published envelopes, oldest first, of a type and key if given."""
-        outbox = self.runtime.definition.tables.outbox
-        query = select(outbox.c.envelope).order_by(outbox.c.id)
-        if event_type:
-            query = query.where(outbox.c.event_type == event_type)
-        if key:
-            query = query.where(outbox.c.key == key)
-        with self.runtime.db.engine.connect() as conn:
-            return [Envelope.model_validate_json(row[0]) for row in conn.execute(query)]
-
-    def row_counts(self) -> dict[str, int]:
-        """Rows in every table of the service, outbox included."""
-        tables = MetaData()
-        tables.reflect(self.runtime.db.engine)
-        with self.runtime.db.engine.connect() as conn:
-            return {
-                table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-                for table in tables.sorted_tables
-            }
 
 
 _template: Path | None = None

@@ -21,56 +21,24 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import MetaData, func, select
 
 from services import registry
 from services.downtime.plant import service as plant
-from shared.auth.tokens import issue_service_token
 from shared.bus.inprocess import InProcessBus
-from shared.events.envelope import Envelope
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
+from tests.support.service_api import ServiceApi
 
 SECRET = "downtime-plant-test-secret-" + "x" * 30
 FACILITIES = "/api/v1/facilities"
 LINES = "/api/v1/lines"
 
 
-class DowntimeApi:
+class DowntimeApi(ServiceApi):
     """The downtime service on SQLite, called as any role; its outbox and tables readable."""
 
     def __init__(self, runtime: ServiceRuntime) -> None:
-        self.runtime = runtime
-
-    def client(self, *roles: str, user: str = "sam", language: str | None = None) -> Any:
-        token = issue_service_token(SECRET, user=user, roles=list(roles), ttl_seconds=600)
-        headers = {"Authorization": f"Bearer {token}"}
-        if language:
-            headers["Accept-Language"] = language
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.runtime.app),
-            base_url="http://downtime",
-            headers=headers,
-        )
-
-    def events(self, event_type: str | None = None, key: str | None = None) -> list[Envelope]:
-        outbox = self.runtime.definition.tables.outbox
-        query = select(outbox.c.envelope).order_by(outbox.c.id)
-        if event_type:
-            query = query.where(outbox.c.event_type == event_type)
-        if key:
-            query = query.where(outbox.c.key == key)
-        with self.runtime.db.engine.connect() as conn:
-            return [Envelope.model_validate_json(row[0]) for row in conn.execute(query)]
-
-    def row_counts(self) -> dict[str, int]:
-        tables = MetaData()
-        tables.reflect(self.runtime.db.engine)
-        with self.runtime.db.engine.connect() as conn:
-            return {
-                table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-                for table in tables.sorted_tables
-            }
+        super().__init__(runtime, SECRET)
 
 
 _template: Path | None = None
