@@ -792,6 +792,13 @@ class CapacityChanged(StateEvent):
     line_code: Code
     facility_code: Code
     capacities: tuple[LineCapacity, ...] = ()
+    shifts_by_weekday: tuple[NonNegativeInt, ...] | None = Field(
+        default=None,
+        min_length=7,
+        max_length=7,
+        description="Active shifts of the line's facility on each weekday, Monday first (the "
+        "MRP's earliest dates count them); absent from events sent before it was added",
+    )
 
 
 class DowntimeRecorded(EventPayload):

@@ -25,7 +25,18 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     ),
     "purchasing": ("ItemUpserted",),
     "production": ("ItemUpserted",),
-    "mrp": ("ItemUpserted", "ProductionOrderChanged", "QCPassed", "OrderShipped"),
+    # Sales-order status (production, QC, shipping) and the planner's read models.
+    "mrp": (
+        "ItemUpserted",
+        "ProductionOrderChanged",
+        "QCPassed",
+        "OrderShipped",
+        "StockChanged",
+        "BomReleased",
+        "PurchaseOrderChanged",
+        "LineUpserted",
+        "CapacityChanged",
+    ),
     # Production's orders, runs and QC for the tablet and OEE; item families for capacity.
     "downtime": ("ProductionOrderChanged", "PrintCompleted", "QCPassed", "ItemUpserted"),
     # Every event that moves value (docs/accounting.md), and the items (made or bought).

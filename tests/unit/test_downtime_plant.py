@@ -607,6 +607,7 @@ async def test_capacity_per_item_family_or_any_product_goes_out_whole(api: Downt
                 "effective_from": "2026-03-01",
             },
         ],
+        "shifts_by_weekday": [0, 0, 0, 0, 0, 0, 0],  # the facility has no shifts yet
     }
     assert len(published[2]["capacities"]) == 3
 

@@ -485,6 +485,7 @@ def create_shift(uow: UnitOfWork, facility_code: str, data: ShiftCreate) -> Shif
     uow.session.flush()
     out = shift_out(row)
     record_change(uow, "downtime.shifts.create", "shift", _shift_id(row), None, out)
+    _publish_facility_capacity(uow, row.facility_code)
     return out
 
 
@@ -498,6 +499,8 @@ def update_shift(uow: UnitOfWork, facility_code: str, code: str, changes: ShiftU
     uow.session.flush()
     out = shift_out(row)
     record_change(uow, "downtime.shifts.update", "shift", _shift_id(row), before, out)
+    if "days_of_week" in changes.model_fields_set:
+        _publish_facility_capacity(uow, row.facility_code)
     return out
 
 
@@ -514,6 +517,7 @@ def set_shift_active(uow: UnitOfWork, facility_code: str, code: str, active: boo
     out = shift_out(row)
     action = "reactivate" if active else "deactivate"
     record_change(uow, f"downtime.shifts.{action}", "shift", _shift_id(row), before, out)
+    _publish_facility_capacity(uow, row.facility_code)
     return out
 
 
@@ -767,8 +771,34 @@ def _refuse_duplicate_capacity(
     )
 
 
+def _publish_facility_capacity(uow: UnitOfWork, facility_code: str) -> None:
+    """A shift changed: every line of the facility republishes its capacity, whose shifts per
+    weekday the MRP's earliest dates count."""
+    uow.session.flush()
+    lines = uow.session.scalars(
+        select(Line).where(Line.facility_code == facility_code).order_by(Line.code)
+    )
+    for line in lines:
+        _publish_capacity(uow, line)
+
+
+def _shifts_by_weekday(uow: UnitOfWork, facility_code: str) -> tuple[int, ...]:
+    """How many active shifts the facility works on each weekday, Monday first."""
+    days = uow.session.scalars(
+        select(Shift.days_of_week).where(
+            Shift.facility_code == facility_code, Shift.active.is_(True)
+        )
+    )
+    counts = [0] * 7
+    for digits in days:
+        for digit in set(digits):
+            counts[int(digit) - 1] += 1
+    return tuple(counts)
+
+
 def _publish_capacity(uow: UnitOfWork, line: Line) -> None:
-    """CapacityChanged: every active capacity row of the line, oldest first."""
+    """CapacityChanged: every active capacity row of the line, oldest first, and the shifts its
+    facility works per weekday."""
     rows = uow.session.scalars(
         select(LineCapacity)
         .where(LineCapacity.line_code == line.code, LineCapacity.active.is_(True))
@@ -787,6 +817,7 @@ def _publish_capacity(uow: UnitOfWork, line: Line) -> None:
                 )
                 for row in rows
             ),
+            shifts_by_weekday=_shifts_by_weekday(uow, line.facility_code),
         ),
         key=f"capacity:{line.code}",
     )

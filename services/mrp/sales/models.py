@@ -46,6 +46,12 @@ class KnownItem(Base):
     item_type: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean)
     sequence: Mapped[int] = mapped_column(BigInteger)
+    # What the planner needs of an item: made or bought, supplied by the customer, its family
+    # (capacity rows match it as typed) and moving-average cost (FG value cards).
+    make_or_buy: Mapped[str] = mapped_column(String(8), default="buy")
+    customer_supplied: Mapped[bool] = mapped_column(Boolean, default=False)
+    family: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    average_cost: Mapped[Decimal] = mapped_column(Amount(), default=Decimal(0))
 
 
 class DocumentCounter(Base):
@@ -68,6 +74,8 @@ class SalesOrder(Base):
     order_date: Mapped[date] = mapped_column(Date)
     business_unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
     notes: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    # The contract carries a penalty for shipping late (a part of the priority score).
+    contractual_penalty: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -95,9 +103,10 @@ class SalesOrderLine(Base):
 
 
 class LinkedProductionOrder(Base):
-    """Read model of production's orders made for a sales-order line, and of the reprints in
-    their chains (from ProductionOrderChanged; the newest sequence wins). A reprint may name
-    only its root: it counts for the root's line."""
+    """Read model of production's orders (from ProductionOrderChanged; the newest sequence
+    wins): those made for a sales-order line and the reprints in their chains, whose status the
+    order follows (a reprint may name only its root: it counts for the root's line), and
+    make-to-stock orders, whose open quantity and line the planner counts."""
 
     __tablename__ = "linked_production_orders"
 
@@ -112,6 +121,23 @@ class LinkedProductionOrder(Base):
     qty_passed: Mapped[Decimal] = mapped_column(Amount())
     qty_failed: Mapped[Decimal] = mapped_column(Amount())
     sequence: Mapped[int] = mapped_column(BigInteger)
+    qty_to_make: Mapped[Decimal] = mapped_column(Amount(), default=Decimal(0))
+    qty_good: Mapped[Decimal] = mapped_column(Amount(), default=Decimal(0))
+    line_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class CustomerPayment(Base):
+    """A payment received against a sales order (PaymentReceived; never changed)."""
+
+    __tablename__ = "customer_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(32), unique=True)
+    so_number: Mapped[str] = mapped_column(String(20), index=True)
+    amount: Mapped[Decimal] = mapped_column(Amount())
+    reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(64))
 
 
 class AppliedShipment(Base):

@@ -387,34 +387,24 @@ def remember_item(uow: UnitOfWork, item: ItemUpserted, sequence: int) -> None:
     """Keep mrp's copy of an item; an older or repeated event changes nothing."""
     known = uow.session.get(KnownItem, item.sku, with_for_update=True)
     if known is None:
-        uow.session.add(
-            KnownItem(
-                sku=item.sku,
-                name=item.name,
-                uom=item.uom,
-                item_type=item.item_type,
-                active=item.active,
-                sequence=sequence,
-            )
-        )
-        return
-    if sequence <= known.sequence:
+        known = KnownItem(sku=item.sku, sequence=sequence)
+        uow.session.add(known)
+    elif sequence <= known.sequence:
         return
     known.name, known.uom, known.item_type = item.name, item.uom, item.item_type
     known.active, known.sequence = item.active, sequence
+    known.make_or_buy, known.customer_supplied = item.make_or_buy, item.customer_supplied
+    known.family, known.average_cost = item.family, item.average_cost
 
 
 def remember_production_order(
     uow: UnitOfWork, order: ProductionOrderChanged, sequence: int
 ) -> None:
-    """Keep a production order made for a sales-order line, or a reprint in such a chain, and
-    settle the order it serves. Make-to-stock orders outside any chain are not kept; an older
-    or repeated event changes nothing."""
-    linked = order.so_number is not None or order.root_order_code or order.reprint_of
+    """Keep a production order (its open quantity and line count for the planner) and, when
+    it is made for a sales-order line or is a reprint in such a chain, settle the order it
+    serves. An older or repeated event changes nothing."""
     known = uow.session.get(LinkedProductionOrder, order.order_code, with_for_update=True)
     if known is None:
-        if not linked:
-            return
         known = LinkedProductionOrder(order_code=order.order_code, sequence=sequence)
         uow.session.add(known)
     elif sequence <= known.sequence:
@@ -423,6 +413,11 @@ def remember_production_order(
     known.root_order_code, known.reprint_of = order.root_order_code, order.reprint_of
     known.sku, known.status, known.qty_ordered = order.sku, order.status, order.qty_ordered
     known.qty_passed, known.qty_failed = order.qty_passed, order.qty_failed
+    known.qty_to_make, known.qty_good, known.line_code = (
+        order.qty_to_make,
+        order.qty_good,
+        order.line_code,
+    )
     known.sequence = sequence
     uow.session.flush()
     number = order.so_number or _so_number_of_chain(uow, known)
