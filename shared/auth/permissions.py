@@ -38,10 +38,17 @@ class Action(StrEnum):
     PRODUCTION_REPORTS_READ = "production.reports.read"
     SALES_ORDERS_READ = "mrp.sales_orders.read"
     SALES_ORDERS_WRITE = "mrp.sales_orders.write"
+    PAYMENTS_WRITE = "mrp.payments.write"
+    MRP_READ = "mrp.plan.read"
+    MRP_RUN = "mrp.plan.run"
+    MRP_ACT = "mrp.plan.act"
+    SCHEDULE_WRITE = "mrp.schedule.write"
+    ERP_IMPORT = "mrp.erp.import"
     VENDORS_READ = "purchasing.vendors.read"
     VENDORS_WRITE = "purchasing.vendors.write"
     PURCHASE_ORDERS_READ = "purchasing.orders.read"
     PURCHASE_ORDERS_WRITE = "purchasing.orders.write"
+    PURCHASE_SUGGEST = "purchasing.orders.suggest"
     RECEIPTS_WRITE = "purchasing.receipts.write"
     BOOKS_READ = "accounting.books.read"
     BOOKS_POST = "accounting.books.post"
@@ -84,10 +91,20 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.PRODUCTION_REPORTS_READ: EVERYONE,
     Action.SALES_ORDERS_READ: EVERYONE,
     Action.SALES_ORDERS_WRITE: frozenset({Role.PLANNER, Role.SUPERVISOR}),
+    Action.PAYMENTS_WRITE: frozenset({Role.ACCOUNTANT}),
+    Action.MRP_READ: EVERYONE,
+    Action.MRP_RUN: frozenset({Role.PLANNER, Role.SUPERVISOR}),
+    # Creating jobs and draft purchase orders from the plan (issue 9).
+    Action.MRP_ACT: frozenset({Role.PLANNER, Role.SUPERVISOR}),
+    Action.SCHEDULE_WRITE: frozenset({Role.PLANNER, Role.SUPERVISOR}),
+    # Reads another system's database and writes through every service: admin's.
+    Action.ERP_IMPORT: frozenset(),
     Action.VENDORS_READ: EVERYONE,
     Action.VENDORS_WRITE: frozenset({Role.BUYER}),
     Action.PURCHASE_ORDERS_READ: EVERYONE,
     Action.PURCHASE_ORDERS_WRITE: frozenset({Role.BUYER}),
+    # Draft purchase orders from the MRP's shortages, at each item's preferred vendor.
+    Action.PURCHASE_SUGGEST: frozenset({Role.PLANNER, Role.BUYER}),
     Action.RECEIPTS_WRITE: frozenset({Role.STORE, Role.BUYER}),
     Action.BOOKS_READ: frozenset({Role.ACCOUNTANT, Role.SUPERVISOR}),
     Action.BOOKS_POST: frozenset({Role.ACCOUNTANT}),
@@ -130,10 +147,17 @@ DESCRIPTIONS: dict[Action, Text] = {
     Action.PRODUCTION_REPORTS_READ: _("see yield and scrap reports and certificates"),
     Action.SALES_ORDERS_READ: _("see customers and sales orders"),
     Action.SALES_ORDERS_WRITE: _("create and change customers and sales orders"),
+    Action.PAYMENTS_WRITE: _("record customer payments against sales orders"),
+    Action.MRP_READ: _("see the MRP dashboard, the scheduling grid and the shipment forecast"),
+    Action.MRP_RUN: _("run the MRP and set the priority score's weights"),
+    Action.MRP_ACT: _("create jobs and suggest purchases from the MRP"),
+    Action.SCHEDULE_WRITE: _("edit the planners' projections in the scheduling grid"),
+    Action.ERP_IMPORT: _("import items, BOMs, customers and orders from the ERP database"),
     Action.VENDORS_READ: _("see vendors"),
     Action.VENDORS_WRITE: _("create and change vendors"),
     Action.PURCHASE_ORDERS_READ: _("see purchase orders and receipts"),
     Action.PURCHASE_ORDERS_WRITE: _("create and submit purchase orders"),
+    Action.PURCHASE_SUGGEST: _("turn shortages into draft purchase orders at preferred vendors"),
     Action.RECEIPTS_WRITE: _("receive material against purchase orders"),
     Action.BOOKS_READ: _("see journal entries, accounts, financial reports and reconciliation"),
     Action.BOOKS_POST: _("post manual journal entries and reverse entries"),
