@@ -1,0 +1,670 @@
+"""The MRP engine: plain objects in, a plan out; no database, HTTP or broker.
+
+Open sales-order lines are taken one by one in priority order (`ordering.py`). At its turn a
+line takes, in this order:
+1. what inventory already holds for it (its own reservation);
+2. live finished-goods stock (approved, not reserved for anyone): Ready to Ship if that covers
+   it in full;
+3. finished goods still in QC (Pending QC), then what open jobs for the line will still make;
+4. for the rest, production. Pass one finds how much can be made: per component, the live pool
+   of approved stock plus pending-QC stock plus open purchase-order quantity, less what earlier
+   lines took (stock issued to jobs, WIP, is never counted); a component that is itself made
+   adds what its own BOM can make, to any depth. Pass two allocates exactly that much of every
+   component, so material the bottleneck leaves unused stays free for later lines. A third,
+   non-allocating walk over the remainder names the short parts.
+
+Pools are shared by SKU: a finished good of one order may be a component of another's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
+from enum import StrEnum
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+FOUR_PLACES = Decimal("0.0001")
+TWO_PLACES = Decimal("0.01")
+# Units of measure counted in whole pieces: what can be made of them is rounded down to a unit.
+COUNTED_UOMS = frozenset({"EA", "EACH", "PC", "PCS", "PIECE", "UNIT", "UNITS", "SET", "BOX"})
+# Shifts a line works per weekday (Monday first) before its facility's shifts are heard.
+DEFAULT_SHIFTS = (1, 1, 1, 1, 1, 0, 0)
+# Earliest dates are looked for this far ahead; beyond it a line is "not within a year".
+HORIZON_DAYS = 366
+
+
+class Status(StrEnum):
+    READY_TO_SHIP = "ready_to_ship"
+    PARTIAL_SHIP = "partial_ship"
+    PENDING_QC = "pending_qc"
+    IN_PRODUCTION = "in_production"
+    FULL_PRODUCTION = "full_production"
+    PARTIAL_PRODUCTION = "partial_production"
+    AWAITING_CUSTOMER = "awaiting_customer"
+    AWAITING_PURCHASE = "awaiting_purchase"
+    CRITICAL_SHORTAGE = "critical_shortage"
+
+
+# --- what the engine reads --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    so_number: str
+    line_no: int
+    sku: str
+    customer_code: str
+    customer_name: str
+    customer_priority: int  # 1 (most important) .. 5
+    business_unit: str | None
+    due_date: date | None
+    qty_open: Decimal  # ordered less shipped
+    unit_price: Decimal
+    contractual_penalty: bool = False
+    qty_reserved: Decimal = ZERO  # finished goods inventory already holds for this line
+    qty_in_production: Decimal = ZERO  # open jobs for this line, still to pass QC
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.so_number, self.line_no)
+
+    @property
+    def value(self) -> Decimal:
+        return self.qty_open * self.unit_price
+
+
+@dataclass(frozen=True)
+class Item:
+    sku: str
+    uom: str = "EA"
+    make_or_buy: str = "buy"
+    customer_supplied: bool = False
+    family: str | None = None
+
+    @property
+    def counted(self) -> bool:
+        return self.uom.upper() in COUNTED_UOMS
+
+
+@dataclass(frozen=True)
+class Stock:
+    available: Decimal = ZERO  # approved and not reserved
+    pending_qc: Decimal = ZERO
+    on_order: Decimal = ZERO  # open purchase-order quantity
+
+
+@dataclass(frozen=True)
+class Component:
+    sku: str
+    qty_per: Decimal  # per ONE unit of the parent, scrap included (see `per_unit`)
+
+
+def per_unit(qty_per: Decimal, output_qty: Decimal, scrap_pct: Decimal) -> Decimal:
+    """A BOM line's quantity per unit of the parent: per `output_qty`, plus its scrap."""
+    return qty_per / output_qty * (ONE + scrap_pct / 100)
+
+
+@dataclass(frozen=True)
+class Line:
+    code: str
+    speed_modifier: Decimal = ONE
+    shifts_by_weekday: tuple[int, ...] = DEFAULT_SHIFTS
+    booked_shifts: Decimal = ZERO  # open jobs already on it
+
+
+@dataclass(frozen=True)
+class Capacity:
+    line_code: str
+    units_per_shift: Decimal
+    effective_from: date
+    sku: str | None = None
+    family: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    plan_date: date
+    orders: Sequence[OrderLine]  # already in priority order (ordering.py)
+    items: Mapping[str, Item]
+    stock: Mapping[str, Stock]
+    boms: Mapping[str, Sequence[Component]]
+    lines: Sequence[Line] = ()
+    capacities: Sequence[Capacity] = ()
+
+
+# --- what it finds ----------------------------------------------------------------------------
+
+
+@dataclass
+class ComponentNeed:
+    """One component of one order line: what the whole need requires, what was allocated for
+    what can be made now, what is short, and what earlier lines had taken of it."""
+
+    sku: str
+    parent_sku: str
+    level: int
+    required: Decimal = ZERO
+    allocated: Decimal = ZERO
+    short: Decimal = ZERO
+    taken_before: Decimal = ZERO
+    customer_supplied: bool = False
+    made: bool = False
+
+
+@dataclass(frozen=True)
+class Take:
+    sku: str
+    rank: int
+    so_number: str
+    line_no: int
+    qty: Decimal
+
+
+@dataclass
+class LineResult:
+    order: OrderLine
+    rank: int
+    qty_reserved: Decimal = ZERO
+    qty_from_stock: Decimal = ZERO
+    qty_pending_qc: Decimal = ZERO
+    qty_in_production: Decimal = ZERO
+    qty_needed: Decimal = ZERO
+    qty_can_make: Decimal = ZERO
+    status: Status = Status.READY_TO_SHIP
+    bottleneck: tuple[str, ...] = ()
+    components: list[ComponentNeed] = field(default_factory=list)
+    shifts_required: Decimal | None = None
+    line_code: str | None = None
+    earliest_date: date | None = None
+
+    @property
+    def qty_shippable(self) -> Decimal:
+        return self.qty_reserved + self.qty_from_stock
+
+    @property
+    def status_text(self) -> str:
+        return status_text(self)
+
+
+@dataclass
+class Plan:
+    lines: list[LineResult]
+    takes: list[Take]
+
+
+def quantity_text(qty: Decimal) -> str:
+    """10995 → "10,995"; 12.5 → "12.5"."""
+    text = f"{qty.normalize():,f}"
+    return text
+
+
+def status_text(result: LineResult) -> str:
+    """The texts the planners know."""
+    match result.status:
+        case Status.READY_TO_SHIP:
+            return "Ready to Ship"
+        case Status.PARTIAL_SHIP:
+            return (
+                f"Partial Ship: {quantity_text(result.qty_shippable)} / "
+                f"Prod. Needed: {quantity_text(result.qty_needed)}"
+            )
+        case Status.PENDING_QC:
+            return "Pending QC"
+        case Status.IN_PRODUCTION:
+            return "In Production"
+        case Status.FULL_PRODUCTION:
+            return "Full Production Ready - Create job now"
+        case Status.PARTIAL_PRODUCTION:
+            return f"Partial Production Ready - [{', '.join(result.bottleneck)}]"
+        case Status.AWAITING_CUSTOMER:
+            return "Awaiting Customer Material"
+        case Status.AWAITING_PURCHASE:
+            return "Awaiting Purchase Order"
+        case Status.CRITICAL_SHORTAGE:
+            return "Critical Shortage"
+
+
+# --- the live pools ---------------------------------------------------------------------------
+
+
+@dataclass
+class Pool:
+    """One SKU's live stock while the run goes: what is left of each source."""
+
+    available: Decimal
+    pending_qc: Decimal
+    on_order: Decimal
+    initial: Decimal
+
+    @classmethod
+    def of(cls, stock: Stock | None) -> Pool:
+        stock = stock or Stock()
+        available = max(stock.available, ZERO)
+        pending = max(stock.pending_qc, ZERO)
+        on_order = max(stock.on_order, ZERO)
+        return cls(available, pending, on_order, available + pending + on_order)
+
+    @property
+    def left(self) -> Decimal:
+        return self.available + self.pending_qc + self.on_order
+
+    def take(self, qty: Decimal) -> Decimal:
+        """Take up to `qty`, approved stock first, then pending QC, then open POs."""
+        wanted = qty
+        for source in ("available", "pending_qc", "on_order"):
+            have = getattr(self, source)
+            used = min(have, wanted)
+            if used > 0:
+                setattr(self, source, have - used)
+                wanted -= used
+            if wanted <= 0:
+                break
+        return qty - wanted
+
+
+class Pools:
+    """Every SKU's pool, created on first use, with a trial mode: `trial()` takes from copies,
+    `commit()` keeps them, `rollback()` forgets them."""
+
+    def __init__(self, stock: Mapping[str, Stock]) -> None:
+        self._stock = stock
+        self._pools: dict[str, Pool] = {}
+        self._trial: dict[str, Pool] | None = None
+
+    def __getitem__(self, sku: str) -> Pool:
+        if self._trial is not None:
+            pool = self._trial.get(sku)
+            if pool is None:
+                base = self._base(sku)
+                pool = Pool(base.available, base.pending_qc, base.on_order, base.initial)
+                self._trial[sku] = pool
+            return pool
+        return self._base(sku)
+
+    def _base(self, sku: str) -> Pool:
+        pool = self._pools.get(sku)
+        if pool is None:
+            pool = self._pools[sku] = Pool.of(self._stock.get(sku))
+        return pool
+
+    def trial(self) -> None:
+        self._trial = {}
+
+    def commit(self) -> None:
+        assert self._trial is not None
+        self._pools.update(self._trial)
+        self._trial = None
+
+    def rollback(self) -> None:
+        self._trial = None
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+class Engine:
+    def __init__(self, plan_input: PlanInput) -> None:
+        self.input = plan_input
+        self.pools = Pools(plan_input.stock)
+        self.takes: list[Take] = []
+        self.capacity = CapacityBook(plan_input)
+
+    def run(self) -> Plan:
+        results = [self._plan_line(rank, order) for rank, order in enumerate(self.input.orders)]
+        return Plan(results, self.takes)
+
+    # one line --------------------------------------------------------------------------------
+
+    def _plan_line(self, rank: int, order: OrderLine) -> LineResult:
+        result = LineResult(order=order, rank=rank)
+        rest = max(order.qty_open, ZERO)
+        result.qty_reserved = min(max(order.qty_reserved, ZERO), rest)
+        rest -= result.qty_reserved
+        fg = self.pools[order.sku]
+        result.qty_from_stock = _take_from(fg, "available", rest)
+        rest -= result.qty_from_stock
+        result.qty_pending_qc = _take_from(fg, "pending_qc", rest)
+        rest -= result.qty_pending_qc
+        result.qty_in_production = min(max(order.qty_in_production, ZERO), rest)
+        rest -= result.qty_in_production
+        result.qty_needed = rest
+        taken = result.qty_from_stock + result.qty_pending_qc
+        if taken > 0:
+            self.takes.append(Take(order.sku, rank, order.so_number, order.line_no, taken))
+        if rest > 0:
+            self._plan_production(result)
+        result.status = _status(result, self._short_parts(result))
+        return result
+
+    def _plan_production(self, result: LineResult) -> None:
+        order = result.order
+        need = result.qty_needed
+        item = self._item(order.sku)
+        components = self.input.boms.get(order.sku)
+        if not components:
+            # A finished good without a BOM is bought: open purchase orders are its supply.
+            components = (Component(order.sku, ONE),)
+        before = {c.sku: self.pools[c.sku].initial - self.pools[c.sku].left for c in components}
+        can_make = self._most_makeable(order.sku, components, need, item)
+        self._allocate(result, components, can_make)
+        result.qty_can_make = can_make
+        self._record_needs(result, components, need, can_make, before)
+        if self.input.boms.get(order.sku):
+            booking = self.capacity.book(order.sku, item.family, need)
+            if booking is not None:
+                result.line_code, result.shifts_required, result.earliest_date = booking
+
+    # pass one: how much can be made -----------------------------------------------------------
+
+    def _most_makeable(
+        self, sku: str, components: Sequence[Component], need: Decimal, item: Item
+    ) -> Decimal:
+        """The most of `sku` (up to `need`) its components allow, whole units for counted
+        items. Components are assumed independent first; when two share a part the estimate
+        can be too high, so it is checked by a trial allocation and halved down until it fits."""
+        estimate = need
+        for component in components:
+            wanted = need * component.qty_per
+            obtainable = self._obtainable(component.sku, wanted, depth=1)
+            if obtainable < wanted:
+                estimate = min(estimate, obtainable / component.qty_per)
+        estimate = _round_down(estimate, item)
+        if estimate <= 0 or self._fits(components, estimate):
+            return max(estimate, ZERO)
+        low, high = ZERO, estimate
+        while high - low > _step(item):
+            middle = _round_down((low + high) / 2, item)
+            if middle <= low:
+                break
+            if self._fits(components, middle):
+                low = middle
+            else:
+                high = middle
+        return low
+
+    def _obtainable(self, sku: str, wanted: Decimal, depth: int) -> Decimal:
+        """How much of `sku` (up to `wanted`) its pool and, if it is made, its BOM can give."""
+        _check_depth(sku, depth)
+        left = self.pools[sku].left
+        if left >= wanted:
+            return wanted
+        components = self.input.boms.get(sku)
+        if not components:
+            return left
+        rest = wanted - left
+        makeable = rest
+        for component in components:
+            part_wanted = rest * component.qty_per
+            got = self._obtainable(component.sku, part_wanted, depth + 1)
+            if got < part_wanted:
+                makeable = min(makeable, got / component.qty_per)
+        return left + _round_down(makeable, self._item(sku))
+
+    def _fits(self, components: Sequence[Component], qty: Decimal) -> bool:
+        self.pools.trial()
+        try:
+            return all(self._draw(c.sku, qty * c.qty_per, 1) >= qty * c.qty_per for c in components)
+        finally:
+            self.pools.rollback()
+
+    # pass two: allocate exactly that ----------------------------------------------------------
+
+    def _allocate(
+        self, result: LineResult, components: Sequence[Component], can_make: Decimal
+    ) -> None:
+        if can_make <= 0:
+            return
+        self.pools.trial()
+        drawn: dict[str, Decimal] = {}
+        for component in components:
+            self._draw(component.sku, can_make * component.qty_per, 1, drawn)
+        self.pools.commit()
+        order = result.order
+        for sku, qty in drawn.items():
+            if qty > 0:
+                self.takes.append(Take(sku, result.rank, order.so_number, order.line_no, qty))
+
+    def _draw(
+        self, sku: str, qty: Decimal, depth: int, drawn: dict[str, Decimal] | None = None
+    ) -> Decimal:
+        """Take `qty` of `sku` from its pool and make the rest from its BOM; returns how much
+        was obtained (less than `qty` only when the parts run out)."""
+        _check_depth(sku, depth)
+        got = self.pools[sku].take(qty)
+        if drawn is not None and got > 0:
+            drawn[sku] = drawn.get(sku, ZERO) + got
+        rest = qty - got
+        components = self.input.boms.get(sku)
+        if rest <= 0 or not components:
+            return got
+        made = rest
+        for component in components:
+            part = rest * component.qty_per
+            obtained = self._draw(component.sku, part, depth + 1, drawn)
+            if obtained < part:
+                made = min(made, obtained / component.qty_per)
+        return got + made
+
+    # what is short ----------------------------------------------------------------------------
+
+    def _record_needs(
+        self,
+        result: LineResult,
+        components: Sequence[Component],
+        need: Decimal,
+        can_make: Decimal,
+        taken_before: Mapping[str, Decimal],
+    ) -> None:
+        """The per-component detail: top-level components with what the whole need requires
+        and what was allocated, then the short parts found by walking the remainder (without
+        allocating) down through made components."""
+        remainder = need - can_make
+        for component in components:
+            item = self._item(component.sku)
+            required = need * component.qty_per
+            allocated = can_make * component.qty_per
+            row = ComponentNeed(
+                sku=component.sku,
+                parent_sku=result.order.sku,
+                level=1,
+                required=required,
+                allocated=allocated,
+                taken_before=taken_before.get(component.sku, ZERO),
+                customer_supplied=item.customer_supplied,
+                made=bool(self.input.boms.get(component.sku)),
+            )
+            result.components.append(row)
+            if remainder > 0:
+                row.short = self._walk_short(
+                    result, component.sku, result.order.sku, remainder * component.qty_per, 1
+                )
+
+    def _walk_short(
+        self, result: LineResult, sku: str, parent: str, qty: Decimal, depth: int
+    ) -> Decimal:
+        """How much of `qty` of `sku` cannot be had from what is left (its pool, then its
+        BOM); deeper short parts are added to the line's detail."""
+        _check_depth(sku, depth)
+        left = self.pools[sku].left
+        rest = qty - min(left, qty)
+        components = self.input.boms.get(sku)
+        if rest <= 0 or not components:
+            return rest
+        unmade = ZERO
+        for component in components:
+            part = rest * component.qty_per
+            short = self._walk_short(result, component.sku, sku, part, depth + 1)
+            if short > 0:
+                item = self._item(component.sku)
+                result.components.append(
+                    ComponentNeed(
+                        sku=component.sku,
+                        parent_sku=sku,
+                        level=depth + 1,
+                        required=part,
+                        allocated=ZERO,
+                        short=short,
+                        taken_before=self.pools[component.sku].initial
+                        - self.pools[component.sku].left,
+                        customer_supplied=item.customer_supplied,
+                        made=bool(self.input.boms.get(component.sku)),
+                    )
+                )
+                unmade = max(unmade, short / component.qty_per)
+        return min(rest, unmade)
+
+    def _short_parts(self, result: LineResult) -> list[ComponentNeed]:
+        """The parts that limit the line: short and not made (or made but with nothing short
+        below it), deepest level wins."""
+        short = [c for c in result.components if c.short > 0]
+        parents = {c.parent_sku for c in short if c.level > 1}
+        return [c for c in short if not (c.made and c.sku in parents)]
+
+    def _item(self, sku: str) -> Item:
+        return self.input.items.get(sku) or Item(sku)
+
+
+def _take_from(pool: Pool, source: str, qty: Decimal) -> Decimal:
+    have = getattr(pool, source)
+    used = min(have, max(qty, ZERO))
+    setattr(pool, source, have - used)
+    return used
+
+
+def _status(result: LineResult, short_parts: Sequence[ComponentNeed]) -> Status:
+    if result.qty_needed <= 0:
+        if result.qty_pending_qc > 0:
+            return Status.PENDING_QC
+        if result.qty_in_production > 0:
+            return Status.IN_PRODUCTION
+        return Status.READY_TO_SHIP
+    result.bottleneck = tuple(dict.fromkeys(c.sku for c in short_parts))
+    if result.qty_shippable > 0:
+        return Status.PARTIAL_SHIP
+    bought = all(c.sku == result.order.sku for c in result.components)
+    if result.qty_can_make >= result.qty_needed:
+        return Status.AWAITING_PURCHASE if bought else Status.FULL_PRODUCTION
+    if short_parts and all(c.customer_supplied for c in short_parts):
+        return Status.AWAITING_CUSTOMER
+    if result.qty_can_make > 0 and not bought:
+        return Status.PARTIAL_PRODUCTION
+    return Status.CRITICAL_SHORTAGE
+
+
+def _round_down(qty: Decimal, item: Item) -> Decimal:
+    return qty.quantize(_step(item), rounding=ROUND_DOWN)
+
+
+def _step(item: Item) -> Decimal:
+    return ONE if item.counted else FOUR_PLACES
+
+
+class BomTooDeep(ValueError):
+    """A BOM that contains itself, or is deeper than any plant's."""
+
+
+MAX_DEPTH = 25
+
+
+def _check_depth(sku: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise BomTooDeep(f"the BOM of {sku} is deeper than {MAX_DEPTH} levels (a cycle?)")
+
+
+# --- capacity ---------------------------------------------------------------------------------
+
+
+class CapacityBook:
+    """Each line's booked shifts as the run goes: a line needing production is put on the able
+    line that finishes it first, and its earliest date is the day those shifts are worked."""
+
+    def __init__(self, plan_input: PlanInput) -> None:
+        self.plan_date = plan_input.plan_date
+        self.lines = {line.code: line for line in plan_input.lines}
+        self.booked = {line.code: line.booked_shifts for line in plan_input.lines}
+        self.rates: dict[tuple[str, str | None], list[tuple[str, Decimal]]] = {}
+        self.capacities = plan_input.capacities
+
+    def rates_for(self, sku: str, family: str | None) -> list[tuple[str, Decimal]]:
+        """(line, units per shift) for each line able to make the item: its own capacity row,
+        else its family's, else "any product", the newest effective row of each; scaled by
+        the line's speed."""
+        key = (sku, family)
+        cached = self.rates.get(key)
+        if cached is not None:
+            return cached
+        best: dict[str, tuple[int, date, Decimal]] = {}
+        for row in self.capacities:
+            if row.line_code not in self.lines or row.effective_from > self.plan_date:
+                continue
+            if row.sku is not None:
+                rank = 0 if row.sku == sku else -1
+            elif row.family is not None:
+                rank = 1 if row.family == family else -1
+            else:
+                rank = 2
+            if rank < 0:
+                continue
+            held = best.get(row.line_code)
+            if held is None or (rank, -row.effective_from.toordinal()) < (
+                held[0],
+                -held[1].toordinal(),
+            ):
+                best[row.line_code] = (rank, row.effective_from, row.units_per_shift)
+        rates = sorted(
+            (code, units * self.lines[code].speed_modifier) for code, (_, _, units) in best.items()
+        )
+        self.rates[key] = rates
+        return rates
+
+    def book(
+        self, sku: str, family: str | None, qty: Decimal
+    ) -> tuple[str, Decimal, date | None] | None:
+        choices = []
+        for code, rate in self.rates_for(sku, family):
+            if rate <= 0:
+                continue
+            shifts = (qty / rate).quantize(TWO_PLACES, rounding=ROUND_CEILING)
+            finish = self._day_worked(code, self.booked[code] + shifts)
+            choices.append((finish or date.max, code, shifts, finish))
+        if not choices:
+            return None
+        _, code, shifts, finish = min(choices)
+        self.booked[code] += shifts
+        return code, shifts, finish
+
+    def _day_worked(self, code: str, shifts: Decimal) -> date | None:
+        """The day on which the line's `shifts`-th shift from today is worked."""
+        per_day = self.lines[code].shifts_by_weekday
+        weekly = sum(per_day)
+        if weekly <= 0:
+            return None
+        day = self.plan_date
+        whole_weeks = int((shifts / weekly).to_integral_value(rounding=ROUND_DOWN))
+        if whole_weeks > 0:
+            whole_weeks -= 1  # keep the last week to walk day by day
+        remaining = shifts - whole_weeks * weekly
+        day += timedelta(weeks=whole_weeks)
+        for _ in range(14):
+            remaining -= per_day[day.weekday()]
+            if remaining <= 0:
+                break
+            day += timedelta(days=1)
+        if (day - self.plan_date).days > HORIZON_DAYS:
+            return None
+        return day
+
+
+def plan(plan_input: PlanInput) -> Plan:
+    """Run the MRP over the lines in the order given."""
+    return Engine(plan_input).run()
+
+
+def open_po_by_sku(lines: Iterable[tuple[str, Decimal]]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for sku, qty in lines:
+        totals[sku] = totals.get(sku, ZERO) + qty
+    return totals
