@@ -125,6 +125,15 @@ class Capacity:
 
 
 @dataclass(frozen=True)
+class OpenJob:
+    """A production order already on a line: its remaining quantity books shifts first."""
+
+    line_code: str
+    sku: str
+    qty_remaining: Decimal
+
+
+@dataclass(frozen=True)
 class PlanInput:
     plan_date: date
     orders: Sequence[OrderLine]  # already in priority order (ordering.py)
@@ -133,6 +142,7 @@ class PlanInput:
     boms: Mapping[str, Sequence[Component]]
     lines: Sequence[Line] = ()
     capacities: Sequence[Capacity] = ()
+    open_jobs: Sequence[OpenJob] = ()
 
 
 # --- what it finds ----------------------------------------------------------------------------
@@ -587,6 +597,19 @@ class CapacityBook:
         self.booked = {line.code: line.booked_shifts for line in plan_input.lines}
         self.rates: dict[tuple[str, str | None], list[tuple[str, Decimal]]] = {}
         self.capacities = plan_input.capacities
+        for job in plan_input.open_jobs:
+            self._book_open_job(job, plan_input.items.get(job.sku))
+
+    def _book_open_job(self, job: OpenJob, item: Item | None) -> None:
+        """An open job takes its line's shifts first (at that line's rate for the item)."""
+        if job.line_code not in self.lines or job.qty_remaining <= 0:
+            return
+        rates = dict(self.rates_for(job.sku, item.family if item else None))
+        rate = rates.get(job.line_code)
+        if rate:
+            self.booked[job.line_code] += (job.qty_remaining / rate).quantize(
+                TWO_PLACES, rounding=ROUND_CEILING
+            )
 
     def rates_for(self, sku: str, family: str | None) -> list[tuple[str, Decimal]]:
         """(line, units per shift) for each line able to make the item: its own capacity row,
