@@ -111,6 +111,21 @@ class Settings(BaseSettings):
     # broker); unset, each connection is a fresh session with an id of its own.
     mqtt_client_id: str | None = None
 
+    # Import from the plant's old ERP database over ODBC (docs/mrp.md "Import from an ERP").
+    # The ODBC connection string, with or without DRIVER=...; it holds a password.
+    erp_odbc: SecretStr | None = None
+    # Without DRIVER= in the connection string: the first of these that unixODBC has installed.
+    erp_odbc_drivers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["PostgreSQL Unicode", "PostgreSQL ANSI", "SQLite3"]
+    )
+    # The folder of SQL files, one per entity (items.sql, boms.sql, ...); unset: the samples
+    # shipped in services/mrp/erp/mappings.
+    erp_mappings: Path | None = None
+    # `portal erp schedule` imports every this many seconds.
+    erp_import_every: int | None = Field(default=None, ge=1)
+    # Seconds to connect to the ERP database and for each mapping's query.
+    erp_timeout_seconds: int = Field(default=30, ge=1, le=3600)
+
     log_level: str = "INFO"
     log_json: bool = True
     demo_data: bool = True
@@ -158,6 +173,21 @@ class Settings(BaseSettings):
         if value is None:
             return None
         return value.strip() or None
+
+    @field_validator("erp_odbc_drivers", mode="before")
+    @classmethod
+    def _driver_names(cls, value: Any) -> list[str]:
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list):
+            raise ValueError("give the ODBC driver names separated by commas")
+        return [str(name).strip() for name in names if str(name).strip()]
+
+    @field_validator("erp_odbc")
+    @classmethod
+    def _erp_odbc(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            return None
+        return value
 
     @field_validator("ldap_user_filter")
     @classmethod
