@@ -1,0 +1,260 @@
+"""The planner's inputs read from mrp's own tables in one go: open sales-order lines with their
+customer, reservation and open jobs; stock with open purchase-order quantity; items; released
+BOMs; lines, capacity and the jobs already on them. Plain column selects, no ORM objects: a run
+reads every open line, and this is most of its time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.mrp.planning.domain import (
+    DEFAULT_SHIFTS,
+    ZERO,
+    Capacity,
+    Component,
+    Item,
+    Line,
+    OpenJob,
+    OrderLine,
+    PlanInput,
+    Stock,
+    per_unit,
+)
+from services.mrp.planning.models import (
+    OpenPurchaseLine,
+    PlannedBom,
+    PlannedBomLine,
+    PlannedCapacity,
+    PlannedLine,
+    StockLevel,
+)
+from services.mrp.sales.domain import SoStatus
+from services.mrp.sales.models import (
+    Customer,
+    KnownItem,
+    LinkedProductionOrder,
+    SalesOrder,
+    SalesOrderLine,
+)
+
+# Sales orders whose lines the MRP plans (draft orders are not promised; shipped, closed and
+# cancelled ones need nothing).
+PLANNED_SO_STATUSES = (
+    SoStatus.OPEN,
+    SoStatus.IN_PRODUCTION,
+    SoStatus.PARTIAL_QC,
+    SoStatus.QC_FAILED,
+    SoStatus.READY_TO_SHIP,
+    SoStatus.PARTIAL,
+)
+# Production orders that will still print something.
+OPEN_JOB_STATUSES = ("draft", "scheduled", "in_progress")
+
+
+def open_order_lines(session: Session) -> list[OrderLine]:
+    """Every open line with something left to ship, in no particular order."""
+    in_production = _in_production_by_line(session)
+    query = (
+        select(
+            SalesOrder.number,
+            SalesOrderLine.line_no,
+            SalesOrderLine.sku,
+            Customer.code,
+            Customer.name,
+            Customer.priority,
+            func.coalesce(SalesOrderLine.business_unit, SalesOrder.business_unit),
+            SalesOrderLine.due_date,
+            SalesOrderLine.qty_ordered,
+            SalesOrderLine.qty_shipped,
+            SalesOrderLine.qty_allocated,
+            SalesOrderLine.unit_price,
+            SalesOrder.contractual_penalty,
+        )
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.so_id)
+        .join(Customer, Customer.id == SalesOrder.customer_id)
+        .where(
+            SalesOrder.status.in_(PLANNED_SO_STATUSES),
+            SalesOrderLine.qty_ordered > SalesOrderLine.qty_shipped,
+        )
+    )
+    return [
+        OrderLine(
+            so_number=number,
+            line_no=line_no,
+            sku=sku,
+            customer_code=code,
+            customer_name=name,
+            customer_priority=priority,
+            business_unit=unit,
+            due_date=due,
+            qty_open=ordered - shipped,
+            unit_price=price,
+            contractual_penalty=bool(penalty),
+            qty_reserved=allocated,
+            qty_in_production=in_production.get((number, line_no), ZERO),
+        )
+        for (
+            number,
+            line_no,
+            sku,
+            code,
+            name,
+            priority,
+            unit,
+            due,
+            ordered,
+            shipped,
+            allocated,
+            price,
+            penalty,
+        ) in session.execute(query)
+    ]
+
+
+def _in_production_by_line(session: Session) -> dict[tuple[str, int], Decimal]:
+    """What open jobs (reprints included, through their root) will still print per line."""
+    rows = session.execute(
+        select(
+            LinkedProductionOrder.order_code,
+            LinkedProductionOrder.so_number,
+            LinkedProductionOrder.so_line_no,
+            LinkedProductionOrder.root_order_code,
+            LinkedProductionOrder.reprint_of,
+            LinkedProductionOrder.status,
+            LinkedProductionOrder.qty_to_make,
+            LinkedProductionOrder.qty_good,
+        )
+    ).all()
+    line_of = {
+        code: (number, line_no)
+        for code, number, line_no, *_ in rows
+        if number is not None and line_no is not None
+    }
+    totals: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
+    for code, _number, _line, root, reprint_of, status, to_make, good in rows:
+        if status not in OPEN_JOB_STATUSES:
+            continue
+        line = line_of.get(code) or line_of.get(root or "") or line_of.get(reprint_of or "")
+        if line is not None:
+            totals[line] += max(to_make - good, ZERO)
+    return dict(totals)
+
+
+def stock_by_sku(session: Session) -> dict[str, Stock]:
+    on_order: dict[str, Decimal] = {
+        sku: qty
+        for sku, qty in session.execute(
+            select(OpenPurchaseLine.sku, func.sum(OpenPurchaseLine.qty_open)).group_by(
+                OpenPurchaseLine.sku
+            )
+        )
+    }
+    stock: dict[str, Stock] = {}
+    for sku, available, pending in session.execute(
+        select(StockLevel.sku, StockLevel.available, StockLevel.pending_qc)
+    ):
+        stock[sku] = Stock(available, pending, Decimal(on_order.pop(sku, ZERO)))
+    for sku, qty in on_order.items():
+        stock[sku] = Stock(on_order=Decimal(qty))
+    return stock
+
+
+def items_by_sku(session: Session) -> dict[str, Item]:
+    return {
+        sku: Item(sku, uom, make_or_buy, bool(customer_supplied), family)
+        for sku, uom, make_or_buy, customer_supplied, family in session.execute(
+            select(
+                KnownItem.sku,
+                KnownItem.uom,
+                KnownItem.make_or_buy,
+                KnownItem.customer_supplied,
+                KnownItem.family,
+            )
+        )
+    }
+
+
+def released_boms(session: Session) -> dict[str, list[Component]]:
+    outputs = {
+        sku: output
+        for sku, output in session.execute(select(PlannedBom.sku, PlannedBom.output_qty))
+    }
+    boms: dict[str, list[Component]] = defaultdict(list)
+    for sku, component, qty_per, scrap in session.execute(
+        select(
+            PlannedBomLine.sku,
+            PlannedBomLine.component_sku,
+            PlannedBomLine.qty_per,
+            PlannedBomLine.scrap_pct,
+        ).order_by(PlannedBomLine.sku, PlannedBomLine.line_no)
+    ):
+        boms[sku].append(Component(component, per_unit(qty_per, outputs[sku], scrap)))
+    return dict(boms)
+
+
+def active_lines(session: Session) -> list[Line]:
+    return [
+        Line(code, speed, _weekdays(shifts))
+        for code, speed, shifts in session.execute(
+            select(
+                PlannedLine.line_code, PlannedLine.speed_modifier, PlannedLine.shifts_by_weekday
+            ).where(PlannedLine.active.is_(True))
+        )
+    ]
+
+
+def _weekdays(text: str | None) -> tuple[int, ...]:
+    if not text:
+        return DEFAULT_SHIFTS
+    return tuple(int(part) for part in text.split(","))
+
+
+def capacities(session: Session) -> list[Capacity]:
+    return [
+        Capacity(line, units, effective, sku, family)
+        for line, units, effective, sku, family in session.execute(
+            select(
+                PlannedCapacity.line_code,
+                PlannedCapacity.units_per_shift,
+                PlannedCapacity.effective_from,
+                PlannedCapacity.sku,
+                PlannedCapacity.family,
+            )
+        )
+    ]
+
+
+def open_jobs(session: Session) -> list[OpenJob]:
+    return [
+        OpenJob(line or "", sku, max(to_make - good, ZERO))
+        for line, sku, to_make, good in session.execute(
+            select(
+                LinkedProductionOrder.line_code,
+                LinkedProductionOrder.sku,
+                LinkedProductionOrder.qty_to_make,
+                LinkedProductionOrder.qty_good,
+            ).where(
+                LinkedProductionOrder.status.in_(OPEN_JOB_STATUSES),
+                LinkedProductionOrder.line_code.is_not(None),
+            )
+        )
+    ]
+
+
+def plan_input(session: Session, plan_date: date, orders: list[OrderLine]) -> PlanInput:
+    """Everything but the order of the lines, which the caller decides (ordering.py)."""
+    return PlanInput(
+        plan_date=plan_date,
+        orders=orders,
+        items=items_by_sku(session),
+        stock=stock_by_sku(session),
+        boms=released_boms(session),
+        lines=active_lines(session),
+        capacities=capacities(session),
+        open_jobs=open_jobs(session),
+    )

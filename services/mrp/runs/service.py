@@ -1,0 +1,194 @@
+"""An MRP run: read the planner's inputs, put the open lines in priority order, plan, and keep
+the result (one row per line with its component detail, and what each line took of each SKU's
+pool) so the dashboard, the forecast and the tooltips read one consistent answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from time import perf_counter
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+
+from services.mrp.planning import snapshot
+from services.mrp.planning.domain import (
+    BomTooDeep,
+    ComponentNeed,
+    LineResult,
+    Plan,
+    Take,
+    plan,
+)
+from services.mrp.planning.ordering import Scored, Weights, by_due_date, by_score
+from services.mrp.runs.models import MrpComponentTake, MrpLineResult, MrpRun, PrioritySettings
+from shared.events.envelope import utc_now
+from shared.i18n import _
+from shared.uow import UnitOfWork
+from shared.web.problems import Conflict
+
+# Runs kept; older results are working data nobody reads again.
+KEEP_RUNS = 5
+FOUR = Decimal("0.0001")
+
+
+def priority_in_force(uow: UnitOfWork) -> tuple[bool, Weights]:
+    """Whether the score orders the lines, and its weights (the defaults until a planner sets
+    them)."""
+    row = uow.session.get(PrioritySettings, 1)
+    if row is None:
+        return False, Weights()
+    return row.use_score, Weights(
+        customer=row.weight_customer,
+        value=row.weight_value,
+        due=row.weight_due,
+        penalty=row.weight_penalty,
+        horizon_days=row.horizon_days,
+    )
+
+
+def run_mrp(uow: UnitOfWork, *, requested_by: str, plan_date: date) -> MrpRun:
+    """Plan every open line now and keep the result as the latest run."""
+    started_at, clock = utc_now(), perf_counter()
+    use_score, weights = priority_in_force(uow)
+    orders = snapshot.open_order_lines(uow.session)
+    ranked = by_score(orders, weights, plan_date) if use_score else by_due_date(orders)
+    plan_input = snapshot.plan_input(uow.session, plan_date, [s.order for s in ranked])
+    engine_started = perf_counter()
+    try:
+        result = plan(plan_input)
+    except BomTooDeep as error:
+        raise Conflict(
+            _("The MRP cannot run: {error}. Correct the BOM and run it again.", error=str(error)),
+            field="boms",
+            code="bom_cycle",
+        ) from error
+    engine_ms = round((perf_counter() - engine_started) * 1000)
+    run = MrpRun(
+        plan_date=plan_date,
+        started_at=started_at,
+        finished_at=started_at,
+        requested_by=requested_by,
+        ordering="score" if use_score else "due_date",
+        settings=json.dumps(_settings(use_score, weights)),
+        order_lines=len(result.lines),
+        engine_ms=engine_ms,
+        total_ms=0,
+    )
+    uow.session.add(run)
+    uow.session.flush()
+    _save(uow, run.id, ranked, result)
+    _prune(uow, run.id)
+    run.finished_at = utc_now()
+    run.total_ms = round((perf_counter() - clock) * 1000)
+    return run
+
+
+def latest_run(uow: UnitOfWork) -> MrpRun | None:
+    return uow.session.scalar(select(MrpRun).order_by(MrpRun.id.desc()).limit(1))
+
+
+def _settings(use_score: bool, weights: Weights) -> dict[str, Any]:
+    return {
+        "use_score": use_score,
+        "weight_customer": str(weights.customer),
+        "weight_value": str(weights.value),
+        "weight_due": str(weights.due),
+        "weight_penalty": str(weights.penalty),
+        "horizon_days": weights.horizon_days,
+    }
+
+
+def _save(uow: UnitOfWork, run_id: int, ranked: list[Scored], result: Plan) -> None:
+    rows = [
+        _line_row(run_id, scored, line) for scored, line in zip(ranked, result.lines, strict=True)
+    ]
+    if rows:
+        uow.session.execute(insert(MrpLineResult), rows)
+    takes = _take_rows(run_id, result.takes)
+    if takes:
+        uow.session.execute(insert(MrpComponentTake), takes)
+
+
+def _line_row(run_id: int, scored: Scored, line: LineResult) -> dict[str, Any]:
+    order = line.order
+    return {
+        "run_id": run_id,
+        "rank": line.rank,
+        "so_number": order.so_number,
+        "line_no": order.line_no,
+        "sku": order.sku,
+        "customer_code": order.customer_code,
+        "customer_name": order.customer_name,
+        "business_unit": order.business_unit,
+        "due_date": order.due_date,
+        "qty_open": _q(order.qty_open),
+        "unit_price": _q(order.unit_price),
+        "score": scored.score,
+        "score_parts": (
+            json.dumps({k: str(v) for k, v in scored.parts.items()}) if scored.parts else None
+        ),
+        "qty_reserved": _q(line.qty_reserved),
+        "qty_from_stock": _q(line.qty_from_stock),
+        "qty_pending_qc": _q(line.qty_pending_qc),
+        "qty_in_production": _q(line.qty_in_production),
+        "qty_needed": _q(line.qty_needed),
+        "qty_can_make": _q(line.qty_can_make),
+        "status": line.status.value,
+        "status_text": line.status_text[:400],
+        "bottleneck": ", ".join(line.bottleneck)[:400] or None,
+        "shifts_required": line.shifts_required,
+        "line_code": line.line_code,
+        "earliest_date": line.earliest_date,
+        "components": json.dumps([_component(c) for c in line.components]),
+    }
+
+
+def _component(need: ComponentNeed) -> dict[str, Any]:
+    return {
+        "sku": need.sku,
+        "parent_sku": need.parent_sku,
+        "level": need.level,
+        "required": str(_q(need.required)),
+        "allocated": str(_q(need.allocated)),
+        "short": str(_q(need.short)),
+        "taken_before": str(_q(need.taken_before)),
+        "customer_supplied": need.customer_supplied,
+        "made": need.made,
+    }
+
+
+def _take_rows(run_id: int, takes: Iterable[Take]) -> list[dict[str, Any]]:
+    """One row per SKU and line (a bought finished good can take from stock and from its open
+    purchase orders in the same turn)."""
+    merged: dict[tuple[str, int], dict[str, Any]] = {}
+    for take in takes:
+        key = (take.sku, take.rank)
+        row = merged.get(key)
+        if row is None:
+            merged[key] = {
+                "run_id": run_id,
+                "sku": take.sku,
+                "rank": take.rank,
+                "so_number": take.so_number,
+                "line_no": take.line_no,
+                "qty": take.qty,
+            }
+        else:
+            row["qty"] += take.qty
+    for row in merged.values():
+        row["qty"] = _q(row["qty"])
+    return list(merged.values())
+
+
+def _prune(uow: UnitOfWork, newest: int) -> None:
+    old = select(MrpRun.id).where(MrpRun.id <= newest - KEEP_RUNS).scalar_subquery()
+    uow.session.execute(delete(MrpComponentTake).where(MrpComponentTake.run_id.in_(old)))
+    uow.session.execute(delete(MrpLineResult).where(MrpLineResult.run_id.in_(old)))
+    uow.session.execute(delete(MrpRun).where(MrpRun.id <= newest - KEEP_RUNS))
+
+
+def _q(value: Decimal) -> Decimal:
+    return value.quantize(FOUR, rounding=ROUND_HALF_UP)
