@@ -845,3 +845,32 @@ async def test_a_line_that_is_down_is_not_deactivated(api: DowntimeApi) -> None:
             again = ok(await operator.post(f"{LINES}/L1/downtime/start", json={}), 201)
         spanish = refused(await admin.post(f"{LINES}/L1/deactivate"), 409, "code", "line_is_down")
     assert f"#{again['id']}" in spanish["detail"] and "paro" in spanish["detail"], spanish
+
+
+async def test_a_shift_change_republishes_each_lines_shifts_per_weekday(api: DowntimeApi) -> None:
+    """The MRP counts the shifts a line works per weekday for its earliest dates: each shift
+    added, moved to other days or deactivated sends every line of the facility again."""
+    async with api.client("admin") as admin:
+        await make_facility(admin, "P1", "UTC")
+        await make_line(admin, "L1", "P1")
+        await make_line(admin, "L2", "P1")
+        day = {"start_time": "06:00", "end_time": "14:00", "days_of_week": "12345"}
+        ok(await admin.post(f"{FACILITIES}/P1/shifts", json={**day, "code": "A", "name": "A"}), 201)
+        night = {"start_time": "22:00", "end_time": "06:00", "days_of_week": "123456"}
+        ok(
+            await admin.post(f"{FACILITIES}/P1/shifts", json={**night, "code": "C", "name": "C"}),
+            201,
+        )
+
+        def latest(line: str) -> list[int]:
+            events = api.events("CapacityChanged", f"capacity:{line}")
+            return list(events[-1].payload["shifts_by_weekday"])
+
+        assert latest("L1") == latest("L2") == [2, 2, 2, 2, 2, 1, 0]
+        ok(await admin.patch(f"{FACILITIES}/P1/shifts/A", json={"days_of_week": "1234567"}))
+        assert latest("L1") == [2, 2, 2, 2, 2, 2, 1]
+        ok(await admin.post(f"{FACILITIES}/P1/shifts/C/deactivate"))
+        assert latest("L2") == [1, 1, 1, 1, 1, 1, 1]
+        renamed = len(api.events("CapacityChanged", "capacity:L1"))
+        ok(await admin.patch(f"{FACILITIES}/P1/shifts/A", json={"name": "Morning"}))
+        assert len(api.events("CapacityChanged", "capacity:L1")) == renamed  # days unchanged
