@@ -7,6 +7,8 @@ from pathlib import Path
 from services.purchasing import api
 from services.purchasing.handlers import HANDLERS
 from services.purchasing.models import messaging, metadata
+from services.purchasing.suggestions import api as suggestions_api
+from services.purchasing.vendor_items import api as vendor_items_api
 from shared.service import ServiceDefinition
 
 
@@ -16,7 +18,7 @@ def definition() -> ServiceDefinition:
         metadata=metadata,
         tables=messaging,
         migrations=Path(__file__).parent / "migrations",
-        routers=[api.router],
+        routers=[api.router, vendor_items_api.router, suggestions_api.router],
         handlers=HANDLERS,
         seed=None,
     )

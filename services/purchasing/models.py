@@ -119,3 +119,7 @@ class ReceiptLine(Base):
     value: Mapped[Decimal] = mapped_column(Amount())
     lot: Mapped[str | None] = mapped_column(String(64), nullable=True)
     to_status: Mapped[str] = mapped_column(String(12))
+
+
+# The feature packages' tables join the metadata (migrations compare against all of it).
+from services.purchasing.vendor_items import models as _vendor_item_models  # noqa: E402, F401

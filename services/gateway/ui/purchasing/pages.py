@@ -25,6 +25,7 @@ from starlette.datastructures import FormData
 
 from services.gateway.ui import upstream
 from services.gateway.ui.frame import Feature, NavLink, Page, page_user, render
+from services.gateway.ui.purchasing import vendor_items
 from services.gateway.ui.tables import Column, Filter, Table
 from services.gateway.ui.upstream import UpstreamProblem
 from shared.auth.permissions import Action, allowed
@@ -57,7 +58,7 @@ VENDORS = Table(
     service=SERVICE,
     path="vendors",
     columns=(
-        Column("code", _("Code"), sort="code"),
+        Column("code", _("Code"), sort="code", link="/vendors/{code}"),
         Column("name", _("Name"), sort="name"),
         Column("email", _("Email")),
         Column("phone", _("Phone")),
@@ -535,6 +536,9 @@ def _split_errors(
         general = str(problem.detail)
     return errors, general
 
+
+# The vendor page and its items: after /vendors/new, which /vendors/{code} would otherwise take.
+router.include_router(vendor_items.router)
 
 feature = Feature(
     name="purchasing",
