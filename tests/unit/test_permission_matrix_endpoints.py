@@ -178,6 +178,9 @@ BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
         "customer_code": "PM-CUST",
         "lines": [{"sku": "RESIN", "qty": "1", "unit_price": "5"}],
     },
+    # A payment of the shippable order and a change of its notes (mrp's sales orders).
+    "PaymentCreate": lambda n: {"amount": "0.0001", "reference": f"Matrix payment {n}"},
+    "SalesOrderUpdate": lambda n: {"notes": f"Matrix note {n}"},
     "ShipmentCreate": lambda n: {
         "so_number": SHIPPABLE_SO,
         "lines": [{"line_no": 1, "qty": "0.0001"}],
@@ -394,6 +397,8 @@ async def set_up_production_and_sales(plant: Plant) -> None:
     ok(await inventory.post("/api/v1/stock/transfers", json=move), 201)
     await plant.portal.wait_idle()
     plant.path_values[("inventory", "so_number")] = so
+    plant.path_values[("/api/v1/sales-orders/{number}", "number")] = so
+    plant.path_values[("/api/v1/sales-orders/{number}/payments", "number")] = so
     global SHIPPABLE_SO
     SHIPPABLE_SO = so
 

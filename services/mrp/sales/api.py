@@ -1,4 +1,5 @@
-"""HTTP API of customers and sales orders under /api/v1: parse, call one use case, answer.
+"""HTTP API of customers, sales orders and customer payments under /api/v1: parse, call one use
+case, answer.
 
 Allocating stock to an order asks inventory now (`POST /api/v1/reservations`, as the user),
 so that endpoint is async: it reads what to ask in one transaction, awaits inventory's answer,
@@ -22,13 +23,18 @@ from services.mrp.sales.schemas import (
     CustomerOut,
     CustomerUpdate,
     KnownItemOut,
+    PaymentCreate,
+    PaymentOut,
+    PaymentsOut,
     SalesOrderCreate,
     SalesOrderOut,
+    SalesOrderUpdate,
 )
 from services.mrp.sales.service import SalesOrderFilters
 from shared.auth.permissions import Action
 from shared.auth.tokens import TokenClaims
 from shared.clock import plant_today
+from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.web.commands import new_uow, run_command, runtime_of
 from shared.web.pagination import Page, PageParams, page_params, sort_param
@@ -42,6 +48,7 @@ router = APIRouter(prefix="/api/v1", tags=["sales-orders"])
 Reader = Annotated[TokenClaims, Depends(require_permission(Action.SALES_ORDERS_READ))]
 ItemReader = Annotated[TokenClaims, Depends(require_permission(Action.ITEMS_READ))]
 Writer = Annotated[TokenClaims, Depends(require_permission(Action.SALES_ORDERS_WRITE))]
+Cashier = Annotated[TokenClaims, Depends(require_permission(Action.PAYMENTS_WRITE))]
 Pages = Annotated[PageParams, Depends(page_params)]
 Search = Annotated[str | None, Query(max_length=100)]
 Sort = Annotated[str | None, Depends(sort_param)]
@@ -103,10 +110,15 @@ def sales_order_filters(
     due_from: Annotated[date | None, Query(description="A line due on or after this day")] = None,
     due_to: Annotated[date | None, Query(description="A line due on or before this day")] = None,
     q: Search = None,
+    contractual_penalty: Annotated[
+        bool | None, Query(description="Only orders whose contract carries a penalty (or not)")
+    ] = None,
 ) -> SalesOrderFilters:
     if due_from is not None and due_to is not None and due_to < due_from:
         raise InvalidInput(_("The last day comes before the first day."), field="query.due_to")
-    return SalesOrderFilters(status, customer_code, business_unit, due_from, due_to, q)
+    return SalesOrderFilters(
+        status, customer_code, business_unit, due_from, due_to, q, contractual_penalty
+    )
 
 
 Filters = Annotated[SalesOrderFilters, Depends(sales_order_filters)]
@@ -125,8 +137,9 @@ def list_sales_orders(
     request: Request, _: Reader, page: Pages, sort: Sort, filters: Filters
 ) -> Page[SalesOrderOut]:
     """Sales orders, newest first; filter by status, customer, business unit, a line due in
-    [due_from, due_to], or part of the number (`q`); `sort` is number, customer, status,
-    order_date, due_date, total or created_at (a leading '-' for descending)."""
+    [due_from, due_to], part of the number (`q`) or the contractual penalty; `sort` is number,
+    customer, status, order_date, due_date, total or created_at (a leading '-' for
+    descending)."""
     with new_uow(request) as uow:
         return service.list_sales_orders(uow, page, filters, sort)
 
@@ -144,9 +157,12 @@ def export_sales_orders(
         _("Order date"),
         _("Due date"),
         _("Business unit"),
+        _("Contractual penalty"),
         _("Lines"),
         _("Qty ordered"),
         _("Qty shipped"),
+        _("Paid"),
+        _("Balance"),
         _("Total"),
     ]
     settings = runtime_of(request).settings
@@ -164,6 +180,33 @@ def export_sales_orders(
 def get_sales_order(number: str, request: Request, _: Reader) -> SalesOrderOut:
     with new_uow(request) as uow:
         return service.get_sales_order(uow, number)
+
+
+@router.patch("/sales-orders/{number}", response_model=SalesOrderOut)
+def update_sales_order(
+    number: str, body: SalesOrderUpdate, request: Request, _: Writer
+) -> JSONResponse:
+    """Change the contractual penalty, notes or business unit of an order not yet finished."""
+    return run_command(request, lambda uow: service.update_sales_order(uow, number, body))
+
+
+@router.post("/sales-orders/{number}/payments", status_code=201, response_model=PaymentOut)
+def record_payment(number: str, body: PaymentCreate, request: Request, _: Cashier) -> JSONResponse:
+    """A customer's payment against the order: never more than its open balance, never on a
+    cancelled order, never received in the future (Idempotency-Key honoured)."""
+    today = plant_today(runtime_of(request).settings)
+    return run_command(
+        request,
+        lambda uow: service.record_payment(uow, number, body, utc_now(), today),
+        status_code=201,
+    )
+
+
+@router.get("/sales-orders/{number}/payments", response_model=PaymentsOut)
+def list_payments(number: str, request: Request, _: Reader) -> PaymentsOut:
+    """The order's payments, oldest first, with its value, what is paid and what is owed."""
+    with new_uow(request) as uow:
+        return service.list_payments(uow, number)
 
 
 @router.post("/sales-orders/{number}/cancel", response_model=SalesOrderOut)

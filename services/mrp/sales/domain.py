@@ -1,5 +1,6 @@
-"""Sales-order rules on plain values: the order number, what a line may hold, and the status an
-order has given how far its production, QC, allocation and shipping have got.
+"""Sales-order rules on plain values: the order number, what a line may hold, the status an
+order has given how far its production, QC, allocation and shipping have got, and what a
+customer may still pay against it.
 
 The status is computed, never set by hand (except cancelling): mrp learns the figures from
 production's ProductionOrderChanged (qty passed and failed per order, with its reprint chain),
@@ -100,6 +101,49 @@ def check_can_cancel(status: SoStatus, shipped: Decimal) -> None:
             ),
             field="status",
             conflict=True,
+        )
+
+
+def check_can_change(status: SoStatus) -> None:
+    """The header (penalty, notes, business unit) can change until the order is finished:
+    a penalty learned while the order is in production still moves its priority."""
+    if status in FINISHED:
+        raise SalesRuleBroken(
+            _("a {status} sales order cannot be changed", status=STATUS_NAMES[status]),
+            field="status",
+            conflict=True,
+        )
+
+
+def format_payment_id(year: int, number: int) -> str:
+    return f"PAY-{year:04d}-{number:05d}"
+
+
+def open_balance(value: Decimal, paid: Decimal) -> Decimal:
+    """What the customer still owes on the order: its value less every payment so far."""
+    return value - paid
+
+
+def check_payment(status: SoStatus, amount: Decimal, value: Decimal, paid: Decimal) -> None:
+    """A payment is taken against a live order (mrp has no draft orders: an order is open from
+    the moment it is taken) and never for more than the order's open balance, so the customer's
+    receivable cannot be paid twice over by mistake."""
+    if status is SoStatus.CANCELLED:
+        raise SalesRuleBroken(
+            _("a cancelled sales order takes no payment"), field="status", conflict=True
+        )
+    balance = open_balance(value, paid)
+    if amount > balance:
+        raise SalesRuleBroken(
+            _(
+                "amount {amount} is more than the order's open balance of {balance} "
+                "(value {value}, paid {paid})",
+                amount=amount,
+                balance=balance,
+                value=value,
+                paid=paid,
+            ),
+            field="amount",
         )
 
 

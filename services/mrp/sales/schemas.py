@@ -1,12 +1,12 @@
-"""Request and response bodies of the customers and sales-orders API."""
+"""Request and response bodies of the customers, sales-orders and customer-payments API."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.mrp.sales.domain import SoStatus
 from shared.values import Amount4
@@ -23,6 +23,8 @@ Notes = Annotated[str, StringConstraints(max_length=1000)]
 Priority = Annotated[int, Field(ge=1, le=5, description="1 (most important) to 5")]
 Quantity = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)]
 UnitPrice = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
+PaymentAmount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
 class CustomerCreate(BaseModel):
@@ -73,7 +75,23 @@ class SalesOrderCreate(BaseModel):
     # The due-to-ship date of every line that gives none of its own.
     due_date: date | None = None
     notes: Notes | None = None
+    contractual_penalty: bool = Field(
+        default=False, description="The contract carries a penalty for shipping late"
+    )
     lines: Annotated[list[SoLineCreate], Field(min_length=1, max_length=500)]
+
+
+class SalesOrderUpdate(BaseModel):
+    """Header fields to change while the order is not finished; those left out stay as they
+    are. A null notes or business unit clears it; the penalty is true or false."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contractual_penalty: bool | None = None
+    notes: Notes | None = None
+    business_unit: Code | None = Field(
+        default=None, description="Lines that had the order's old business unit follow it"
+    )
 
 
 class SoLineOut(BaseModel):
@@ -100,8 +118,43 @@ class SalesOrderOut(BaseModel):
     due_date: date | None
     business_unit: str | None
     notes: str | None
+    contractual_penalty: bool
     total: Amount4
+    value: Amount4 = Field(description="The order's value: its lines' values (the same as total)")
+    paid: Amount4 = Field(description="Payments received against the order so far")
+    balance: Amount4 = Field(description="What the customer still owes: value less paid")
     lines: list[SoLineOut]
+
+
+class PaymentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: PaymentAmount
+    reference: Reference | None = Field(default=None, description="The bank's or cheque's")
+    received_at: AwareDatetime | None = Field(
+        default=None, description="When the money came in (now when not given; never later)"
+    )
+
+
+class PaymentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    payment_id: str
+    so_number: str
+    amount: Amount4
+    reference: str | None
+    received_at: datetime
+    recorded_by: str
+
+
+class PaymentsOut(BaseModel):
+    """An order's payments, oldest first, with what they leave owing."""
+
+    so_number: str
+    value: Amount4
+    paid: Amount4
+    balance: Amount4
+    items: list[PaymentOut]
 
 
 class AllocatedLineOut(BaseModel):

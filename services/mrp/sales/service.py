@@ -1,13 +1,15 @@
-"""Customers and sales orders: use cases taking an open unit of work, leaving the commit to
-the caller. The order's status is never set by a user (except cancelling): every change that
-could move it (a production order, an allocation, a shipment) recomputes it with
-`domain.order_status` and publishes SalesOrderChanged when the order's state changed."""
+"""Customers, sales orders and the payments customers make against them: use cases taking an
+open unit of work, leaving the commit to the caller. The order's status is never set by a user
+(except cancelling): every change that could move it (a production order, an allocation, a
+shipment) recomputes it with `domain.order_status` and publishes SalesOrderChanged when the
+order's state changed. A payment is a CustomerPayment row and a PaymentReceived event in the
+same transaction (accounting posts Dr Cash / Cr AR from it)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +25,7 @@ from services.mrp.sales.domain import (
 from services.mrp.sales.models import (
     AppliedShipment,
     Customer,
+    CustomerPayment,
     DocumentCounter,
     KnownItem,
     LinkedProductionOrder,
@@ -36,15 +39,21 @@ from services.mrp.sales.schemas import (
     CustomerOut,
     CustomerUpdate,
     KnownItemOut,
+    PaymentCreate,
+    PaymentOut,
+    PaymentsOut,
     SalesOrderCreate,
     SalesOrderOut,
+    SalesOrderUpdate,
     SoLineOut,
 )
+from shared import context
 from shared.audit import record_change
 from shared.counters import take_next
 from shared.events.catalogue import (
     ItemUpserted,
     OrderShipped,
+    PaymentReceived,
     ProductionOrderChanged,
     SalesOrderChanged,
 )
@@ -159,6 +168,7 @@ def create_sales_order(uow: UnitOfWork, data: SalesOrderCreate, today: date) -> 
         order_date=order_date,
         business_unit=data.business_unit,
         notes=data.notes,
+        contractual_penalty=data.contractual_penalty,
         created_at=now,
         updated_at=now,
         lines=[
@@ -177,7 +187,7 @@ def create_sales_order(uow: UnitOfWork, data: SalesOrderCreate, today: date) -> 
     )
     uow.session.add(so)
     uow.session.flush()
-    out = _so_out(so, {})
+    out = _so_out(so, {}, Decimal(0))
     _publish(uow, so)
     record_change(uow, "mrp.sales_orders.create", "sales_order", so.number, None, out)
     return out
@@ -185,20 +195,50 @@ def create_sales_order(uow: UnitOfWork, data: SalesOrderCreate, today: date) -> 
 
 def get_sales_order(uow: UnitOfWork, number: str) -> SalesOrderOut:
     so = _so(uow, number)
-    return _so_out(so, _production_by_line(uow, so.number))
+    return _so_out(so, _production_by_line(uow, so.number), _paid(uow, so.number))
+
+
+def update_sales_order(uow: UnitOfWork, number: str, changes: SalesOrderUpdate) -> SalesOrderOut:
+    """Change the header of an order not yet finished. Lines that had the order's business
+    unit follow a new one (a line given a unit of its own keeps it). SalesOrderChanged goes
+    out when the business unit moved: the penalty and notes are mrp's own."""
+    so = _so(uow, number, for_update=True)
+    _apply_rule(lambda: domain.check_can_change(SoStatus(so.status)))
+    given = changes.model_dump(exclude_unset=True)
+    if "contractual_penalty" in given and given["contractual_penalty"] is None:
+        raise InvalidInput(
+            _("{field} cannot be empty", field="contractual_penalty"), field="contractual_penalty"
+        )
+    production, paid = _production_by_line(uow, so.number), _paid(uow, so.number)
+    before = _so_out(so, production, paid)
+    if "business_unit" in given and given["business_unit"] != so.business_unit:
+        for line in so.lines:
+            if line.business_unit == so.business_unit:
+                line.business_unit = given["business_unit"]
+        so.business_unit = given["business_unit"]
+        _publish(uow, so)
+    if "notes" in given:
+        so.notes = given["notes"] or None
+    if "contractual_penalty" in given:
+        so.contractual_penalty = given["contractual_penalty"]
+    out = _so_out(so, production, paid)
+    if out != before:
+        so.updated_at = utc_now()
+        record_change(uow, "mrp.sales_orders.update", "sales_order", so.number, before, out)
+    return out
 
 
 def cancel_sales_order(uow: UnitOfWork, number: str) -> SalesOrderOut:
     """Cancelled until something ships; inventory releases the order's allocation when it
     hears the SalesOrderChanged (its shipping read model), so no stock stays held for it."""
     so = _so(uow, number, for_update=True)
-    production = _production_by_line(uow, so.number)
+    production, paid = _production_by_line(uow, so.number), _paid(uow, so.number)
     shipped = sum((line.qty_shipped for line in so.lines), Decimal(0))
     _apply_rule(lambda: domain.check_can_cancel(SoStatus(so.status), shipped))
-    before = _so_out(so, production)
+    before = _so_out(so, production, paid)
     so.status = SoStatus.CANCELLED
     so.updated_at = utc_now()
-    out = _so_out(so, production)
+    out = _so_out(so, production, paid)
     _publish(uow, so)
     record_change(uow, "mrp.sales_orders.cancel", "sales_order", so.number, before, out)
     return out
@@ -212,6 +252,7 @@ class SalesOrderFilters:
     due_from: date | None = None
     due_to: date | None = None
     search: str | None = None
+    contractual_penalty: bool | None = None
 
 
 _LINE_OF = SalesOrderLine.so_id == SalesOrder.id
@@ -237,9 +278,13 @@ def list_sales_orders(
         _filtered(filters), sort, SO_SORTS, default="-created_at", tiebreak=SalesOrder.id
     )
     found = paginate(uow.session, query, page, lambda so: so)
-    production = _production_by_order(uow, [so.number for so in found.items])
+    numbers = [so.number for so in found.items]
+    production, paid = _production_by_order(uow, numbers), _paid_by_order(uow, numbers)
     return Page(
-        items=[_so_out(so, production.get(so.number, {})) for so in found.items],
+        items=[
+            _so_out(so, production.get(so.number, {}), paid.get(so.number, Decimal(0)))
+            for so in found.items
+        ],
         total=found.total,
         limit=found.limit,
         offset=found.offset,
@@ -249,12 +294,15 @@ def list_sales_orders(
 def export_rows(
     uow: UnitOfWork, filters: SalesOrderFilters, sort: str | None = None
 ) -> Iterator[list[Any]]:
-    """Every order the list would show with these filters, one row each, for the XLSX."""
+    """Every order the list would show with these filters, one row each, for the XLSX (the
+    total stays the last column, after what was paid and what is owed)."""
     query = apply_sort(
         _filtered(filters), sort, SO_SORTS, default="-created_at", tiebreak=SalesOrder.id
     )
-    for so in uow.session.scalars(query):
-        out = _so_out(so, {})
+    orders = list(uow.session.scalars(query))
+    paid = _paid_by_order(uow, [so.number for so in orders])
+    for so in orders:
+        out = _so_out(so, {}, paid.get(so.number, Decimal(0)))
         yield [
             out.so_number,
             out.customer_code,
@@ -263,9 +311,12 @@ def export_rows(
             out.order_date,
             out.due_date,
             out.business_unit,
+            str(_("yes") if out.contractual_penalty else _("no")),
             len(out.lines),
             sum((line.qty_ordered for line in out.lines), Decimal(0)),
             sum((line.qty_shipped for line in out.lines), Decimal(0)),
+            out.paid,
+            out.balance,
             out.total,
         ]
 
@@ -292,7 +343,98 @@ def _filtered(filters: SalesOrderFilters) -> Select[SalesOrder]:
         query = query.where(exists().where(*due))
     if filters.search:
         query = query.where(SalesOrder.number.ilike(f"%{filters.search.strip()}%"))
+    if filters.contractual_penalty is not None:
+        query = query.where(SalesOrder.contractual_penalty.is_(filters.contractual_penalty))
     return query
+
+
+# --------------------------------------------------------------------------------------------
+# Customer payments
+# --------------------------------------------------------------------------------------------
+
+
+def record_payment(
+    uow: UnitOfWork, number: str, data: PaymentCreate, now: datetime, today: date
+) -> PaymentOut:
+    """A payment against the order, never more than its open balance. The order's row is
+    locked first, so two payments recorded at once are weighed one after the other and cannot
+    together pay more than is owed. `today` (the plant's business day) numbers the payment."""
+    so = _so(uow, number, for_update=True)
+    received_at = data.received_at or now
+    if received_at > now:
+        raise InvalidInput(_("a payment cannot be received in the future"), field="received_at")
+    production, paid = _production_by_line(uow, so.number), _paid(uow, so.number)
+    before = _so_out(so, production, paid)
+    _apply_rule(lambda: domain.check_payment(SoStatus(so.status), data.amount, before.value, paid))
+    payment = CustomerPayment(
+        payment_id=domain.format_payment_id(
+            today.year,
+            take_next(
+                uow.session, DocumentCounter.__table__, "last_number", kind="PAY", year=today.year
+            ),
+        ),
+        so_number=so.number,
+        amount=data.amount,
+        reference=data.reference or None,
+        received_at=received_at,
+        recorded_by=_recorded_by(),
+    )
+    uow.session.add(payment)
+    uow.session.flush()
+    uow.add_event(
+        PaymentReceived(
+            payment_id=payment.payment_id,
+            so_number=so.number,
+            customer_code=so.customer.code,
+            amount=payment.amount,
+            received_at=payment.received_at,
+            reference=payment.reference,
+        ),
+        key=so.number,
+    )
+    out = PaymentOut.model_validate(payment)
+    record_change(uow, "mrp.payments.create", "customer_payment", payment.payment_id, None, out)
+    return out
+
+
+def list_payments(uow: UnitOfWork, number: str) -> PaymentsOut:
+    so = _so(uow, number)
+    payments = list(
+        uow.session.scalars(
+            select(CustomerPayment)
+            .where(CustomerPayment.so_number == so.number)
+            .order_by(CustomerPayment.received_at, CustomerPayment.id)
+        )
+    )
+    out = _so_out(so, {}, sum((p.amount for p in payments), Decimal(0)))
+    return PaymentsOut(
+        so_number=so.number,
+        value=out.value,
+        paid=out.paid,
+        balance=out.balance,
+        items=[PaymentOut.model_validate(payment) for payment in payments],
+    )
+
+
+def _recorded_by() -> str:
+    caller = context.get_current_user()
+    return caller.user if caller is not None else "system"
+
+
+def _paid(uow: UnitOfWork, number: str) -> Decimal:
+    return _paid_by_order(uow, [number]).get(number, Decimal(0))
+
+
+def _paid_by_order(uow: UnitOfWork, numbers: Sequence[str]) -> dict[str, Decimal]:
+    """What each order's customer has paid so far (orders without a payment are left out)."""
+    if not numbers:
+        return {}
+    rows = uow.session.execute(
+        select(CustomerPayment.so_number, func.sum(CustomerPayment.amount))
+        .where(CustomerPayment.so_number.in_(numbers))
+        .group_by(CustomerPayment.so_number)
+    )
+    return {so_number: Decimal(total) for so_number, total in rows}
 
 
 # --------------------------------------------------------------------------------------------
@@ -336,7 +478,8 @@ def record_allocation(
     _apply_rule(lambda: domain.check_can_allocate(SoStatus(so.status)))
     production = _production_by_line(uow, so.number)
     by_line = {line.line_no: line for line in so.lines}
-    before = _so_out(so, production)
+    paid = _paid(uow, so.number)
+    before = _so_out(so, production, paid)
     report = None
     if answer is not None:
         report = AllocationReport.model_validate(answer)
@@ -345,7 +488,8 @@ def record_allocation(
             if line is not None:
                 passed = _progress(line, production).qty_passed
                 line.qty_allocated = max(Decimal(0), allocated.qty_held - passed)
-    out = _settle(uow, so, force=_lines_changed(before, so))
+    _settle(uow, so, force=_lines_changed(before, so))
+    out = _so_out(so, production, paid)
     if out != before:
         record_change(uow, "mrp.sales_orders.allocate", "sales_order", so.number, before, out)
     return AllocationOut(**out.model_dump(), allocation=report)
@@ -467,7 +611,7 @@ def _so_number_of_chain(uow: UnitOfWork, order: LinkedProductionOrder) -> str | 
     return None
 
 
-def _settle(uow: UnitOfWork, so: SalesOrder, *, force: bool = False) -> SalesOrderOut:
+def _settle(uow: UnitOfWork, so: SalesOrder, *, force: bool = False) -> None:
     """Recompute the order's status from its lines; publish SalesOrderChanged when it moved
     (or, with `force`, because its lines did)."""
     production = _production_by_line(uow, so.number)
@@ -479,7 +623,6 @@ def _settle(uow: UnitOfWork, so: SalesOrder, *, force: bool = False) -> SalesOrd
         so.status = status
         so.updated_at = utc_now()
         _publish(uow, so)
-    return _so_out(so, production)
 
 
 # --------------------------------------------------------------------------------------------
@@ -575,7 +718,8 @@ def _publish(uow: UnitOfWork, so: SalesOrder) -> None:
     )
 
 
-def _so_out(so: SalesOrder, production: ProductionByLine) -> SalesOrderOut:
+def _so_out(so: SalesOrder, production: ProductionByLine, paid: Decimal) -> SalesOrderOut:
+    """The order as the API shows it; `paid` is the sum of its payments (`_paid`)."""
     lines = []
     for line in so.lines:
         progress = _progress(line, production)
@@ -594,6 +738,7 @@ def _so_out(so: SalesOrder, production: ProductionByLine) -> SalesOrderOut:
                 business_unit=line.business_unit,
             )
         )
+    value = sum((line.value for line in lines), Decimal(0))
     return SalesOrderOut(
         so_number=so.number,
         customer_code=so.customer.code,
@@ -603,7 +748,11 @@ def _so_out(so: SalesOrder, production: ProductionByLine) -> SalesOrderOut:
         due_date=min((line.due_date for line in so.lines if line.due_date), default=None),
         business_unit=so.business_unit,
         notes=so.notes,
-        total=sum((line.value for line in lines), Decimal(0)),
+        contractual_penalty=so.contractual_penalty,
+        total=value,
+        value=value,
+        paid=paid,
+        balance=domain.open_balance(value, paid),
         lines=lines,
     )
 
