@@ -7,6 +7,7 @@ from pathlib import Path
 from services.mrp import api
 from services.mrp.handlers import HANDLERS
 from services.mrp.models import messaging, metadata
+from services.mrp.runs import api as runs_api
 from services.mrp.sales import api as sales_api
 from services.mrp.schedule import api as schedule_api
 from shared.service import ServiceDefinition
@@ -18,7 +19,7 @@ def definition() -> ServiceDefinition:
         metadata=metadata,
         tables=messaging,
         migrations=Path(__file__).parent / "migrations",
-        routers=[api.router, sales_api.router, schedule_api.router],
+        routers=[api.router, sales_api.router, schedule_api.router, runs_api.router],
         handlers=HANDLERS,
         seed=None,
     )
