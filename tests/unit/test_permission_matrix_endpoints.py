@@ -148,6 +148,9 @@ BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
         "lines": [{"sku": "RESIN", "qty": "1", "unit_cost": "2.5"}],
     },
     "ReceiptCreate": lambda n: {"lines": [{"line_no": 1, "qty": "0.01"}]},
+    # Vendor items and the MRP's purchase suggestions, on what set_up_vendor_items makes.
+    "VendorItemCreate": lambda n: {"sku": "PM-WIDGET", "unit_cost": "1.5", "moq": "2"},
+    "PurchaseSuggestionRequest": lambda n: {"lines": [{"sku": "RESIN", "qty": "1"}]},
     # Stock movements of the resin set_up_data received: 1 approved in RAW, 1 pending QC.
     "ReleaseCreate": lambda n: {"sku": "RESIN", "qty": "0.0001"},
     "TransferCreate": lambda n: {
@@ -339,6 +342,7 @@ async def set_up_data(plant: Plant) -> None:
     ok(await purchasing.post(f"/api/v1/purchase-orders/{received}/receipts", json=held), 201)
     draft = ok(await purchasing.post("/api/v1/purchase-orders", json=order), 201)["number"]
     await set_up_production_and_sales(plant)
+    await set_up_vendor_items(plant)
     await set_up_books(plant)
     await set_up_downtime(plant)
     await plant.portal.wait_idle()
@@ -353,6 +357,20 @@ async def set_up_data(plant: Plant) -> None:
             ("accounting", "number"): entries[0]["number"],
         }
     )
+
+
+async def set_up_vendor_items(plant: Plant) -> None:
+    """ACME sells RESIN (preferred: the suggestions go there) and PM-WIDGET (the one the matrix
+    deactivates); vendor PM-VENDOR sells nothing yet (the matrix adds PM-WIDGET to it)."""
+    purchasing = plant.clients[("purchasing", Role.ADMIN)]
+    items = "/api/v1/vendors/ACME/items"
+    resin = {"sku": "RESIN", "unit_cost": "2.5", "preferred": True}
+    ok(await purchasing.post(items, json=resin), 201)
+    ok(await purchasing.post(items, json={"sku": "PM-WIDGET", "unit_cost": "1"}), 201)
+    ok(await purchasing.post("/api/v1/vendors", json={"code": "PM-VENDOR", "name": "PM"}), 201)
+    plant.path_values[("purchasing", "sku")] = "RESIN"
+    plant.path_values[("/api/v1/vendors/{code}/items", "code")] = "PM-VENDOR"
+    plant.path_values[("/api/v1/vendors/{code}/items/{sku}/deactivate", "sku")] = "PM-WIDGET"
 
 
 async def set_up_downtime(plant: Plant) -> None:
