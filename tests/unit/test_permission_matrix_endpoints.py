@@ -148,6 +148,8 @@ BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
         "lines": [{"sku": "RESIN", "qty": "1", "unit_cost": "2.5"}],
     },
     "ReceiptCreate": lambda n: {"lines": [{"line_no": 1, "qty": "0.01"}]},
+    # A projection cell of the line set_up_schedule makes, at the version it starts with.
+    "CellSave": lambda n: {"value": "0.5", "version": 0},
     # Vendor items and the MRP's purchase suggestions, on what set_up_vendor_items makes.
     "VendorItemCreate": lambda n: {"sku": "PM-WIDGET", "unit_cost": "1.5", "moq": "2"},
     "PurchaseSuggestionRequest": lambda n: {"lines": [{"sku": "RESIN", "qty": "1"}]},
@@ -342,6 +344,7 @@ async def set_up_data(plant: Plant) -> None:
     ok(await purchasing.post(f"/api/v1/purchase-orders/{received}/receipts", json=held), 201)
     draft = ok(await purchasing.post("/api/v1/purchase-orders", json=order), 201)["number"]
     await set_up_production_and_sales(plant)
+    await set_up_schedule(plant)
     await set_up_vendor_items(plant)
     await set_up_books(plant)
     await set_up_downtime(plant)
@@ -371,6 +374,21 @@ async def set_up_vendor_items(plant: Plant) -> None:
     plant.path_values[("purchasing", "sku")] = "RESIN"
     plant.path_values[("/api/v1/vendors/{code}/items", "code")] = "PM-VENDOR"
     plant.path_values[("/api/v1/vendors/{code}/items/{sku}/deactivate", "sku")] = "PM-WIDGET"
+
+
+async def set_up_schedule(plant: Plant) -> None:
+    """A sales order of its own for the scheduling grid's routes (no other route ships or
+    cancels it, so its line stays open for the projection cell admin saves)."""
+    mrp = plant.clients[("mrp", Role.ADMIN)]
+    sale = {"customer_code": "PM-CUST", "lines": [{"sku": "RESIN", "qty": "5", "unit_price": "5"}]}
+    so = ok(await mrp.post("/api/v1/sales-orders", json=sale), 201)["so_number"]
+    line = ok(await mrp.get("/api/v1/schedule", params={"q": so}))["items"][0]["so_line_id"]
+    for path in (
+        "/api/v1/schedule/lines/{so_line_id}/{field}",
+        "/api/v1/schedule/lines/{so_line_id}/history",
+    ):
+        plant.path_values[(path, "so_line_id")] = str(line)
+    plant.path_values[("/api/v1/schedule/lines/{so_line_id}/{field}", "field")] = "low_risk_qty"
 
 
 async def set_up_downtime(plant: Plant) -> None:
