@@ -1,8 +1,8 @@
 """Demo data for the embedded mode's first start: a small print farm's items, two vendors, a
-purchase order received in two receipts, the bracket's BOM, a customer's sales order and
-production orders at every stage (one passed QC in part with its reprint waiting, one awaiting
-QC, one scheduled), entered through the services' own APIs so every event, stock movement and
-journal is real."""
+purchase order received in two receipts, the products' BOMs, customers with open sales orders
+and production orders at every stage (one passed QC in part with its reprint waiting, one
+awaiting QC, one scheduled), preferred vendors, and a first MRP run, entered through the
+services' own APIs so every event, stock movement and journal is real."""
 
 from __future__ import annotations
 
@@ -42,6 +42,20 @@ ITEMS = [
         "item_type": "finished",
         "make_or_buy": "make",
     },
+    {
+        "sku": "LABEL-CT",
+        "name": "Contoso shelf label (supplied by Contoso)",
+        "uom": "ea",
+        "item_type": "packaging",
+        "customer_supplied": True,
+    },
+    {
+        "sku": "TRAY-300",
+        "name": "Display tray, clear",
+        "uom": "ea",
+        "item_type": "finished",
+        "make_or_buy": "make",
+    },
 ]
 BOMS = [
     {
@@ -56,8 +70,35 @@ BOMS = [
         "sku": "HOOK-200",
         "lines": [{"line_no": 1, "component_sku": "PLA-WHT-1KG", "qty_per": "0.02"}],
     },
+    {
+        "sku": "TRAY-300",
+        "lines": [
+            {"line_no": 1, "component_sku": "PETG-CLR-1KG", "qty_per": "0.08"},
+            {"line_no": 2, "component_sku": "LABEL-CT", "qty_per": "1"},
+            {"line_no": 3, "component_sku": "BOX-S", "qty_per": "1"},
+        ],
+    },
 ]
-CUSTOMERS = [{"code": "NORTHWIND", "name": "Northwind Fixtures", "priority": 2}]
+CUSTOMERS = [
+    {"code": "NORTHWIND", "name": "Northwind Fixtures", "priority": 2},
+    {"code": "CONTOSO", "name": "Contoso Retail", "priority": 1},
+    {"code": "FABRIKAM", "name": "Fabrikam Home", "priority": 4},
+]
+# The planner's first morning: open orders the MRP sorts into every kind of answer. Each is
+# (customer, business unit, penalty, [(sku, qty, unit price, days until due)]).
+PLANNING_ORDERS = [
+    ("CONTOSO", "RETAIL", True, [("HOOK-200", "60", "2.40", 4), ("TRAY-300", "50", "9.80", 9)]),
+    ("FABRIKAM", "RETAIL", False, [("BRKT-100", "600", "6.10", 18)]),
+    ("NORTHWIND", "PRINT", False, [("HOOK-200", "80", "2.35", 25), ("BRKT-100", "60", "6.50", 30)]),
+]
+# What the buyers' preferred vendors sell (what "suggest purchases" orders from).
+VENDOR_ITEMS = [
+    ("FILAMENTCO", "PLA-BLK-1KG", "18.50", "10", 5),
+    ("FILAMENTCO", "PLA-WHT-1KG", "18.50", "10", 5),
+    ("FILAMENTCO", "PETG-CLR-1KG", "22.75", "5", 7),
+    ("PACKRITE", "BOX-S", "0.42", "250", 3),
+    ("PACKRITE", "INSERT-M3", "0.035", "1000", 10),
+]
 VENDORS = [
     {"code": "FILAMENTCO", "name": "Filament Co.", "email": "orders@filament.example"},
     {"code": "PACKRITE", "name": "PackRite Supplies", "email": "sales@packrite.example"},
@@ -80,6 +121,8 @@ async def load_demo_data_once(portal: EmbeddedPortal) -> None:
     try:
         await _load(clients)
         await portal.wait_idle()
+        # The first MRP run, once mrp has heard every stock, BOM and order event.
+        await _ok(clients["mrp"].post("/api/v1/mrp/runs"), 201)
     finally:
         for client in clients.values():
             await client.aclose()
@@ -228,6 +271,38 @@ async def _load_production(clients: dict[str, httpx.AsyncClient]) -> None:
     await _ok(
         production.post(f"{orders}/{later['code']}/schedule", json={"line_code": "PRN-01"}), 200
     )
+    await _load_planning(clients)
+
+
+async def _load_planning(clients: dict[str, httpx.AsyncClient]) -> None:
+    """Preferred vendors and the open orders of PLANNING_ORDERS."""
+    purchasing, mrp = clients["purchasing"], clients["mrp"]
+    for vendor, sku, cost, moq, lead_days in VENDOR_ITEMS:
+        item = {
+            "sku": sku,
+            "unit_cost": cost,
+            "moq": moq,
+            "lead_time_days": lead_days,
+            "preferred": True,
+        }
+        await _ok(purchasing.post(f"/api/v1/vendors/{vendor}/items", json=item), 201, 409)
+    today = datetime.now(ZoneInfo("UTC")).date()
+    for customer, unit, penalty, lines in PLANNING_ORDERS:
+        order = {
+            "customer_code": customer,
+            "business_unit": unit,
+            "contractual_penalty": penalty,
+            "lines": [
+                {
+                    "sku": sku,
+                    "qty": qty,
+                    "unit_price": price,
+                    "due_date": (today + timedelta(days=days)).isoformat(),
+                }
+                for sku, qty, price, days in lines
+            ],
+        }
+        await _ok(mrp.post("/api/v1/sales-orders", json=order), 201)
 
 
 async def _load_downtime(downtime: httpx.AsyncClient) -> None:

@@ -226,3 +226,53 @@ def _comparable(row: object) -> dict[str, object]:
 async def test_pruning_needs_no_run_before(plan: MrpPlan) -> None:
     assert plan.run() == {}
     assert PLAN_DATE.weekday() == 0
+
+
+async def test_make_to_order_output_stays_with_its_line(plan: MrpPlan) -> None:
+    """A job made for SO-1's line passed 38 of 40 through QC (in FG, available in inventory's
+    eyes) and its 4-unit reprint is waiting: SO-1 is covered by its own output and the reprint,
+    and SO-2, due earlier, cannot take those 38."""
+    from shared.events.catalogue import ProductionOrderChanged
+
+    small_plant(plan)
+    plan.stock("BRKT", available="38", pending_qc="0")
+    plan.stock("ARM", available="0")
+    plan.stock("PLA", available="0")
+    plan.sales_order("SO-1", "ACME", ("BRKT", "40", None))
+    plan.sales_order("SO-2", "BOLT", ("BRKT", "10", date(2026, 11, 24)))
+    job = {"sku": "BRKT", "order_type": "mto", "so_number": "SO-1", "so_line_no": 1}
+    plan.feed(
+        ProductionOrderChanged(
+            order_code="PRD-1",
+            status="completed",
+            qty_ordered=D(40),
+            qty_to_make=D(42),
+            qty_good=D(42),
+            qty_passed=D(38),
+            qty_failed=D(4),
+            **job,  # type: ignore[arg-type]
+        ),
+        key="PRD-1",
+    )
+    plan.feed(
+        ProductionOrderChanged(
+            order_code="PRD-2",
+            status="draft",
+            qty_ordered=D(4),
+            qty_to_make=D(4),
+            reprint_of="PRD-1",
+            root_order_code="PRD-1",
+            reprint_seq=1,
+            sku="BRKT",
+            order_type="mto",
+        ),
+        key="PRD-2",
+    )
+    results = plan.run()
+    own, other = results[("SO-1", 1)], results[("SO-2", 1)]
+    assert (own.qty_reserved, own.qty_in_production, own.status_text) == (
+        D(38),
+        D(2),
+        "In Production",
+    )
+    assert (other.qty_from_stock, other.status_text) == (D(0), "Critical Shortage")

@@ -6,6 +6,7 @@ reads every open line, and this is most of its time."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -57,8 +58,12 @@ OPEN_JOB_STATUSES = ("draft", "scheduled", "in_progress")
 
 
 def open_order_lines(session: Session) -> list[OrderLine]:
-    """Every open line with something left to ship, in no particular order."""
-    in_production = _in_production_by_line(session)
+    """Every open line with something left to ship, in no particular order.
+
+    A line's own finished goods are what inventory reserved for it plus what its own jobs
+    passed through QC and has not shipped (make-to-order output is the line's, the way its
+    sales-order status counts it), never more than it still needs."""
+    production = _production_by_line(session)
     query = (
         select(
             SalesOrder.number,
@@ -95,8 +100,11 @@ def open_order_lines(session: Session) -> list[OrderLine]:
             qty_open=ordered - shipped,
             unit_price=price,
             contractual_penalty=bool(penalty),
-            qty_reserved=allocated,
-            qty_in_production=in_production.get((number, line_no), ZERO),
+            qty_reserved=min(
+                ordered - shipped,
+                allocated + production.get((number, line_no), _NOTHING).held(shipped),
+            ),
+            qty_in_production=production.get((number, line_no), _NOTHING).in_production,
         )
         for (
             number,
@@ -116,8 +124,22 @@ def open_order_lines(session: Session) -> list[OrderLine]:
     ]
 
 
-def _in_production_by_line(session: Session) -> dict[tuple[str, int], Decimal]:
-    """What open jobs (reprints included, through their root) will still print per line."""
+@dataclass
+class _LineProduction:
+    in_production: Decimal = ZERO  # open jobs will still print it
+    passed: Decimal = ZERO  # its jobs passed QC
+
+    def held(self, shipped: Decimal) -> Decimal:
+        """Passed output not shipped yet (what ships first is taken to be the line's own)."""
+        return max(self.passed - shipped, ZERO)
+
+
+_NOTHING = _LineProduction()
+
+
+def _production_by_line(session: Session) -> dict[tuple[str, int], _LineProduction]:
+    """Per line, what its open jobs (reprints included, through their root) will still print
+    and what its jobs passed through QC."""
     rows = session.execute(
         select(
             LinkedProductionOrder.order_code,
@@ -128,6 +150,7 @@ def _in_production_by_line(session: Session) -> dict[tuple[str, int], Decimal]:
             LinkedProductionOrder.status,
             LinkedProductionOrder.qty_to_make,
             LinkedProductionOrder.qty_good,
+            LinkedProductionOrder.qty_passed,
         )
     ).all()
     line_of = {
@@ -135,13 +158,15 @@ def _in_production_by_line(session: Session) -> dict[tuple[str, int], Decimal]:
         for code, number, line_no, *_ in rows
         if number is not None and line_no is not None
     }
-    totals: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
-    for code, _number, _line, root, reprint_of, status, to_make, good in rows:
-        if status not in OPEN_JOB_STATUSES:
-            continue
+    totals: dict[tuple[str, int], _LineProduction] = defaultdict(_LineProduction)
+    for code, _number, _line, root, reprint_of, status, to_make, good, passed in rows:
         line = line_of.get(code) or line_of.get(root or "") or line_of.get(reprint_of or "")
-        if line is not None:
-            totals[line] += max(to_make - good, ZERO)
+        if line is None or status == "cancelled":
+            continue
+        figures = totals[line]
+        figures.passed += passed
+        if status in OPEN_JOB_STATUSES:
+            figures.in_production += max(to_make - good, ZERO)
     return dict(totals)
 
 
@@ -252,9 +277,34 @@ def plan_input(session: Session, plan_date: date, orders: list[OrderLine]) -> Pl
         plan_date=plan_date,
         orders=orders,
         items=items_by_sku(session),
-        stock=stock_by_sku(session),
+        stock=_less_held(session, stock_by_sku(session), orders),
         boms=released_boms(session),
         lines=active_lines(session),
         capacities=capacities(session),
         open_jobs=open_jobs(session),
     )
+
+
+def _less_held(
+    session: Session, stock: dict[str, Stock], orders: list[OrderLine]
+) -> dict[str, Stock]:
+    """Take each line's own passed make-to-order output out of the shared finished goods: it
+    sits in inventory as available stock, but it is that line's. (What inventory reserved is
+    already out of `available`.)"""
+    allocated = {
+        (number, line_no): qty
+        for number, line_no, qty in session.execute(
+            select(SalesOrder.number, SalesOrderLine.line_no, SalesOrderLine.qty_allocated)
+            .join(SalesOrder, SalesOrder.id == SalesOrderLine.so_id)
+            .where(SalesOrder.status.in_(PLANNED_SO_STATUSES), SalesOrderLine.qty_allocated > 0)
+        )
+    }
+    held: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for order in orders:
+        reserved = min(allocated.get(order.key, ZERO), order.qty_reserved)
+        held[order.sku] += order.qty_reserved - reserved
+    for sku, qty in held.items():
+        free = stock.get(sku)
+        if qty > 0 and free is not None:
+            stock[sku] = Stock(max(free.available - qty, ZERO), free.pending_qc, free.on_order)
+    return stock
