@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from shared.bus.rabbitmq import RabbitMQBus
 from shared.events.envelope import Envelope
 from shared.events.routing import CONSUMERS
+from tests.support import mrp_flow
 from tests.support import production_flow as pf
 from tests.support.cluster import Cluster
 from tests.support.flow import eventually, ok
@@ -184,3 +185,11 @@ async def publish(cluster: Cluster, envelopes: list[Envelope]) -> None:
         await bus.publish(envelopes)
     finally:
         await bus.close()
+
+
+async def test_mrp_plans_from_events_creates_a_job_and_suggests_purchases(
+    api: httpx.AsyncClient,
+) -> None:
+    """Issue 9 across processes: mrp's read models fed over RabbitMQ, the job made by
+    production and the draft PO by purchasing, each called by mrp as the planner."""
+    await mrp_flow.story(api)
