@@ -74,7 +74,7 @@ async def test_a_planner_runs_filters_reads_a_tooltip_and_acts_on_rows(
         # The component tooltip's figures are on the page; its earlier orders come on opening.
         assert f'hx-get="/mrp/taken/{so}/2/SCREW"' in html
         taken = await browser.get(f"/mrp/taken/{so}/2/SCREW")
-        assert "Taken by earlier orders: 60" in taken.text
+        assert "By sales order (total 60):" in taken.text
         assert f"{so}/1 · Acme" in taken.text
         # The workbook of the same view.
         assert 'href="/api/mrp/v1/mrp/lines.xlsx?customer=ACME"' in html

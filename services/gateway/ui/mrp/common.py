@@ -33,12 +33,12 @@ FORECAST_FILTERS = ("business_unit", "customer")
 STATUSES: tuple[tuple[str, Text, str], ...] = (
     ("ready_to_ship", _("Ready to Ship"), "✓"),
     ("partial_ship", _("Partial Ship"), "◐"),
-    ("pending_qc", _("Pending QC"), "⌛"),
+    ("pending_qc", _("Pending QC"), "◔"),
     ("in_production", _("In Production"), "⚙"),
     ("full_production", _("Full Production Ready"), "▶"),
     ("partial_production", _("Partial Production Ready"), "◑"),
-    ("awaiting_customer", _("Awaiting Customer Material"), "…"),
-    ("awaiting_purchase", _("Awaiting Purchase Order"), "…"),
+    ("awaiting_customer", _("Awaiting Customer Material"), "◌"),
+    ("awaiting_purchase", _("Awaiting Purchase Order"), "◌"),
     ("critical_shortage", _("Critical Shortage"), "✕"),
 )
 STATUS_MARKS = {kind: mark for kind, _name, mark in STATUSES}

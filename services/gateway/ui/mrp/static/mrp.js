@@ -1,6 +1,7 @@
 // The MRP pages' behaviour: the shipment forecast's chart (Likely to Ship and At-Risk/Partial
 // values stacked per due month, from the figures the table shows, passed in the chart's
-// data-chart attribute), and Escape closing an open tooltip (a component's or a score's).
+// data-chart attribute); tooltips (a component's, a score's) placed in the window beside what
+// they describe, so the table's scrolling box does not cut them, and closed with Escape.
 "use strict";
 
 (function () {
@@ -37,6 +38,34 @@
     const box = document.getElementById("forecast-chart");
     if (box && window.echarts) forecastChart(box);
     document.body.dataset.chartsDrawn = String(charts.length);
+  });
+  function place(host) {
+    const tip = host.querySelector(":scope > .tip");
+    if (!tip) return;
+    tip.classList.add("placed");
+    const around = host.getBoundingClientRect();
+    const width = tip.offsetWidth;
+    const height = tip.offsetHeight;
+    const left = Math.max(8, Math.min(around.left, window.innerWidth - width - 8));
+    let top = around.bottom + 4;
+    if (top + height > window.innerHeight - 8 && around.top - height - 4 > 8) {
+      top = around.top - height - 4;
+    }
+    tip.style.left = `${left}px`;
+    tip.style.top = `${top}px`;
+  }
+
+  function placeFrom(event) {
+    const host = event.target.closest && event.target.closest(".tipped");
+    if (host) place(host);
+  }
+
+  document.addEventListener("mouseover", placeFrom);
+  document.addEventListener("focusin", placeFrom);
+  // The earlier orders arrive after the tooltip opened: it grows, so place it again.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const host = event.detail.target.closest && event.detail.target.closest(".tipped");
+    if (host) place(host);
   });
   document.addEventListener("keydown", (event) => {
     const active = document.activeElement;
