@@ -1,0 +1,341 @@
+"""The ERP import's pure parts: what a mapping must return and how its values are read, which
+ODBC driver is used, and what the plan does with what it finds (services/mrp/erp/)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from services.mrp.erp import service
+from services.mrp.erp.mapping import (
+    ENTITIES,
+    ITEMS,
+    SALES_ORDERS,
+    SHIPPED_MAPPINGS,
+    STOCK,
+    BadRows,
+    BadValue,
+    MissingColumn,
+    convert,
+    mapping_files,
+    query_of,
+    read_table,
+)
+from services.mrp.erp.odbc import ErpSourceProblem, choose_driver, connection_string
+from services.mrp.erp.plan import (
+    PortalState,
+    Verdict,
+    erp_ref_of,
+    notes_with_ref,
+    plan,
+)
+from services.mrp.erp.records import (
+    ErpData,
+    ErpItem,
+    ErpOrderLine,
+    ErpSalesOrder,
+    ErpStock,
+    collect,
+)
+
+ITEM_COLUMNS = ("SKU", "NAME", "REORDER_POINT", "CUSTOMER_SUPPLIED")
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+def test_a_float_from_the_driver_becomes_the_decimal_it_was_written_as() -> None:
+    reorder_point = ITEMS.column("reorder_point")
+    assert reorder_point is not None
+    assert convert(reorder_point, 0.1) == Decimal("0.1")
+    assert str(convert(reorder_point, 0.1)) == "0.1000"
+    assert convert(reorder_point, Decimal("2.500000")) == Decimal("2.5")
+    assert convert(reorder_point, "  7 ") == Decimal(7)
+
+
+def test_more_decimal_places_than_we_keep_is_refused_not_rounded() -> None:
+    qty_per = SALES_ORDERS.column("qty_ordered")
+    assert qty_per is not None
+    with pytest.raises(BadValue, match=r"1.23456 has more than 4 decimal places"):
+        convert(qty_per, Decimal("1.23456"))
+    with pytest.raises(BadValue, match="is not more than zero"):
+        convert(qty_per, 0)
+    with pytest.raises(BadValue, match="'a lot' is not a number"):
+        convert(qty_per, "a lot")
+
+
+def test_text_is_trimmed_and_empty_text_is_no_value_which_a_required_column_refuses() -> None:
+    sku, family = ITEMS.column("sku"), ITEMS.column("family")
+    assert sku is not None and family is not None
+    assert convert(sku, "BOX-S     ") == "BOX-S"
+    assert convert(family, "   ") is None
+    with pytest.raises(BadValue, match="is empty"):
+        convert(sku, "  ")
+    assert convert(sku, Decimal("1001.0000")) == "1001"
+
+
+def test_flags_dates_and_codes_are_read_in_the_forms_erps_keep_them() -> None:
+    flag = ITEMS.column("customer_supplied")
+    due = SALES_ORDERS.column("due_date")
+    item_type = ITEMS.column("item_type")
+    assert flag is not None and due is not None and item_type is not None
+    assert [convert(flag, value) for value in ("Y", "n", 1, 0, True, "false")] == [
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+    ]
+    with pytest.raises(BadValue, match="is not yes or no"):
+        convert(flag, "maybe")
+    # A timestamp column comes from ODBC without a zone: its day is the day.
+    assert convert(due, datetime(2026, 12, 15, 0, 0)) == date(2026, 12, 15)  # noqa: DTZ001
+    assert convert(due, "2026-12-15 00:00:00") == date(2026, 12, 15)
+    with pytest.raises(BadValue, match="is not a date"):
+        convert(due, "15/12/2026")
+    assert convert(item_type, "FINISHED") == "finished"
+    with pytest.raises(BadValue, match="is not one of raw, component, finished, packaging"):
+        convert(item_type, "FG")
+
+
+# --- columns and rows --------------------------------------------------------------------------
+
+
+def test_a_missing_column_is_named_with_the_file_and_the_columns_returned() -> None:
+    with pytest.raises(MissingColumn) as refused:
+        read_table(ITEMS, "items.sql", ("SKU", "DESCR", "UOM"), [])
+    assert str(refused.value) == (
+        "items.sql: the query returns no column 'name' (it returns: sku, descr, uom); "
+        "name it with AS name"
+    )
+
+
+def test_bad_rows_are_each_named_by_file_row_and_column_and_nothing_is_taken() -> None:
+    rows = [
+        ("BOX-S", "Box", Decimal("1"), "N"),
+        ("BOLT", "Bolt", Decimal("-1"), "N"),
+        ("NUT", "Nut", 5, "perhaps"),
+        ("BOX-S", "Box again", 0, "N"),
+    ]
+    with pytest.raises(BadRows) as refused:
+        read_table(ITEMS, "items.sql", ITEM_COLUMNS, rows)
+    assert [str(problem) for problem in refused.value.problems] == [
+        "items.sql, row 2, column reorder_point: -1 is less than zero",
+        "items.sql, row 3, column customer_supplied: 'perhaps' is not yes or no "
+        "(Y/N, 1/0, true/false)",
+        "items.sql, row 4, column sku: BOX-S is also on row 1",
+    ]
+
+
+def test_columns_not_ours_are_ignored_and_named() -> None:
+    table = read_table(ITEMS, "items.sql", ("sku", "name", "colour"), [("A", "An A", "red")])
+    assert table.ignored_columns == ("colour",)
+    assert table.rows[0].values == {"sku": "A", "name": "An A"}
+
+
+def test_the_lines_of_one_order_must_agree_on_its_customer() -> None:
+    columns = ("so_ref", "customer_code", "line_no", "sku", "qty_ordered", "unit_price")
+    table = read_table(
+        SALES_ORDERS,
+        "sales_orders.sql",
+        columns,
+        [("S1", "ACME", 1, "A", 1, 1), ("S1", "BETA", 2, "B", 1, 1)],
+    )
+    with pytest.raises(BadRows, match="row 2, column customer_code: 'BETA' differs from 'ACME'"):
+        collect([table])
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def test_every_shipped_mapping_documents_its_columns_in_its_header_and_returns_them() -> None:
+    files, absent = mapping_files(SHIPPED_MAPPINGS)
+    assert absent == []
+    assert [file.entity for file in files] == list(ENTITIES)
+    for file in files:
+        text = file.path.read_text()
+        header = text[: text.index("SELECT")]
+        for column in file.entity.columns:
+            assert re.search(rf"^--\s+{column.name}\b", header, re.MULTILINE), (
+                f"{file.path.name} does not document {column.name}"
+            )
+        for required in file.entity.required:
+            assert f"AS {required}" in file.sql, f"{file.path.name} does not return {required}"
+
+
+def test_the_query_sent_is_the_file_without_its_header_and_final_semicolon() -> None:
+    assert query_of("-- items\n--\n\nSELECT 1 AS sku;\n") == "SELECT 1 AS sku"
+
+
+# --- ODBC drivers ------------------------------------------------------------------------------
+
+
+def test_the_first_wanted_driver_that_is_installed_is_used() -> None:
+    installed = ["SQLite3", "PostgreSQL Unicode"]
+    assert choose_driver(["PostgreSQL ANSI", "postgresql unicode", "SQLite3"], installed) == (
+        "PostgreSQL Unicode"
+    )
+
+
+def test_no_wanted_driver_installed_says_what_was_tried_and_what_is_there() -> None:
+    with pytest.raises(ErpSourceProblem) as refused:
+        choose_driver(["PostgreSQL Unicode", "ODBC Driver 18 for SQL Server"], ["SQLite3"])
+    assert str(refused.value) == (
+        "None of the ODBC drivers in PORTAL_ERP_ODBC_DRIVERS is installed: tried PostgreSQL "
+        "Unicode, ODBC Driver 18 for SQL Server; installed: SQLite3."
+    )
+
+
+def test_the_postgresql_driver_is_told_to_refuse_writes_and_to_time_out() -> None:
+    text = connection_string(
+        "SERVER=erp;DATABASE=erp;", ["PostgreSQL Unicode"], ["PostgreSQL Unicode"], 30
+    )
+    assert text == (
+        "DRIVER={PostgreSQL Unicode};SERVER=erp;DATABASE=erp;ReadOnly=1;"
+        "pqopt={options=-cstatement_timeout=30000}"
+    )
+    sqlite = connection_string("DRIVER={SQLite3};Database=/srv/erp.db", [], [], 30)
+    assert sqlite == "DRIVER={SQLite3};Database=/srv/erp.db"
+
+
+# --- the plan ----------------------------------------------------------------------------------
+
+
+def item_json(**changes: Any) -> dict[str, Any]:
+    return {
+        "sku": "BOX-S",
+        "name": "Shipping box, small",
+        "uom": "ea",
+        "item_type": "packaging",
+        "reorder_point": "5.0000",
+        "family": None,
+    } | changes
+
+
+def test_an_item_equal_in_value_is_unchanged_and_a_renamed_one_is_patched_in_its_name_only() -> (
+    None
+):
+    erp = ErpData(
+        items=(
+            ErpItem(
+                "BOX-S",
+                {"name": "Shipping box, small", "reorder_point": Decimal(5), "family": None},
+            ),
+            ErpItem("BOLT", {"name": "Bolt M6", "uom": None}),
+        )
+    )
+    state = PortalState(items={"BOX-S": item_json(), "BOLT": item_json(sku="BOLT", name="Bolt")})
+    unchanged, renamed = plan(erp, state)
+    assert (unchanged.verdict, unchanged.calls) == (Verdict.UNCHANGED, ())
+    assert renamed.verdict is Verdict.CHANGE
+    [call] = renamed.calls
+    assert (call.method, call.path, call.body) == (
+        "PATCH",
+        "/api/v1/items/BOLT",
+        {"name": "Bolt M6"},
+    )
+    assert renamed.details == ("name: 'Bolt' → 'Bolt M6'",)
+
+
+def sales_order(qty: str) -> ErpSalesOrder:
+    return ErpSalesOrder(
+        "S1001",
+        "C-ACME",
+        date(2026, 11, 2),
+        True,
+        None,
+        (ErpOrderLine(10, "LAMP-1", Decimal(qty), Decimal("24.5"), date(2026, 12, 15)),),
+    )
+
+
+def so_json() -> dict[str, Any]:
+    return {
+        "so_number": "SO-2026-00001",
+        "customer_code": "C-ACME",
+        "status": "open",
+        "notes": notes_with_ref("S1001", None),
+        "contractual_penalty": True,
+        "lines": [
+            {
+                "line_no": 1,
+                "sku": "LAMP-1",
+                "qty_ordered": "40.0000",
+                "unit_price": "24.5000",
+                "due_date": "2026-12-15",
+                "business_unit": None,
+            }
+        ],
+    }
+
+
+def test_an_imported_order_is_found_again_by_the_erp_number_at_the_head_of_its_notes() -> None:
+    assert erp_ref_of(notes_with_ref("S1001", "rush")) == "S1001"
+    assert erp_ref_of("a note of a planner's") is None
+    [step] = plan(
+        ErpData(sales_orders=(sales_order("40"),)), PortalState(sales_orders={"S1001": so_json()})
+    )
+    assert step.verdict is Verdict.UNCHANGED
+
+
+def test_an_order_whose_lines_changed_in_the_erp_is_held_not_applied() -> None:
+    [step] = plan(
+        ErpData(sales_orders=(sales_order("35"),)), PortalState(sales_orders={"S1001": so_json()})
+    )
+    assert step.verdict is Verdict.HELD
+    assert step.calls == ()
+    assert "SO-2026-00001 line 1 qty: 40 → 35" in step.details
+
+
+def test_stock_is_adjusted_by_the_difference_at_the_location_of_the_item_type() -> None:
+    erp = ErpData(
+        items=(ErpItem("LAMP-1", {"name": "Lamp", "item_type": "finished"}),),
+        stock=(ErpStock("LAMP-1", None, Decimal("4.5")), ErpStock("BOLT", "raw", Decimal(3))),
+    )
+    state = PortalState(
+        items={"LAMP-1": item_json(sku="LAMP-1", name="Lamp", item_type="finished")},
+        stock={("LAMP-1", "FG"): Decimal(7), ("BOLT", "RAW"): Decimal(3)},
+    )
+    _item, lamp, bolt = plan(erp, state)
+    assert (lamp.key, lamp.verdict) == ("LAMP-1 @ FG", Verdict.CHANGE)
+    assert lamp.calls[0].body == {
+        "sku": "LAMP-1",
+        "location": "FG",
+        "qty_delta": "-2.5",
+        "reason_code": "count_correction",
+        "notes": "ERP import",
+    }
+    assert (bolt.key, bolt.verdict) == ("BOLT @ RAW", Verdict.UNCHANGED)
+
+
+# --- the schedule ------------------------------------------------------------------------------
+
+
+async def test_a_scheduled_import_goes_on_after_a_failed_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outcomes: list[Any] = [RuntimeError("ERP down"), service.ImportResult(7, False, ok=True)]
+    slept: list[float] = []
+
+    async def one_import(*_args: Any, **_kwargs: Any) -> service.ImportResult:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(service, "import_from_erp", one_import)
+    results = await service.import_every(None, 900, runs_wanted=2, sleep=sleep)  # type: ignore[arg-type]
+    assert [(result.run_id, result.ok) for result in results] == [(None, False), (7, True)]
+    assert slept == [900]
+
+
+def test_stock_mapping_names_no_unit_cost_column() -> None:
+    # Inventory's adjustment takes no unit cost: found stock is valued at the item's average.
+    assert STOCK.column("unit_cost") is None
