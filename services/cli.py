@@ -199,7 +199,12 @@ def _erp_schedule(args: argparse.Namespace, settings: Settings) -> None:
 def _erp_runs(args: argparse.Namespace, settings: Settings) -> None:
     from services.mrp.erp.runs import recent_runs
 
-    uow = _mrp_log_uow(settings) if _erp_peer_urls(settings) else _embedded_mrp_uow(settings)
+    if _erp_peer_urls(settings):
+        uow = _mrp_log_uow(settings)
+    elif (settings.var_dir / "mrp.db").exists():
+        uow = _embedded_mrp_uow(settings)
+    else:
+        raise SystemExit(f"no mrp database under {settings.var_dir}: nothing imported yet")
     for run in recent_runs(uow, args.limit):
         print(
             json.dumps(

@@ -12,7 +12,9 @@ refused before anything is applied, naming the file and the column.
 from __future__ import annotations
 
 import io
+import json
 import shutil
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
+from services import cli
 from services.embedded import EmbeddedPortal
 from services.mrp.erp import runs
 from services.mrp.erp.mapping import SHIPPED_MAPPINGS, mapping_files, read_table
@@ -33,7 +36,7 @@ from services.mrp.erp.odbc import read_mappings
 from services.mrp.erp.records import ErpData, collect
 from services.mrp.erp.service import ErpImportContext, ImportResult, import_from_erp
 from shared.auth.tokens import issue_service_token
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 from tests.support import servers
 from tests.support.service_api import ServiceApi
 
@@ -336,3 +339,46 @@ def test_the_shipped_mappings_read_the_same_erp_alike_through_sqlite_and_postgre
     assert from_sqlite[1] == from_pg[1]
     box = next(order for order in from_sqlite[1].purchase_orders if order.ref == "P5002")
     assert box.lines[0].price == Decimal("0.4150")
+
+
+def test_portal_erp_import_runs_the_embedded_services_itself_and_logs_its_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`portal erp import` with no service URLs: the embedded portal's services run in the
+    command's own process, on the portal's files, for the length of the import."""
+    if not odbc_driver_installed("SQLite3"):
+        servers.unavailable("the ODBC driver 'SQLite3' is not installed (libsqliteodbc)")
+    sqlite_file = tmp_path / "erp.sqlite"
+    with sqlite3.connect(sqlite_file) as conn:
+        conn.executescript(SAMPLE_ERP.read_text())
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    for name, value in {
+        "PORTAL_VAR_DIR": str(tmp_path / "var"),
+        "PORTAL_PORT": str(port),
+        "PORTAL_DEMO_DATA": "false",
+        "PORTAL_ERP_ODBC": f"Database={sqlite_file}",
+        "PORTAL_ERP_ODBC_DRIVERS": "SQLite3",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        cli.main(["erp", "import", "--dry-run"])
+        dry = capsys.readouterr().out
+        cli.main(["erp", "import", "--as", "migration"])
+        applied = capsys.readouterr().out
+        cli.main(["erp", "runs"])
+        logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    finally:
+        get_settings.cache_clear()
+
+    assert "Read with the ODBC driver 'SQLite3'" in dry
+    assert "items: 5 to create" in dry
+    assert "items: 5 created" in applied
+    assert "stock: 3 changed, 1 unchanged" in applied
+    assert [(run["dry_run"], run["by"], run["status"]) for run in logged] == [
+        (False, "migration", "done"),
+        (True, "erp-import", "done"),
+    ]
+    assert logged[0]["entities"]["purchase_orders"] == {"create": 2}

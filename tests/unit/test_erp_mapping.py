@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.mrp.erp import service
+from services import registry
+from services.mrp.erp import runs, service
 from services.mrp.erp.mapping import (
     ENTITIES,
     ITEMS,
@@ -41,6 +43,9 @@ from services.mrp.erp.records import (
     ErpStock,
     collect,
 )
+from shared.bus.inprocess import InProcessBus
+from shared.runtime import ServiceRuntime
+from shared.settings import Settings
 
 ITEM_COLUMNS = ("SKU", "NAME", "REORDER_POINT", "CUSTOMER_SUPPLIED")
 
@@ -339,3 +344,29 @@ async def test_a_scheduled_import_goes_on_after_a_failed_run(
 def test_stock_mapping_names_no_unit_cost_column() -> None:
     # Inventory's adjustment takes no unit cost: found stock is valued at the item's average.
     assert STOCK.column("unit_cost") is None
+
+
+# --- the run log -------------------------------------------------------------------------------
+
+
+def test_an_import_does_not_start_while_another_is_applying_but_a_dry_run_may(
+    tmp_path: Path,
+) -> None:
+    mrp = ServiceRuntime(
+        registry.definition("mrp"), Settings(var_dir=tmp_path), InProcessBus(), token_secret="s"
+    )
+    mrp.migrate()
+    first = runs.start_run(mrp.uow, dry_run=False, requested_by="erp-import")
+    with pytest.raises(runs.AnotherImportRunning, match=f"Import {first} \\(by erp-import"):
+        runs.start_run(mrp.uow, dry_run=False, requested_by="lucia")
+    dry = runs.start_run(mrp.uow, dry_run=True, requested_by="lucia")
+    runs.finish_run(mrp.uow, first, status="done", summary={"entities": {"items": {"create": 1}}})
+    again = runs.start_run(mrp.uow, dry_run=False, requested_by="lucia")
+    logged = runs.recent_runs(mrp.uow)
+    assert [(run.id, run.status, run.dry_run) for run in logged] == [
+        (again, "running", False),
+        (dry, "running", True),
+        (first, "done", False),
+    ]
+    assert logged[2].summary == {"entities": {"items": {"create": 1}}}
+    mrp.db.dispose()
