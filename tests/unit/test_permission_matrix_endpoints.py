@@ -186,6 +186,16 @@ BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
     # A payment of the shippable order and a change of its notes (mrp's sales orders).
     "PaymentCreate": lambda n: {"amount": "0.0001", "reference": f"Matrix payment {n}"},
     "SalesOrderUpdate": lambda n: {"notes": f"Matrix note {n}"},
+    # The MRP's priority settings at the version they start with (never saved before).
+    "PrioritySettingsUpdate": lambda n: {
+        "use_score": False,
+        "weight_customer": "1",
+        "weight_value": "1",
+        "weight_due": "1",
+        "weight_penalty": "1",
+        "horizon_days": 60,
+        "version": 0,
+    },
     "ShipmentCreate": lambda n: {
         "so_number": SHIPPABLE_SO,
         "lines": [{"line_no": 1, "qty": "0.0001"}],
@@ -435,6 +445,16 @@ async def set_up_production_and_sales(plant: Plant) -> None:
     plant.path_values[("inventory", "so_number")] = so
     plant.path_values[("/api/v1/sales-orders/{number}", "number")] = so
     plant.path_values[("/api/v1/sales-orders/{number}/payments", "number")] = so
+    # An MRP run, so the dashboard's line and its tooltip are there to read.
+    ok(await mrp.post("/api/v1/mrp/runs"), 201)
+    for path in (
+        "/api/v1/mrp/lines/{so_number}/{line_no}",
+        "/api/v1/mrp/lines/{so_number}/{line_no}/components/{sku}/taken",
+    ):
+        plant.path_values.update({(path, "so_number"): so, (path, "line_no"): "1"})
+    plant.path_values[("/api/v1/mrp/lines/{so_number}/{line_no}/components/{sku}/taken", "sku")] = (
+        "RESIN"
+    )
     global SHIPPABLE_SO
     SHIPPABLE_SO = so
 
