@@ -36,25 +36,15 @@ from services.mrp.erp.records import (
 )
 from shared.i18n import Text, _
 
-ITEM_FIELDS = (
-    "name",
-    "uom",
-    "item_type",
-    "make_or_buy",
-    "customer_supplied",
-    "family",
-    "reorder_point",
-    "reorder_qty",
-    "requires_qc",
-)
 # An item field an ERP may leave empty and the portal may have empty too; the others, when the
 # ERP has no value, keep the portal's.
 CLEARABLE_ITEM_FIELDS = frozenset({"family"})
 # Where stock is counted when the mapping names no location.
 FINISHED_GOODS, RAW_MATERIAL = "FG", "RAW"
-# inventory's reason for an adjustment (its fixed list); the note says where it came from.
+# inventory's reason for an adjustment (its fixed list); the note says where it came from, on
+# stock adjustments and BOM versions alike.
 ADJUSTMENT_REASON = "count_correction"
-ADJUSTMENT_NOTE = "ERP import"
+IMPORT_NOTE = "ERP import"
 NOTES_LIMIT = 1000
 _ERP_REF = re.compile(r"^\[ERP ([^\]]+)\]")
 
@@ -175,7 +165,7 @@ def _bom_step(bom: ErpBom, released: Mapping[str, Any] | None) -> Step:
     body = {
         "sku": bom.parent_sku,
         "output_qty": _json(bom.output_qty),
-        "notes": ADJUSTMENT_NOTE,
+        "notes": IMPORT_NOTE,
         "lines": [
             {
                 "component_sku": line.component_sku,
@@ -316,24 +306,18 @@ def _sales_order_step(order: ErpSalesOrder, current: Mapping[str, Any] | None) -
             (ApiCall("mrp", "POST", "/api/v1/sales-orders", body),),
         )
     number = str(current["so_number"])
-    if current.get("status") in FINISHED_SALES_ORDER:
-        return Step(
-            "sales_orders",
-            order.ref,
-            Verdict.HELD,
-            (
-                _(
-                    "{number} is {status} here and still open in the ERP",
-                    number=number,
-                    status=current.get("status"),
-                ),
-            ),
-        )
-    held = _order_conflicts(
-        number, "customer_code", current, order.customer_code, order.lines, "unit_price"
+    held = _held_order(
+        "sales_orders",
+        order.ref,
+        number,
+        current,
+        FINISHED_SALES_ORDER,
+        ("customer_code", order.customer_code),
+        order.lines,
+        "unit_price",
     )
-    if held:
-        return Step("sales_orders", order.ref, Verdict.HELD, tuple(held))
+    if held is not None:
+        return held
     changes: dict[str, Any] = {}
     details: list[str | Text] = [number]
     if order.contractual_penalty is not None and not _same(
@@ -361,19 +345,43 @@ def _sales_order_step(order: ErpSalesOrder, current: Mapping[str, Any] | None) -
     )
 
 
+def _held_order(
+    entity: str,
+    ref: str,
+    number: str,
+    current: Mapping[str, Any],
+    finished: frozenset[str],
+    party: tuple[str, str],
+    lines: Sequence[ErpOrderLine],
+    price: str,
+) -> Step | None:
+    """A held step for an order found again that the import cannot bring to the ERP's: one
+    finished here (shipped, received, cancelled) while the ERP has it open, or one whose
+    customer (vendor) or lines differ. None when the order may be compared further."""
+    if current.get("status") in finished:
+        reason = _(
+            "{number} is {status} here and still open in the ERP",
+            number=number,
+            status=current.get("status"),
+        )
+        return Step(entity, ref, Verdict.HELD, (reason,))
+    conflicts = _order_conflicts(number, party, current, lines, price)
+    return Step(entity, ref, Verdict.HELD, tuple(conflicts)) if conflicts else None
+
+
 def _order_conflicts(
     number: str,
-    party: str,
+    party: tuple[str, str],
     current: Mapping[str, Any],
-    party_code: str,
     lines: Sequence[ErpOrderLine],
     price: str,
 ) -> list[str | Text]:
     """Why an order found again cannot be brought to the ERP's: the portal's APIs change
     neither an order's customer (vendor) nor its lines; empty when they agree."""
     details: list[str | Text] = []
-    if current.get(party) != party_code:
-        details.append(_difference(f"{number} {party}", current.get(party), party_code))
+    name, code = party
+    if current.get(name) != code:
+        details.append(_difference(f"{number} {name}", current.get(name), code))
     ours = list(current.get("lines", []))
     for index, line in enumerate(lines):
         if index >= len(ours):
@@ -459,24 +467,18 @@ def _purchase_order_step(order: ErpPurchaseOrder, current: Mapping[str, Any] | N
             (ApiCall("purchasing", "POST", "/api/v1/purchase-orders", body), submit),
         )
     number = str(current["number"])
-    if current.get("status") in FINISHED_PURCHASE_ORDER:
-        return Step(
-            "purchase_orders",
-            order.ref,
-            Verdict.HELD,
-            (
-                _(
-                    "{number} is {status} here and still open in the ERP",
-                    number=number,
-                    status=current.get("status"),
-                ),
-            ),
-        )
-    held = _order_conflicts(
-        number, "vendor_code", current, order.vendor_code, order.lines, "unit_cost"
+    held = _held_order(
+        "purchase_orders",
+        order.ref,
+        number,
+        current,
+        FINISHED_PURCHASE_ORDER,
+        ("vendor_code", order.vendor_code),
+        order.lines,
+        "unit_cost",
     )
-    if held:
-        return Step("purchase_orders", order.ref, Verdict.HELD, tuple(held))
+    if held is not None:
+        return held
     if current.get("status") == "draft":
         # Created by an import that stopped before submitting it: an ERP's open order is a
         # submitted one.
@@ -523,7 +525,7 @@ def _stock_step(
         "location": location,
         "qty_delta": _json(delta),
         "reason_code": ADJUSTMENT_REASON,
-        "notes": ADJUSTMENT_NOTE,
+        "notes": IMPORT_NOTE,
     }
     return Step(
         "stock",
