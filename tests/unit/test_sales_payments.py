@@ -195,6 +195,18 @@ async def test_a_cancelled_order_takes_no_payment(sales: Sales) -> None:
     assert sales.row_counts() == before
 
 
+async def test_a_paid_order_cannot_be_cancelled(sales: Sales) -> None:
+    """No refunds yet: the customer's money must not be left on an order that is gone."""
+    number = await sales.take_order()
+    assert (await sales.pay(number, "10")).status_code == 201
+    before = sales.row_counts()
+    async with sales.client("planner", user="paula") as planner:
+        detail = refused(await planner.post(f"/api/v1/sales-orders/{number}/cancel"), 409, "status")
+    assert "10" in detail
+    assert sales.row_counts() == before
+    assert (await sales.order(number))["status"] != "cancelled"
+
+
 async def test_a_retry_with_the_same_key_records_the_payment_once(sales: Sales) -> None:
     number = await sales.take_order()
     headers = {"Idempotency-Key": "pay-acme-0001"}

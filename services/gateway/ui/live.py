@@ -41,6 +41,7 @@ TOPICS: dict[str, str] = {
     "BomReleased": "boms",
     "SalesOrderChanged": "sales-orders",
     "OrderShipped": "sales-orders",
+    "PaymentReceived": "sales-orders",
     "JournalPosted": "journal",
     "AuditRecorded": "audit",
     "DowntimeRecorded": "downtime",

@@ -86,8 +86,10 @@ def check_line_values(lines: Sequence[tuple[Decimal, Decimal]]) -> None:
             )
 
 
-def check_can_cancel(status: SoStatus, shipped: Decimal) -> None:
-    """An order can be cancelled until something of it has shipped."""
+def check_can_cancel(status: SoStatus, shipped: Decimal, paid: Decimal = Decimal(0)) -> None:
+    """An order can be cancelled until something of it has shipped or been paid (there are no
+    refunds yet: cancelling a paid order would leave the customer's money on an order that no
+    longer exists)."""
     if status is SoStatus.CANCELLED:
         raise SalesRuleBroken(
             _("the sales order is already cancelled"), field="status", conflict=True
@@ -98,6 +100,15 @@ def check_can_cancel(status: SoStatus, shipped: Decimal) -> None:
                 "a {status} sales order cannot be cancelled: {qty} has already shipped",
                 status=STATUS_NAMES[status],
                 qty=shipped,
+            ),
+            field="status",
+            conflict=True,
+        )
+    if paid > 0:
+        raise SalesRuleBroken(
+            _(
+                "the sales order cannot be cancelled: the customer has paid {amount} against it",
+                amount=paid,
             ),
             field="status",
             conflict=True,

@@ -234,7 +234,7 @@ def cancel_sales_order(uow: UnitOfWork, number: str) -> SalesOrderOut:
     so = _so(uow, number, for_update=True)
     production, paid = _production_by_line(uow, so.number), _paid(uow, so.number)
     shipped = sum((line.qty_shipped for line in so.lines), Decimal(0))
-    _apply_rule(lambda: domain.check_can_cancel(SoStatus(so.status), shipped))
+    _apply_rule(lambda: domain.check_can_cancel(SoStatus(so.status), shipped, paid))
     before = _so_out(so, production, paid)
     so.status = SoStatus.CANCELLED
     so.updated_at = utc_now()
