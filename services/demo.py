@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-ITEMS = [
+ITEMS: list[dict[str, Any]] = [
     {"sku": "PLA-BLK-1KG", "name": "PLA filament, black, 1 kg spool", "uom": "spool"},
     {"sku": "PLA-WHT-1KG", "name": "PLA filament, white, 1 kg spool", "uom": "spool"},
     {"sku": "PETG-CLR-1KG", "name": "PETG filament, clear, 1 kg spool", "uom": "spool"},
