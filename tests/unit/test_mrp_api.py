@@ -35,6 +35,8 @@ import openpyxl
 import pytest
 from sqlalchemy import update
 
+from services.mrp.runs import forecast
+from services.mrp.runs.models import MrpLineResult
 from services.mrp.sales.models import SalesOrder
 from shared.events.catalogue import LineCapacity
 from tests.support.mrp_plan import MrpPlan, mrp_plan
@@ -502,3 +504,29 @@ async def test_purchases_are_refused_for_a_line_short_of_nothing_we_buy(
     assert (nothing["asked"], nothing["orders"], nothing["skipped"]) == ([], [], [])
     assert plan.row_counts()["mrp_actions"] == before["mrp_actions"]
     refused(await planner.post("/api/v1/mrp/purchases", json={"due_month": 3}), 422, "due_year")
+
+
+def test_a_full_production_line_finished_on_its_due_day_is_likely_one_day_later_at_risk() -> None:
+    """The forecast's rule at its edge: on or before the due date is in time."""
+    due = date(2026, 12, 4)
+
+    def line(status: str, earliest: date | None, **qty: str) -> MrpLineResult:
+        figures = {"qty_open": "20", "qty_needed": "20", **qty}
+        return MrpLineResult(
+            status=status,
+            due_date=due,
+            earliest_date=earliest,
+            **{name: D(value) for name, value in figures.items()},
+        )
+
+    def split(row: MrpLineResult) -> tuple[Decimal, Decimal]:
+        share = forecast.split(row)
+        return share.likely_qty, share.at_risk_qty
+
+    assert split(line("full_production", due)) == (D(20), D(0))
+    assert split(line("full_production", date(2026, 12, 5))) == (D(0), D(20))
+    assert split(line("full_production", None)) == (D(0), D(20))  # no able line
+    # Partly made: only what stock, QC and jobs cover is likely, however early the line.
+    assert split(line("partial_production", due, qty_needed="15")) == (D(5), D(15))
+    assert split(line("partial_ship", due, qty_needed="6")) == (D(14), D(6))
+    assert split(line("ready_to_ship", None, qty_needed="0")) == (D(20), D(0))

@@ -166,7 +166,7 @@ def list_lines(
     found = paginate(uow.session, query, page, lambda row: row)
     actions = actions_by_line(uow, [(row.so_number, row.line_no) for row in found.items])
     return LinesPage(
-        items=[line_out(row, run.id, actions) for row in found.items],
+        items=[line_out(row, actions) for row in found.items],
         total=found.total,
         limit=found.limit,
         offset=found.offset,
@@ -297,7 +297,7 @@ def get_line(uow: UnitOfWork, so_number: str, line_no: int) -> LineOut:
     if run is None:
         raise NotFound(_("The MRP has not been run yet."), code="no_run")
     row = line_row(uow, run.id, so_number, line_no)
-    return line_out(row, run.id, actions_by_line(uow, [(so_number, line_no)]))
+    return line_out(row, actions_by_line(uow, [(so_number, line_no)]))
 
 
 # --- one line, as shown -----------------------------------------------------------------------
@@ -347,11 +347,7 @@ def to_buy(components: Iterable[ComponentOut]) -> dict[str, Decimal]:
     return totals
 
 
-def line_out(
-    row: MrpLineResult,
-    run_id: int,
-    actions: dict[tuple[str, int], list[MrpAction]],
-) -> LineOut:
+def line_out(row: MrpLineResult, actions: dict[tuple[str, int], list[MrpAction]]) -> LineOut:
     components = components_of(row)
     parts = json.loads(row.score_parts) if row.score_parts else None
     return LineOut(
@@ -540,7 +536,7 @@ def export_workbook(
         raise NotFound(_("The MRP has not been run yet."), code="no_run")
     rows = filtered_rows(uow, run.id, filters, sort)
     actions = actions_by_line(uow, [(row.so_number, row.line_no) for row in rows])
-    lines = [line_out(row, run.id, actions) for row in rows]
+    lines = [line_out(row, actions) for row in rows]
     sheets = [
         (str(_("MRP lines")), [str(h) for h in LINE_HEADERS], _line_cells(lines)),
         (str(_("Components")), [str(h) for h in COMPONENT_HEADERS], _component_cells(lines)),
