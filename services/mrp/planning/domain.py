@@ -10,8 +10,12 @@ line takes, in this order:
    of approved stock plus pending-QC stock plus open purchase-order quantity, less what earlier
    lines took (stock issued to jobs, WIP, is never counted); a component that is itself made
    adds what its own BOM can make, to any depth. Pass two allocates exactly that much of every
-   component, so material the bottleneck leaves unused stays free for later lines. A third,
-   non-allocating walk over the remainder names the short parts.
+   component, so material the bottleneck leaves unused stays free for later lines. A third
+   walk over the remainder, on trial copies of the pools that are then forgotten, names the
+   short parts (a part shared by two branches is counted once).
+
+A BOM that contains itself, reached from any open line, stops the run (BomTooDeep) whatever the
+stock: with enough stock the recursion would never go deep enough to notice.
 
 Pools are shared by SKU: a finished good of one order may be a component of another's.
 """
@@ -300,6 +304,11 @@ class Pools:
             pool = self._pools[sku] = Pool.of(self._stock.get(sku))
         return pool
 
+    def taken(self, sku: str) -> Decimal:
+        """What takes kept so far (not trial ones) removed from the SKU's pool."""
+        pool = self._base(sku)
+        return pool.initial - pool.left
+
     def trial(self) -> None:
         self._trial = {}
 
@@ -323,6 +332,7 @@ class Engine:
         self.capacity = CapacityBook(plan_input)
 
     def run(self) -> Plan:
+        refuse_cycles(self.input.boms, [order.sku for order in self.input.orders])
         results = [self._plan_line(rank, order) for rank, order in enumerate(self.input.orders)]
         return Plan(results, self.takes)
 
@@ -341,15 +351,21 @@ class Engine:
         result.qty_in_production = min(max(order.qty_in_production, ZERO), rest)
         rest -= result.qty_in_production
         result.qty_needed = rest
-        taken = result.qty_from_stock + result.qty_pending_qc
-        if taken > 0:
-            self.takes.append(Take(order.sku, rank, order.so_number, order.line_no, taken))
+        # This line's own takes, so its rows can tell what earlier lines took.
+        mine: dict[str, Decimal] = {}
+        self._take(result, order.sku, result.qty_from_stock + result.qty_pending_qc, mine)
         if rest > 0:
-            self._plan_production(result)
+            self._plan_production(result, mine)
         result.status = _status(result, self._short_parts(result))
         return result
 
-    def _plan_production(self, result: LineResult) -> None:
+    def _take(self, result: LineResult, sku: str, qty: Decimal, mine: dict[str, Decimal]) -> None:
+        if qty > 0:
+            order = result.order
+            self.takes.append(Take(sku, result.rank, order.so_number, order.line_no, qty))
+            mine[sku] = mine.get(sku, ZERO) + qty
+
+    def _plan_production(self, result: LineResult, mine: dict[str, Decimal]) -> None:
         order = result.order
         need = result.qty_needed
         item = self._item(order.sku)
@@ -357,11 +373,10 @@ class Engine:
         if not components:
             # A finished good without a BOM is bought: open purchase orders are its supply.
             components = (Component(order.sku, ONE),)
-        before = {c.sku: self.pools[c.sku].initial - self.pools[c.sku].left for c in components}
         can_make = self._most_makeable(order.sku, components, need, item)
-        self._allocate(result, components, can_make)
+        self._allocate(result, components, can_make, mine)
         result.qty_can_make = can_make
-        self._record_needs(result, components, need, can_make, before)
+        self._record_needs(result, components, need, can_make, mine)
         if self.input.boms.get(order.sku):
             booking = self.capacity.book(order.sku, item.family, need)
             if booking is not None:
@@ -423,7 +438,11 @@ class Engine:
     # pass two: allocate exactly that ----------------------------------------------------------
 
     def _allocate(
-        self, result: LineResult, components: Sequence[Component], can_make: Decimal
+        self,
+        result: LineResult,
+        components: Sequence[Component],
+        can_make: Decimal,
+        mine: dict[str, Decimal],
     ) -> None:
         if can_make <= 0:
             return
@@ -432,10 +451,8 @@ class Engine:
         for component in components:
             self._draw(component.sku, can_make * component.qty_per, 1, drawn)
         self.pools.commit()
-        order = result.order
         for sku, qty in drawn.items():
-            if qty > 0:
-                self.takes.append(Take(sku, result.rank, order.so_number, order.line_no, qty))
+            self._take(result, sku, qty, mine)
 
     def _draw(
         self, sku: str, qty: Decimal, depth: int, drawn: dict[str, Decimal] | None = None
@@ -466,63 +483,59 @@ class Engine:
         components: Sequence[Component],
         need: Decimal,
         can_make: Decimal,
-        taken_before: Mapping[str, Decimal],
+        mine: Mapping[str, Decimal],
     ) -> None:
         """The per-component detail: top-level components with what the whole need requires
-        and what was allocated, then the short parts found by walking the remainder (without
-        allocating) down through made components."""
+        and what was allocated, then the short parts found by walking the remainder down
+        through made components. The walk takes from trial pools, forgotten after: a part two
+        branches share is counted once, and nothing is allocated."""
         remainder = need - can_make
-        for component in components:
-            item = self._item(component.sku)
-            required = need * component.qty_per
-            allocated = can_make * component.qty_per
-            row = ComponentNeed(
-                sku=component.sku,
-                parent_sku=result.order.sku,
-                level=1,
-                required=required,
-                allocated=allocated,
-                taken_before=taken_before.get(component.sku, ZERO),
-                customer_supplied=item.customer_supplied,
-                made=bool(self.input.boms.get(component.sku)),
-            )
-            result.components.append(row)
-            if remainder > 0:
-                row.short = self._walk_short(
-                    result, component.sku, result.order.sku, remainder * component.qty_per, 1
-                )
+        self.pools.trial()
+        try:
+            for component in components:
+                row = self._need_row(component.sku, result.order.sku, 1, mine)
+                row.required = need * component.qty_per
+                row.allocated = can_make * component.qty_per
+                result.components.append(row)
+                if remainder > 0:
+                    part = remainder * component.qty_per
+                    row.short = self._walk_short(result, component.sku, part, 1, mine)
+        finally:
+            self.pools.rollback()
+
+    def _need_row(
+        self, sku: str, parent: str, level: int, mine: Mapping[str, Decimal]
+    ) -> ComponentNeed:
+        """A component row; what earlier lines took is every kept take but this line's own."""
+        return ComponentNeed(
+            sku=sku,
+            parent_sku=parent,
+            level=level,
+            taken_before=self.pools.taken(sku) - mine.get(sku, ZERO),
+            customer_supplied=self._item(sku).customer_supplied,
+            made=bool(self.input.boms.get(sku)),
+        )
 
     def _walk_short(
-        self, result: LineResult, sku: str, parent: str, qty: Decimal, depth: int
+        self, result: LineResult, sku: str, qty: Decimal, depth: int, mine: Mapping[str, Decimal]
     ) -> Decimal:
-        """How much of `qty` of `sku` cannot be had from what is left (its pool, then its
-        BOM); deeper short parts are added to the line's detail."""
+        """How much of `qty` of `sku` cannot be had from what is left: its (trial) pool first,
+        then made from its BOM, in whole units of a counted item as pass one counts them.
+        Deeper short parts are added to the line's detail."""
         _check_depth(sku, depth)
-        left = self.pools[sku].left
-        rest = qty - min(left, qty)
+        rest = qty - self.pools[sku].take(qty)
         components = self.input.boms.get(sku)
         if rest <= 0 or not components:
             return rest
+        to_make = _round_up(rest, self._item(sku))
         unmade = ZERO
         for component in components:
-            part = rest * component.qty_per
-            short = self._walk_short(result, component.sku, sku, part, depth + 1)
+            part = to_make * component.qty_per
+            short = self._walk_short(result, component.sku, part, depth + 1, mine)
             if short > 0:
-                item = self._item(component.sku)
-                result.components.append(
-                    ComponentNeed(
-                        sku=component.sku,
-                        parent_sku=sku,
-                        level=depth + 1,
-                        required=part,
-                        allocated=ZERO,
-                        short=short,
-                        taken_before=self.pools[component.sku].initial
-                        - self.pools[component.sku].left,
-                        customer_supplied=item.customer_supplied,
-                        made=bool(self.input.boms.get(component.sku)),
-                    )
-                )
+                row = self._need_row(component.sku, sku, depth + 1, mine)
+                row.required, row.short = part, short
+                result.components.append(row)
                 unmade = max(unmade, short / component.qty_per)
         return min(rest, unmade)
 
@@ -568,6 +581,11 @@ def _round_down(qty: Decimal, item: Item) -> Decimal:
     return qty.quantize(_step(item), rounding=ROUND_DOWN)
 
 
+def _round_up(qty: Decimal, item: Item) -> Decimal:
+    """Whole units of a counted item (half a sub-assembly cannot be made); others unchanged."""
+    return qty.quantize(ONE, rounding=ROUND_CEILING) if item.counted else qty
+
+
 def _step(item: Item) -> Decimal:
     return ONE if item.counted else FOUR_PLACES
 
@@ -582,6 +600,29 @@ MAX_DEPTH = 25
 def _check_depth(sku: str, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise BomTooDeep(f"the BOM of {sku} is deeper than {MAX_DEPTH} levels (a cycle?)")
+
+
+def refuse_cycles(boms: Mapping[str, Sequence[Component]], roots: Iterable[str]) -> None:
+    """BomTooDeep if a BOM reached from `roots` contains itself at any depth. Checked before
+    the run because the recursion only goes down where stock runs out: with enough stock a
+    cycle would plan quietly."""
+    done: set[str] = set()
+    for root in roots:
+        if root in done:
+            continue
+        path = [root]
+        below = [iter(boms.get(root, ()))]
+        while below:
+            component = next(below[-1], None)
+            if component is None:
+                done.add(path.pop())
+                below.pop()
+            elif component.sku in path:
+                cycle = [*path[path.index(component.sku) :], component.sku]
+                raise BomTooDeep(f"the BOM of {component.sku} contains itself: {' > '.join(cycle)}")
+            elif component.sku not in done:
+                path.append(component.sku)
+                below.append(iter(boms.get(component.sku, ())))
 
 
 # --- capacity ---------------------------------------------------------------------------------
