@@ -1,0 +1,340 @@
+"""The MRP engine's promises over random small plants: BOM forests up to four levels deep with
+shared parts, made and bought items, pieces and kilograms, customer-supplied parts; random stock
+(some of it negative), QC holds and open purchase orders; random open lines.
+
+- nothing is promised twice: per SKU what all lines took is at most what exists;
+- a line's plan never depends on the lines after it;
+- what a line can make is really makeable from the stock it saw (checked by an independent
+  net-requirement explosion), and one unit more is not;
+- the same input gives the same plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+from graphlib import TopologicalSorter
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.mrp.planning.domain import (
+    Capacity,
+    Component,
+    Item,
+    Line,
+    LineResult,
+    OrderLine,
+    Plan,
+    PlanInput,
+    Stock,
+    plan,
+)
+
+D = Decimal
+ZERO = D(0)
+PLAN_DATE = date(2026, 11, 23)
+QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# --- random plants ----------------------------------------------------------------------------
+
+
+@st.composite
+def plants(draw: st.DrawFn) -> PlanInput:
+    """SKUs on levels 0-3; a made SKU's first part is on the next level and its others on any
+    deeper one (so the forest has no cycle, goes down the levels, and a part can hang under
+    several parents, or twice under one). Pieces (EA) are whole numbers; kilograms come in
+    quarters."""
+    sizes = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    sizes += [draw(st.integers(0, 3)), draw(st.integers(0, 2))]
+    levels = [level for level, size in enumerate(sizes) for _ in range(size)]
+    skus = [f"P{n}" for n in range(len(levels))]
+    items: dict[str, Item] = {}
+    boms: dict[str, list[Component]] = {}
+    for n in reversed(range(len(skus))):  # deepest first: a parent sees its parts' units
+        sku, level = skus[n], levels[n]
+        below = [s for s, lv in zip(skus, levels, strict=True) if lv == level + 1]
+        deeper = [s for s, lv in zip(skus, levels, strict=True) if lv > level]
+        if below and draw(st.integers(0, 3)) > 0:
+            parts = [draw(st.sampled_from(below))]
+            parts += draw(st.lists(st.sampled_from(deeper), max_size=2))  # repeats allowed
+            boms[sku] = [Component(part, draw(_qty_per(items[part]))) for part in parts]
+            items[sku] = Item(sku, "EA", "make")
+        else:
+            uom = draw(st.sampled_from(["EA", "EA", "KG"]))
+            supplied = draw(st.integers(0, 4)) == 0
+            items[sku] = Item(sku, uom, "buy", supplied)
+    # Made parts are mostly made (no stock of their own), so the plan goes down the levels.
+    stock = {
+        sku: draw(_stock(items[sku]))
+        for sku in skus
+        if draw(st.integers(0, 5)) > (3 if sku in boms else 0)
+    }
+    tops = [s for s, lv in zip(skus, levels, strict=True) if lv == 0]
+    orders = draw(st.lists(_order(tops, skus), min_size=1, max_size=6))
+    orders = [replace(o, so_number=f"SO-{n}") for n, o in enumerate(orders, start=1)]
+    with_line = draw(st.booleans())
+    return PlanInput(
+        plan_date=PLAN_DATE,
+        orders=orders,
+        items=items,
+        stock=stock,
+        boms=boms,
+        lines=[Line("L1")] if with_line else [],
+        capacities=[Capacity("L1", D(draw(st.integers(1, 40))), date(2026, 1, 1))],
+    )
+
+
+def _qty_per(part: Item) -> st.SearchStrategy[Decimal]:
+    if part.uom == "KG":
+        return st.sampled_from([D("0.25"), D("0.5"), D("1.5")])
+    return st.integers(1, 3).map(D)
+
+
+def _stock(item: Item) -> st.SearchStrategy[Stock]:
+    quarter = 4 if item.uom == "KG" else 1
+    # Small amounts often, so that what is left after a line is just short of the next unit.
+    amount = st.one_of(st.integers(0, 6 * quarter), st.integers(-2 * quarter, 30 * quarter)).map(
+        lambda n: D(n) / quarter
+    )
+    small = st.integers(0, 10 * quarter).map(lambda n: D(n) / quarter)
+    return st.builds(Stock, amount, small, small)
+
+
+def _order(tops: Sequence[str], skus: Sequence[str]) -> st.SearchStrategy[OrderLine]:
+    """A line mostly for a top-level item, sometimes for a part (whose pool it shares)."""
+    return st.builds(
+        lambda sku, qty, reserved, in_production: OrderLine(
+            so_number="",
+            line_no=1,
+            sku=sku,
+            customer_code="C",
+            customer_name="Customer",
+            customer_priority=3,
+            business_unit=None,
+            due_date=None,
+            qty_open=D(qty),
+            unit_price=D(1),
+            qty_reserved=D(reserved),
+            qty_in_production=D(in_production),
+        ),
+        st.one_of(st.sampled_from(tops), st.sampled_from(skus)),
+        st.one_of(st.integers(1, 4), st.integers(1, 30)),
+        st.sampled_from([0, 0, 0, 2, 5]),
+        st.sampled_from([0, 0, 0, 3]),
+    )
+
+
+# --- the oracle: stock a line saw, and an independent explosion -------------------------------
+
+
+def consume(stock: Stock, qty: Decimal) -> Stock:
+    """What is left of `stock` after `qty` is taken approved first, then QC, then open PO (the
+    order every take of the engine follows); fails if `qty` is more than there is."""
+    left = [max(stock.available, ZERO), max(stock.pending_qc, ZERO), max(stock.on_order, ZERO)]
+    for n, have in enumerate(left):
+        used = min(have, qty)
+        left[n] -= used
+        qty -= used
+    assert qty == 0, "taken beyond what exists"
+    return Stock(*left)
+
+
+def stock_seen(plan_input: PlanInput, result: Plan, rank: int) -> dict[str, Stock]:
+    """Every SKU's stock as the line at `rank` found it: what earlier lines left."""
+    seen = dict(plan_input.stock)
+    for take in result.takes:
+        if take.rank < rank:
+            seen[take.sku] = consume(seen.get(take.sku, Stock()), take.qty)
+    return seen
+
+
+def explode(
+    boms: Mapping[str, Sequence[Component]],
+    pools: Mapping[str, Decimal],
+    components: Sequence[Component],
+    qty: Decimal,
+) -> dict[str, Decimal] | None:
+    """What making `qty` takes of each SKU's pool, netting gross requirements level by level
+    (every parent before its parts, parts first from their pool, the rest made); None if some
+    bought part runs out. Independent of the engine's recursive draws."""
+    children = {sku: {c.sku for c in parts} for sku, parts in boms.items()}
+    parents_first = list(reversed(list(TopologicalSorter(children).static_order())))
+    gross: dict[str, Decimal] = {}
+    for component in components:
+        gross[component.sku] = gross.get(component.sku, ZERO) + qty * component.qty_per
+    taken: dict[str, Decimal] = {}
+    for sku in parents_first + [s for s in gross if s not in children]:
+        wanted = gross.pop(sku, ZERO)
+        if wanted <= 0:
+            continue
+        used = min(wanted, pools.get(sku, ZERO))
+        if used > 0:
+            taken[sku] = taken.get(sku, ZERO) + used
+        rest = wanted - used
+        if rest > 0:
+            if sku not in boms:
+                return None
+            for part in boms[sku]:
+                gross[part.sku] = gross.get(part.sku, ZERO) + rest * part.qty_per
+    return taken
+
+
+def takes_by_sku(result: Plan, rank: int) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for take in result.takes:
+        if take.rank == rank:
+            totals[take.sku] = totals.get(take.sku, ZERO) + take.qty
+    return totals
+
+
+def left_of(stocks: Mapping[str, Stock]) -> dict[str, Decimal]:
+    """Each SKU's stock in all, a negative count read as none (as the engine reads it)."""
+    return {
+        sku: sum((max(q, ZERO) for q in (s.available, s.pending_qc, s.on_order)), ZERO)
+        for sku, s in stocks.items()
+    }
+
+
+def without_history(result: LineResult) -> LineResult:
+    """A line's result without what depends on its place in the run (rank, what earlier lines
+    took, the line's queue of shifts)."""
+    components = [replace(c, taken_before=ZERO) for c in result.components]
+    return replace(
+        result,
+        rank=0,
+        components=components,
+        line_code=None,
+        shifts_required=None,
+        earliest_date=None,
+    )
+
+
+# --- the properties ---------------------------------------------------------------------------
+
+
+@QUICK
+@given(plants())
+def test_nothing_is_allocated_beyond_what_exists(plan_input: PlanInput) -> None:
+    result = plan(plan_input)
+
+    taken: dict[str, Decimal] = {}
+    for take in result.takes:
+        assert take.qty > 0
+        taken[take.sku] = taken.get(take.sku, ZERO) + take.qty
+    for sku, qty in taken.items():
+        stock = plan_input.stock.get(sku, Stock())
+        exists = max(stock.available, ZERO) + max(stock.pending_qc, ZERO)
+        assert qty <= exists + max(stock.on_order, ZERO), sku
+    for line in result.lines:
+        order = line.order
+        assert line.qty_from_stock + line.qty_pending_qc <= (
+            max(plan_input.stock.get(order.sku, Stock()).available, ZERO)
+            + max(plan_input.stock.get(order.sku, Stock()).pending_qc, ZERO)
+        )
+        parts = (line.qty_reserved, line.qty_from_stock, line.qty_pending_qc)
+        parts += (line.qty_in_production, line.qty_needed)
+        assert all(part >= 0 for part in parts)
+        assert sum(parts) == order.qty_open
+        assert ZERO <= line.qty_can_make <= line.qty_needed
+        for need in line.components:
+            assert ZERO <= need.allocated <= need.required, need
+            assert ZERO <= need.short <= need.required - need.allocated, need
+
+
+@QUICK
+@given(plants(), st.integers(0, 6))
+def test_a_lines_plan_never_depends_on_the_lines_after_it(plan_input: PlanInput, cut: int) -> None:
+    whole = plan(plan_input)
+    first = plan(replace(plan_input, orders=plan_input.orders[:cut]))
+
+    assert first.lines == whole.lines[:cut]
+    assert first.takes == [t for t in whole.takes if t.rank < cut]
+
+
+@QUICK
+@given(plants())
+def test_what_a_line_can_make_is_makeable_from_what_it_saw_and_one_more_is_not(
+    plan_input: PlanInput,
+) -> None:
+    result = plan(plan_input)
+
+    for line in result.lines:
+        if line.qty_needed <= 0:
+            continue
+        order = line.order
+        seen = stock_seen(plan_input, result, line.rank)
+        # The line's own finished goods came off the shelf first.
+        from_shelf = line.qty_from_stock + line.qty_pending_qc
+        after_shelf = {**seen, order.sku: consume(seen.get(order.sku, Stock()), from_shelf)}
+        pools = left_of(after_shelf)
+        components = plan_input.boms.get(order.sku) or [Component(order.sku, D(1))]
+
+        taken = explode(plan_input.boms, pools, components, line.qty_can_make)
+
+        assert taken is not None, f"{order.so_number} cannot make {line.qty_can_make}"
+        expected = dict(taken)
+        if from_shelf > 0:
+            expected[order.sku] = expected.get(order.sku, ZERO) + from_shelf
+        assert takes_by_sku(result, line.rank) == expected
+        if line.qty_can_make < line.qty_needed:
+            step = D(1) if plan_input.items[order.sku].counted else D("0.0001")
+            more = min(line.qty_can_make + step, line.qty_needed)
+            assert explode(plan_input.boms, pools, components, more) is None, order.so_number
+            assert line.bottleneck, f"{order.so_number} is short of something unnamed"
+
+
+@QUICK
+@given(plants())
+def test_a_line_planned_alone_on_the_stock_it_saw_comes_out_the_same(
+    plan_input: PlanInput,
+) -> None:
+    result = plan(plan_input)
+
+    for line in result.lines:
+        seen = stock_seen(plan_input, result, line.rank)
+        alone = plan(replace(plan_input, orders=[line.order], stock=seen)).lines[0]
+        assert without_history(alone) == without_history(line)
+
+
+@QUICK
+@given(plants())
+def test_each_component_row_shows_exactly_what_earlier_lines_took(
+    plan_input: PlanInput,
+) -> None:
+    result = plan(plan_input)
+
+    for line in result.lines:
+        for need in line.components:
+            before = sum(
+                (t.qty for t in result.takes if t.sku == need.sku and t.rank < line.rank),
+                ZERO,
+            )
+            assert need.taken_before == before, (line.order.so_number, need)
+
+
+@QUICK
+@given(plants())
+def test_the_same_input_gives_the_same_plan(plan_input: PlanInput) -> None:
+    assert plan(plan_input) == plan(plan_input)
+
+
+@QUICK
+@given(plants())
+def test_the_production_line_is_booked_in_priority_order(plan_input: PlanInput) -> None:
+    result = plan(plan_input)
+
+    booked = [line for line in result.lines if line.line_code is not None]
+    rate = plan_input.capacities[0].units_per_shift
+    for line in booked:
+        assert line.order.sku in plan_input.boms and line.qty_needed > 0
+        shifts = (line.qty_needed / rate).quantize(D("0.01"), rounding=ROUND_CEILING)
+        assert line.shifts_required == shifts
+    dates = [line.earliest_date or date.max for line in booked]
+    assert dates == sorted(dates)
+    if plan_input.lines:
+        made = [line for line in result.lines if line.order.sku in plan_input.boms]
+        assert [line for line in made if line.qty_needed > 0] == booked
