@@ -11,9 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from services.mrp.planning import snapshot
 from services.mrp.planning.domain import (
     BomTooDeep,
     Capacity,
@@ -33,6 +35,7 @@ from services.mrp.planning.domain import (
     quantity_text,
 )
 from services.mrp.planning.ordering import Weights, by_due_date, by_score
+from tests.support.mrp_plan import mrp_plan
 
 D = Decimal
 PLAN_DATE = date(2026, 11, 23)  # a Monday
@@ -279,6 +282,18 @@ def test_stock_issued_to_a_job_is_no_input_of_the_plan() -> None:
     result = run([order("SO-1", "KIT", "10")], stocks={"BOX": stock("100")}, boms=KIT)
 
     assert result.lines[0].status_text == "Critical Shortage"
+
+
+async def test_the_loader_reads_stock_issued_to_jobs_as_nothing(tmp_path: Path) -> None:
+    # StockChanged for resin: none approved, 3 kg in QC, 5,000 kg issued to jobs (WIP); an
+    # open PO of 100 kg with 40 received. The planner's stock is 0 + 3 + 60: the WIP is not in it.
+    async with mrp_plan(tmp_path) as plant:
+        plant.stock("RESIN", available="0", pending_qc="3", wip="5000")
+        plant.purchase_order("PO-1", ("RESIN", "100", "40"))
+        with plant.uow() as uow:
+            stocks = snapshot.stock_by_sku(uow.session)
+
+    assert stocks == {"RESIN": stock("0", "3", "60")}
 
 
 def test_negative_stock_is_read_as_none() -> None:
