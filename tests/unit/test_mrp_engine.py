@@ -345,6 +345,21 @@ def test_what_can_be_made_of_a_counted_item_is_whole_units() -> None:
     assert takes_of(result, "SO-1") == {"BRKT": D(6), "BOX": D(3)}
 
 
+def test_a_fraction_of_a_counted_item_is_made_as_a_whole_one() -> None:
+    # 2.5 kits open (a fraction left by a short shipment). Kits are made whole: 5 brackets make
+    # 2, the 3rd needs 2 brackets and 1 is left: BRKT is short, not "nothing".
+    result = run(
+        [order("SO-1", "KIT", "2.5")],
+        stocks={"BRKT": stock("5"), "BOX": stock("10")},
+        boms=KIT,
+    )
+
+    (line,) = result.lines
+    assert line.qty_can_make == D(2)
+    assert line.status_text == "Partial Production Ready - [BRKT]"
+    assert need_of(line, "BRKT")[2] == D(1)
+
+
 def test_a_bom_line_per_output_quantity_with_scrap_is_per_unit_of_the_parent() -> None:
     # 5 kg of resin makes 100 caps with 4 % scrap: 5 / 100 x 1.04 = 0.052 kg per cap.
     # 26 kg of resin: 26 / 0.052 = 500 caps.

@@ -242,6 +242,8 @@ def test_nothing_is_allocated_beyond_what_exists(plan_input: PlanInput) -> None:
         assert ZERO <= line.qty_can_make <= line.qty_needed
         for need in line.components:
             assert ZERO <= need.allocated <= need.required, need
+            # (Orders here are whole: a fraction of a counted item is made whole, and its short
+            # can then pass this bound.)
             assert ZERO <= need.short <= need.required - need.allocated, need
 
 

@@ -489,7 +489,8 @@ class Engine:
         and what was allocated, then the short parts found by walking the remainder down
         through made components. The walk takes from trial pools, forgotten after: a part two
         branches share is counted once, and nothing is allocated."""
-        remainder = need - can_make
+        # A counted item is made in whole units: for 2.5 kits ordered, 3 are made.
+        remainder = _round_up(need, self._item(result.order.sku)) - can_make
         self.pools.trial()
         try:
             for component in components:
