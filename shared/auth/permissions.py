@@ -104,7 +104,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.PURCHASE_ORDERS_READ: EVERYONE,
     Action.PURCHASE_ORDERS_WRITE: frozenset({Role.BUYER}),
     # Draft purchase orders from the MRP's shortages, at each item's preferred vendor.
-    Action.PURCHASE_SUGGEST: frozenset({Role.PLANNER, Role.BUYER}),
+    Action.PURCHASE_SUGGEST: frozenset({Role.PLANNER, Role.BUYER, Role.SUPERVISOR}),
     Action.RECEIPTS_WRITE: frozenset({Role.STORE, Role.BUYER}),
     Action.BOOKS_READ: frozenset({Role.ACCOUNTANT, Role.SUPERVISOR}),
     Action.BOOKS_POST: frozenset({Role.ACCOUNTANT}),

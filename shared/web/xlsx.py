@@ -27,6 +27,10 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _UNSAFE_TITLE = re.compile(r"[\[\]:*?/\\]")
 
 
+# A sheet of a workbook: its title, header row and rows.
+Sheet = tuple[str, Sequence[str], Iterable[Sequence[Any]]]
+
+
 def workbook_bytes(
     title: str,
     headers: Sequence[str],
@@ -34,19 +38,25 @@ def workbook_bytes(
     *,
     timezone: str = "UTC",
 ) -> bytes:
+    return workbook_of_sheets([(title, headers, rows)], timezone=timezone)
+
+
+def workbook_of_sheets(sheets: Sequence[Sheet], *, timezone: str = "UTC") -> bytes:
+    """One workbook of several sheets (a view and its detail), each written the same way."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(_UNSAFE_TITLE.sub(" ", title)[:31] or "Sheet")
-    bold = Font(bold=True)
-    header_cells = []
-    for header in headers:
-        cell = WriteOnlyCell(sheet, value=str(header))
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.freeze_panes = "A2"
-    sheet.append(header_cells)
     zone = ZoneInfo(timezone)
-    for row in rows:
-        sheet.append([_text_stays_text(sheet, cell_value(value, zone)) for value in row])
+    bold = Font(bold=True)
+    for title, headers, rows in sheets:
+        sheet = book.create_sheet(_UNSAFE_TITLE.sub(" ", title)[:31] or "Sheet")
+        header_cells = []
+        for header in headers:
+            cell = WriteOnlyCell(sheet, value=str(header))
+            cell.font = bold
+            header_cells.append(cell)
+        sheet.freeze_panes = "A2"
+        sheet.append(header_cells)
+        for row in rows:
+            sheet.append([_text_stays_text(sheet, cell_value(value, zone)) for value in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -86,9 +96,14 @@ def workbook_response(
     timezone: str = "UTC",
 ) -> Response:
     """A download of `rows` as `<filename>.xlsx`."""
+    return sheets_response(filename, [(title, headers, rows)], timezone=timezone)
+
+
+def sheets_response(filename: str, sheets: Sequence[Sheet], *, timezone: str = "UTC") -> Response:
+    """A download of several sheets as `<filename>.xlsx`."""
     safe = _UNSAFE_NAME.sub("-", filename).strip("-") or "export"
     return Response(
-        workbook_bytes(title, headers, rows, timezone=timezone),
+        workbook_of_sheets(sheets, timezone=timezone),
         media_type=XLSX_MEDIA_TYPE,
         headers={
             "Content-Disposition": f'attachment; filename="{safe}.xlsx"',

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.mrp.runs import dashboard
@@ -115,12 +115,9 @@ def _existing(
 
 
 def _new_claim(uow: UnitOfWork, kind: str, run_id: int, so_number: str, line_no: int) -> int:
-    """A pending action; its id is taken here, under the run's lock (the column has no
-    autoincrement on SQLite)."""
-    last = uow.session.scalar(select(func.max(MrpAction.id))) or 0
+    """A pending action, taken under the run's lock."""
     caller = context.get_current_user()
     action = MrpAction(
-        id=last + 1,
         kind=kind,
         so_number=so_number,
         line_no=line_no,

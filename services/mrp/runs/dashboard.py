@@ -8,19 +8,14 @@ agree with each other; a new run replaces them all at once.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Response
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import Select, func, or_, select
 
 from services.mrp.planning.domain import Status, quantity_text
@@ -41,8 +36,7 @@ from shared.i18n import Text, _
 from shared.uow import UnitOfWork
 from shared.web.pagination import PageParams, apply_sort, paginate
 from shared.web.problems import InvalidInput, NotFound
-from shared.web.xlsx import XLSX_MEDIA_TYPE, cell_value
-from shared.web.xlsx import _text_stays_text as text_stays_text
+from shared.web.xlsx import sheets_response
 
 ZERO = Decimal(0)
 
@@ -541,15 +535,7 @@ def export_workbook(
         (str(_("MRP lines")), [str(h) for h in LINE_HEADERS], _line_cells(lines)),
         (str(_("Components")), [str(h) for h in COMPONENT_HEADERS], _component_cells(lines)),
     ]
-    content = workbook_of_sheets(sheets, timezone=timezone)
-    return Response(
-        content,
-        media_type=XLSX_MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="mrp-run-{run.id}.xlsx"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return sheets_response(f"mrp-run-{run.id}", sheets, timezone=timezone)
 
 
 def _line_cells(lines: Sequence[LineOut]) -> Iterator[list[Any]]:
@@ -601,34 +587,3 @@ def _component_cells(lines: Sequence[LineOut]) -> Iterator[list[Any]]:
                 yes if c.customer_supplied else no,
                 yes if c.made else no,
             ]
-
-
-Sheet = tuple[str, Sequence[str], Iterable[Sequence[Any]]]
-
-
-def workbook_of_sheets(sheets: Sequence[Sheet], *, timezone: str = "UTC") -> bytes:
-    """Several sheets in one workbook, each like shared/web/xlsx.py's one: a bold, frozen
-    header row, cells through its `cell_value` and its formula guard. (That module writes one
-    sheet; this belongs there when a second service needs several.)"""
-    book = Workbook(write_only=True)
-    zone = ZoneInfo(timezone)
-    bold = Font(bold=True)
-    for title, headers, rows in sheets:
-        sheet = book.create_sheet(_sheet_title(title))
-        header_cells = []
-        for header in headers:
-            cell = WriteOnlyCell(sheet, value=str(header))
-            cell.font = bold
-            header_cells.append(cell)
-        sheet.freeze_panes = "A2"
-        sheet.append(header_cells)
-        for row in rows:
-            sheet.append([text_stays_text(sheet, cell_value(v, zone)) for v in row])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _sheet_title(title: str) -> str:
-    cleaned = "".join(" " if ch in "[]:*?/\\" else ch for ch in title)
-    return cleaned[:31] or "Sheet"

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -117,7 +116,7 @@ class MrpAction(Base):
 
     __tablename__ = "mrp_actions"
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # "job" or "purchases"
     so_number: Mapped[str] = mapped_column(String(20), index=True)
     line_no: Mapped[int | None] = mapped_column(Integer, nullable=True)

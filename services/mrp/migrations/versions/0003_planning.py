@@ -54,7 +54,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "mrp_actions",
-        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("so_number", sa.String(length=20), nullable=False),
         sa.Column("line_no", sa.Integer(), nullable=True),
