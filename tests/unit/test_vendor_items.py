@@ -542,6 +542,11 @@ async def test_a_buyer_keeps_a_vendors_items_on_the_vendor_page(portal: Embedded
         assert gone.status_code == 303
         assert "Inactive" in rows_of((await buyer.get("/vendors/VI-ACME")).text)["VI-RESIN"]
 
+        # a SKU of '..' would climb to the vendor itself in the service's path: it names nothing
+        climbing = await buyer.post_form("/vendors/VI-ACME/items/%2E%2E/edit", {"moq": "1"})
+        assert climbing.status_code == 404
+        assert (await buyer.get("/vendors/VI-ACME/items/%2E%2E/edit")).status_code == 404
+
         export = await buyer.get("/vendors/VI-ACME/items.xlsx")
         assert export.status_code == 200
         sheet = load_workbook(io.BytesIO(export.content)).active

@@ -10,6 +10,7 @@ The items table exports to XLSX like every list (`/vendors/<code>/items.xlsx`).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,7 +26,7 @@ from services.gateway.ui.tables import Column, Table
 from services.gateway.ui.upstream import UpstreamProblem
 from shared.auth.permissions import Action, allowed
 from shared.i18n import Text, _
-from shared.web.problems import PortalError
+from shared.web.problems import NotFound, PortalError
 
 router = APIRouter()
 
@@ -36,6 +37,8 @@ TERMS = ("vendor_part_number", "unit_cost", "moq", "order_multiple", "lead_time_
 NEW_FIELDS = ("sku", *TERMS)
 # Terms a vendor item may have or not: a blank field sends null.
 OPTIONAL = frozenset({"vendor_part_number", "order_multiple"})
+# What a vendor code and a SKU may be (the services refuse anything else when they are made).
+CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
 
 STATE_LABELS: dict[str, Text] = {
     "preferred": _("Preferred"),
@@ -64,11 +67,27 @@ VENDOR_ITEMS = Table(
 
 
 def _items_table(code: str) -> Table:
-    return dataclasses.replace(VENDOR_ITEMS, path=f"vendors/{quote(code, safe='')}/items")
+    return dataclasses.replace(VENDOR_ITEMS, path=f"{_api_path(code)}/items")
 
 
 def _vendor_path(code: str) -> str:
-    return f"/vendors/{quote(code, safe='')}"
+    return f"/{_api_path(code)}"
+
+
+def _api_path(code: str) -> str:
+    return f"vendors/{_segment(code)}"
+
+
+def _item_path(code: str, sku: str) -> str:
+    return f"{_api_path(code)}/items/{_segment(sku)}"
+
+
+def _segment(value: str) -> str:
+    """A vendor code or SKU as one path segment. One that no vendor or item can have ('..',
+    which would climb a level of the service's path) names nothing here."""
+    if CODE.fullmatch(value) is None:
+        raise NotFound(_("Nothing is known by {value}.", value=value[:64]), field="code")
+    return quote(value, safe="")
 
 
 # --- the vendor page ----------------------------------------------------------------------------
@@ -96,7 +115,7 @@ async def _vendor_page(
     error: str | Text | None = None,
     status_code: int = 200,
 ) -> Response:
-    where = f"vendors/{quote(code, safe='')}"
+    where = _api_path(code)
     shown = await upstream.get_json(request, page.user, SERVICE, where)
     items = await upstream.get_json(
         request, page.user, SERVICE, f"{where}/items", {"limit": PAGE_LIMIT, "sort": "sku"}
@@ -238,7 +257,7 @@ def _edit_page(
             "errors": errors,
             "error": error,
             "base": _vendor_path(code),
-            "action": f"{_vendor_path(code)}/items/{quote(item['sku'], safe='')}/edit",
+            "action": f"/{_item_path(code, item['sku'])}/edit",
         },
         status_code=status_code,
     )
@@ -291,14 +310,6 @@ async def _row_action(
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _api_path(code: str) -> str:
-    return f"vendors/{quote(code, safe='')}"
-
-
-def _item_path(code: str, sku: str) -> str:
-    return f"{_api_path(code)}/items/{quote(sku, safe='')}"
 
 
 def _back(code: str, done: str, sku: str) -> RedirectResponse:
