@@ -1,5 +1,6 @@
 """`POST /api/v1/purchase-orders/suggestions`: the MRP's "suggest purchases" (docs/purchasing.md
-"Purchase suggestions"). Planners and buyers may call it; the MRP calls it as the planner."""
+"Purchase suggestions"). Those `purchasing.orders.suggest` names (planners, buyers,
+supervisors) may call it; the MRP calls it as the planner."""
 
 from __future__ import annotations
 
