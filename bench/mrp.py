@@ -99,7 +99,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.bom import libpq, machine, say  # noqa: E402
+from bench.bom import libpq, machine, process_cpu, say  # noqa: E402
 from services import registry  # noqa: E402
 from services.mrp.planning import snapshot  # noqa: E402
 from services.mrp.planning.domain import (  # noqa: E402
@@ -1113,6 +1113,29 @@ class SqlClock:
             self.on = False
 
 
+class BackendCpu:
+    """CPU seconds used so far by PostgreSQL's backends serving the bench's database (read
+    from /proc: the server runs on this machine), so a run's cost on the server is counted
+    beside this process's."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.database = make_url(runtime.db.url).database
+        self.conn = psycopg.connect(libpq(runtime.db.url), autocommit=True)
+
+    def seconds(self) -> float:
+        total = 0.0
+        for (pid,) in self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (self.database,),
+        ):
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                total += process_cpu(pid)
+        return total
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def ranked_input(plan_input: PlanInput) -> tuple[list[Scored], PlanInput]:
     """The inputs with the lines in the default order (by due date), as run_mrp puts them."""
     ranked = by_due_date(plan_input.orders)
@@ -1519,12 +1542,18 @@ def measure(runtime: ServiceRuntime, plant: Plant, args: argparse.Namespace) -> 
     out["snapshot"], _ = timed(read, args.reps)
     out["save"], _ = timed(save, args.reps)
     ms, cpu, sql_ms, statements, engine_ms, total_ms = [], [], [], 0, [], []
+    server = BackendCpu(runtime) if runtime.db.dialect == "postgresql" else None
+    server_ms: list[float] = []
+    out["load_average"] = os.getloadavg()[0]
     for _ in range(args.reps):
+        server_before = server.seconds() if server else 0.0
         with clock.counting():
             started, started_cpu = time.perf_counter(), time.process_time()
             run = full_run()
             ms.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
+        if server:
+            server_ms.append((server.seconds() - server_before) * 1000)
         sql_ms.append(clock.seconds * 1000)
         statements = clock.statements
         engine_ms.append(run.engine_ms)
@@ -1535,6 +1564,9 @@ def measure(runtime: ServiceRuntime, plant: Plant, args: argparse.Namespace) -> 
         "engine_ms_p50": statistics.median(engine_ms),
         "run_total_ms_p50": statistics.median(total_ms),
     }
+    if server:
+        out["run_mrp"]["server_cpu_p50"] = statistics.median(server_ms)
+        server.close()
     check_stored(runtime, ranked, result)
     out["first_page"] = first_page(runtime, args.page_calls, len(plan_input.orders))
     out["ceiling_read"] = raw_read_ceiling(runtime, args.reps)
@@ -1675,9 +1707,11 @@ def report_engine(n: int, e: dict[str, Any]) -> None:
 def report_backend(n: int, kind: str, b: dict[str, Any]) -> None:
     say(f"  {BACKENDS[kind]} (loaded in {b['load_s']:.1f} s):")
     r = b["run_mrp"]
+    server = f"; PostgreSQL's CPU {r['server_cpu_p50']:.0f} ms" if "server_cpu_p50" in r else ""
     say(
         f"    run_mrp, whole transaction         {fmt(r)}  (SQL {r['sql_p50']:.0f} ms in "
-        f"{r['statements']} statements; engine {r['engine_ms_p50']:.0f} ms by the run itself)"
+        f"{r['statements']} statements but COPY; engine {r['engine_ms_p50']:.0f} ms by the run "
+        f"itself{server}; load average {b['load_average']:.1f})"
     )
     say(f"    snapshot (read the inputs)         {fmt(b['snapshot'])}")
     say(f"    save (run, lines, takes, prune)    {fmt(b['save'])}")
