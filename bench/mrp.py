@@ -1729,22 +1729,20 @@ def report_backend(n: int, kind: str, b: dict[str, Any]) -> None:
 
 def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     sizes = results["sizes"]
-    say("\nper 1,000 lines (p50 ms):")
-    say(
-        f"  {'lines':>7}  {'engine':>7}"
-        + "".join(
-            f"  {BACKENDS[k] + ' ' + part:>22}"
-            for k in args.backend
-            for part in ("snapshot", "save", "run")
-        )
-    )
+    say("\nper 1,000 lines, ms (p50 wall / p50 CPU of this process):")
+    header = f"  {'lines':>7}  {'engine':>13}"
+    for kind in args.backend:
+        for part in ("snapshot", "save", "run_mrp"):
+            header += f"  {BACKENDS[kind][:6] + ' ' + part:>17}"
+    say(header)
     for n, size in sizes.items():
         per = 1000 / int(n)
-        row = f"  {int(n):>7,}  {size['engine']['engine']['p50'] * per:7.1f}"
+        engine = size["engine"]["engine"]
+        row = f"  {int(n):>7,}  {engine['p50'] * per:6.1f} /{engine['cpu_p50'] * per:6.1f}"
         for kind in args.backend:
-            b = size[kind]
             for key in ("snapshot", "save", "run_mrp"):
-                row += f"  {b[key]['p50'] * per:22.1f}"
+                f = size[kind][key]
+                row += f"  {f['p50'] * per:8.1f} /{f['cpu_p50'] * per:7.1f}"
         say(row)
     if "5000" in sizes:
         for kind in args.backend:
@@ -1756,13 +1754,18 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
             )
     if len(sizes) > 1:
         first, last = min(sizes, key=int), max(sizes, key=int)
+
         for kind in args.backend:
-            a = sizes[first][kind]["run_mrp"]["p50"] / int(first)
-            b = sizes[last][kind]["run_mrp"]["p50"] / int(last)
+            a, b = sizes[first][kind]["run_mrp"], sizes[last][kind]["run_mrp"]
             say(
-                f"growth on {BACKENDS[kind]}: {b / a:.2f}x the time per line at {int(last):,} "
-                f"lines as at {int(first):,} (1.00 = linear)"
+                f"growth on {BACKENDS[kind]}: run_mrp per line at {int(last):,} lines is "
+                f"{b['p50'] / a['p50'] * int(first) / int(last):.2f}x its wall time and "
+                f"{b['cpu_p50'] / a['cpu_p50'] * int(first) / int(last):.2f}x its CPU per line "
+                f"at {int(first):,} (1.00 = linear)"
             )
+        a, b = sizes[first]["engine"]["engine"], sizes[last]["engine"]["engine"]
+        ratio = b["cpu_p50"] / a["cpu_p50"] * int(first) / int(last)
+        say(f"growth of the engine alone: {ratio:.2f}x its CPU per line")
     end = results["load_average_end"]
     say(f"load average at the end: {end[0]:.2f}")
 
