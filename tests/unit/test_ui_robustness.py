@@ -209,8 +209,9 @@ async def real_values(sweep: Sweep) -> dict[str, list[str]]:
     items = await listed("/api/inventory/v1/items?limit=1")
     orders = await listed("/api/purchasing/v1/purchase-orders")
     journal = await listed("/api/accounting/v1/journal-entries?limit=1")
+    sales_orders = await listed("/api/mrp/v1/sales-orders?limit=1")
     return {
-        "sku": [items[0]["sku"]],
+        "sku": [items[0]["sku"], "PLA-BLK-1KG"],
         "number": [po["number"] for po in orders] + [journal[0]["number"]],
         "open_po": [
             next(po["number"] for po in orders if po["status"] in ("submitted", "partial"))
@@ -219,7 +220,7 @@ async def real_values(sweep: Sweep) -> dict[str, list[str]]:
         "service": ["inventory", "purchasing", "gateway", "nope"],
         "letter_id": ["1"],
         # The books: an account, a posting role, a month; no webhook subscription exists.
-        "code": ["1200", "9999", "PLANT-1", "PRN-01", "MECH"],
+        "code": ["1200", "9999", "PLANT-1", "PRN-01", "MECH", "FILAMENTCO"],
         "role": ["raw_materials", "nope"],
         "period": ["2026-01", "2026-13"],
         "subscription_id": ["1", "0"],
@@ -230,6 +231,9 @@ async def real_values(sweep: Sweep) -> dict[str, list[str]]:
         "row_id": ["1", "0"],
         "name": ["htmx.min.js"],
         "path": ["portal.css"],
+        # The MRP (demo data has open sales orders and a run).
+        "so_number": [sales_orders[0]["so_number"], "SO-1999-00001"],
+        "line_no": ["1", "0", "99999999999999999999"],
     }
 
 
