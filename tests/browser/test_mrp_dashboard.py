@@ -1,7 +1,8 @@
 """The MRP dashboard in Chromium: a planner runs the MRP, filters the dashboard to her customer,
 reads a component's tooltip (what the earlier line of the same order took of the resin, fetched
 when it opens), creates a job from a Full Production Ready line, and sees it listed in the row
-and among the production orders.
+and among the production orders; then projects both lines in the scheduling grid, and finds
+the two cells saved after a reload (the issue's whole browser story in one session).
 
 Set up through the APIs as an admin, with names of this module's own (MRPB-...): a resin in
 stock (100 kg), a clip made of 2 kg of it (its BOM released), a customer and a sales order of
@@ -21,6 +22,7 @@ from playwright.sync_api import expect
 
 from shared.events.envelope import utc_now
 from tests.browser.conftest import sign_in
+from tests.browser.test_schedule_grid import cell, type_in
 from tests.support.browser import LivePortal, PortalApi, assert_accessible, screenshot
 
 PLANNER = ("mrpb-bea", "mrpb-bea-pass-1")
@@ -158,3 +160,23 @@ def test_a_planner_filters_reads_a_tooltip_and_creates_a_job(
     expect(page.get_by_role("link", name=code, exact=True)).to_be_visible()
     order = api.call("GET", f"/api/production/v1/production-orders/{code}")
     assert (order["so_number"], order["so_line_no"], order["qty_ordered"]) == (so, 1, "10.0000")
+
+    # The scheduling grid: both lines of the order, two cells typed, each saved on leaving it.
+    page.goto(f"/schedule?q={so}")
+    lines = api.call("GET", "/api/mrp/v1/schedule", params={"q": so})["items"]
+    first_id, second_id = (row["so_line_id"] for row in sorted(lines, key=lambda r: r["line_no"]))
+    type_in(page, cell(page, first_id, "low_risk_qty"), "7")
+    page.keyboard.press("Enter")
+    type_in(page, cell(page, second_id, "high_risk_qty"), "3")
+    page.keyboard.press("Enter")
+
+    def both_saved() -> bool:
+        rows = api.call("GET", "/api/mrp/v1/schedule", params={"q": so})["items"]
+        saved = {row["so_line_id"]: (row["low_risk_qty"], row["high_risk_qty"]) for row in rows}
+        return saved == {first_id: ("7.0000", None), second_id: (None, "3.0000")}
+
+    api.eventually(both_saved, "both cells saved")
+    page.reload()
+    expect(cell(page, first_id, "low_risk_qty")).to_have_text("7")
+    expect(cell(page, second_id, "high_risk_qty")).to_have_text("3")
+    expect(cell(page, first_id, "updated_by")).to_have_text(PLANNER[0])
