@@ -519,6 +519,26 @@ def test_a_sub_assembly_is_made_in_whole_units_when_the_short_part_is_named() ->
     assert need_of(line, "PAPER", level=2)[2] == D(1)
 
 
+def test_an_odd_number_of_tags_prints_a_whole_extra_sheet() -> None:
+    # 3 tags = 1.5 sheets: 2 sheets are printed, taking 4 of the 100 papers. All 3 can be made
+    # (1.5 sheets rounded down to 1 would have allowed only 2).
+    boms = {"TAG": bom(("SHEET", "0.5")), "SHEET": bom(("PAPER", "2"))}
+
+    result = run(
+        [order("SO-1", "TAG", "3")],
+        stocks={"PAPER": stock("100")},
+        boms=boms,
+        items=[Item("SHEET", make_or_buy="make")],
+    )
+
+    (line,) = result.lines
+    assert (line.qty_can_make, line.status_text) == (
+        D(3),
+        "Full Production Ready - Create job now",
+    )
+    assert takes_of(result, "SO-1") == {"PAPER": D(4)}
+
+
 # --------------------------------------------------------------------------------------------
 # Customer-supplied material
 # --------------------------------------------------------------------------------------------

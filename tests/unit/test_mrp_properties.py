@@ -89,6 +89,8 @@ def plants(draw: st.DrawFn) -> PlanInput:
 
 
 def _qty_per(part: Item) -> st.SearchStrategy[Decimal]:
+    """Whole pieces of a counted part: the engine makes a fraction of a counted sub-assembly
+    as a whole one per path, which the explosion below (one sum per SKU) does not."""
     if part.uom == "KG":
         return st.sampled_from([D("0.25"), D("0.5"), D("1.5")])
     return st.integers(1, 3).map(D)

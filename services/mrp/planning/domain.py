@@ -419,14 +419,16 @@ class Engine:
         components = self.input.boms.get(sku)
         if not components:
             return left
+        item = self._item(sku)
         rest = wanted - left
-        makeable = rest
+        to_make = _round_up(rest, item)  # 1.5 sheets wanted: 2 are made
+        makeable = to_make
         for component in components:
-            part_wanted = rest * component.qty_per
+            part_wanted = to_make * component.qty_per
             got = self._obtainable(component.sku, part_wanted, depth + 1)
             if got < part_wanted:
                 makeable = min(makeable, got / component.qty_per)
-        return left + _round_down(makeable, self._item(sku))
+        return left + min(rest, _round_down(makeable, item))
 
     def _fits(self, components: Sequence[Component], qty: Decimal) -> bool:
         self.pools.trial()
@@ -457,8 +459,10 @@ class Engine:
     def _draw(
         self, sku: str, qty: Decimal, depth: int, drawn: dict[str, Decimal] | None = None
     ) -> Decimal:
-        """Take `qty` of `sku` from its pool and make the rest from its BOM; returns how much
-        was obtained (less than `qty` only when the parts run out)."""
+        """Take `qty` of `sku` from its pool and make the rest from its BOM, whole units of a
+        counted item (their parts are taken in full; what is made beyond `qty` is not
+        offered to anyone); returns how much was obtained (less than `qty` only when the parts
+        run out)."""
         _check_depth(sku, depth)
         got = self.pools[sku].take(qty)
         if drawn is not None and got > 0:
@@ -467,13 +471,15 @@ class Engine:
         components = self.input.boms.get(sku)
         if rest <= 0 or not components:
             return got
-        made = rest
+        item = self._item(sku)
+        to_make = _round_up(rest, item)
+        made = to_make
         for component in components:
-            part = rest * component.qty_per
+            part = to_make * component.qty_per
             obtained = self._draw(component.sku, part, depth + 1, drawn)
             if obtained < part:
                 made = min(made, obtained / component.qty_per)
-        return got + made
+        return got + min(rest, _round_down(made, item))
 
     # what is short ----------------------------------------------------------------------------
 
