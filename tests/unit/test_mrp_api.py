@@ -16,7 +16,8 @@ Lines in due order (the run's order):
   4 SO-8/1 BOLT  50 CUP  due 27 Nov: 5 shifts after 0.6: Monday 30 Nov, late
   5 SO-3/1 ACME  60 BRKT due 10 Dec: 45 can be made (PLA), SCREW 20 and PLA 7.5 short
   6 SO-7/1 ACME  30 CUP  due 20 Dec: 3 more shifts: Thursday 3 Dec, in time
-  7 SO-4/1 BOLT  10 BRKT due 15 Jan 2027: nothing can be made (PLA 5, SCREW 10 short)
+  7 SO-4/1 BOLT  10 BRKT due 15 Jan 2027: nothing can be made (PLA 5, SCREW 10 short; 20 to
+    buy, as SO-3's remainder counts the 10 screws left first)
   8 SO-5/1 ACME   5 BRKT no due date: nothing can be made (PLA 2.5 short)
 SO-3, SO-4 and SO-7 are business unit PRINT; the others BU1.
 """
@@ -170,7 +171,9 @@ async def test_the_dashboard_lists_the_run_in_its_order_with_statuses_and_compon
     # (the customer's) nor the arm (made here).
     assert third["qty_to_buy"] == {"SCREW": "20.0000", "PLA": "7.5000"}
     assert lines["SO-4"]["status_text"] == "Critical Shortage"
-    assert lines["SO-4"]["qty_to_buy"] == {"PLA": "5.0000", "SCREW": "10.0000"}
+    # Netted across lines: the 10 screws SO-3 left are counted for SO-3's own remainder
+    # (it buys 20 more), so SO-4 buys all 20 of its own.
+    assert lines["SO-4"]["qty_to_buy"] == {"PLA": "5.0000", "SCREW": "20.0000"}
     assert page["counts"] == {
         "ready_to_ship": 1,
         "partial_ship": 1,

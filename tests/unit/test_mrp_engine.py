@@ -869,3 +869,37 @@ def test_a_cycle_no_open_line_reaches_does_not_stop_the_plan() -> None:
     result = run([order("SO-1", "KIT", "1")], stocks={"KIT": stock("1")}, boms=cycle)
 
     assert result.lines[0].status_text == "Ready to Ship"
+
+
+def test_purchases_are_netted_across_lines_so_two_short_lines_never_count_the_same_leftover() -> (
+    None
+):
+    """A kit takes a lid (bottleneck: 2 in stock) and 2 bolts (10 in stock). SO-1 wants 4 kits:
+    2 can be made (2 lids, 4 bolts); SO-2 wants 3 kits: nothing can be made (no lid), and its
+    bolts are free to take... The 6 bolts left are not SO-2's to plan with and SO-1's to buy
+    against both: once both lines have allocated, SO-1's remaining 2 kits take 4 of the 6 bolts
+    and buy 2 lids; SO-2's 3 kits take the last 2 bolts, buy 4 bolts and 3 lids. In all: 5 lids
+    and 4 bolts, exactly what the 7 kits need beyond the stock (7 lids - 2, 14 bolts - 10)."""
+    result = run(
+        [
+            order("SO-1", "KIT", "4", due=date(2026, 12, 1)),
+            order("SO-2", "KIT", "3", due=date(2026, 12, 2)),
+        ],
+        stocks={"LID": stock("2"), "BOLT": stock("10")},
+        boms={"KIT": bom(("LID", "1"), ("BOLT", "2"))},
+    )
+    first, second = result.lines
+    assert (first.qty_can_make, second.qty_can_make) == (D(2), D(0))
+    assert first.to_buy == {"LID": D(2)}
+    assert second.to_buy == {"LID": D(3), "BOLT": D(4)}
+
+
+def test_customer_supplied_parts_are_never_bought() -> None:
+    result = run(
+        [order("SO-1", "KIT", "4")],
+        stocks={"LABEL": stock("1"), "BOLT": stock("0", on_order="3")},
+        boms={"KIT": bom(("LABEL", "1"), ("BOLT", "1"))},
+        items=[Item("LABEL", customer_supplied=True)],
+    )
+    (line,) = result.lines
+    assert line.to_buy == {"BOLT": D(1)}  # 4 bolts, 3 on order; 3 labels are the customer's

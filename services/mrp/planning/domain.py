@@ -193,6 +193,8 @@ class LineResult:
     shifts_required: Decimal | None = None
     line_code: str | None = None
     earliest_date: date | None = None
+    # Parts to buy for what cannot be made yet, per SKU, from what no line took (Engine.run).
+    to_buy: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def qty_shippable(self) -> Decimal:
@@ -334,7 +336,36 @@ class Engine:
     def run(self) -> Plan:
         refuse_cycles(self.input.boms, [order.sku for order in self.input.orders])
         results = [self._plan_line(rank, order) for rank, order in enumerate(self.input.orders)]
+        for result in results:
+            self._net_purchases(result)
         return Plan(results, self.takes)
+
+    def _net_purchases(self, result: LineResult) -> None:
+        """What to buy so the line can be made in full, once every line has allocated: its
+        remainder walked down the BOM in priority order, taking what no line took (so two
+        lines short of the same part never both count the same leftover), buying the rest of
+        each bought part. Customer-supplied parts are the customer's to send."""
+        order = result.order
+        remainder = _round_up(result.qty_needed, self._item(order.sku)) - result.qty_can_make
+        if result.qty_needed <= 0 or remainder <= 0:
+            return
+        components = self.input.boms.get(order.sku) or (Component(order.sku, ONE),)
+        for component in components:
+            self._walk_buy(component.sku, remainder * component.qty_per, 1, result.to_buy)
+
+    def _walk_buy(self, sku: str, qty: Decimal, depth: int, to_buy: dict[str, Decimal]) -> None:
+        _check_depth(sku, depth)
+        rest = qty - self.pools[sku].take(qty)
+        if rest <= 0:
+            return
+        components = self.input.boms.get(sku)
+        if not components:
+            if not self._item(sku).customer_supplied:
+                to_buy[sku] = to_buy.get(sku, ZERO) + rest
+            return
+        to_make = _round_up(rest, self._item(sku))
+        for component in components:
+            self._walk_buy(component.sku, to_make * component.qty_per, depth + 1, to_buy)
 
     # one line --------------------------------------------------------------------------------
 

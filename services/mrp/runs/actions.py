@@ -313,7 +313,7 @@ def claim_purchases_for_line(
     run = _locked_latest_run(uow)
     row = dashboard.line_row(uow, run.id, so_number, line_no)
     claim = PurchaseClaim(run_id=run.id, notes=notes)
-    if not to_buy(components_of(row)):
+    if not to_buy(row):
         raise Conflict(
             _(
                 "Sales order {so_number} line {line_no} is short of nothing we buy (its short "
@@ -358,7 +358,7 @@ def claim_purchases(
     else:
         rows = dashboard.filtered_rows(uow, run.id, filters)
     for row in rows:
-        if not to_buy(components_of(row)):
+        if not to_buy(row):
             continue
         if _existing(uow, PURCHASES, run.id, row.so_number, row.line_no) is not None:
             claim.skipped.append(_line_name(row))
@@ -381,7 +381,7 @@ def claim_purchases(
 def _claim_line(uow: UnitOfWork, claim: PurchaseClaim, run: MrpRun, row: MrpLineResult) -> None:
     name = _line_name(row)
     claim.action_ids[name] = _new_claim(uow, PURCHASES, run.id, row.so_number, row.line_no)
-    parts = to_buy(components_of(row))
+    parts = to_buy(row)
     claim.skus_of[name] = set(parts)
     # Needed by the line's due date; one already past (or none) means as soon as it can come.
     need_by = row.due_date if row.due_date and row.due_date >= run.plan_date else None

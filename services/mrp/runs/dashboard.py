@@ -9,7 +9,7 @@ agree with each other; a new run replaces them all at once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -332,13 +332,10 @@ def job_qty(row: MrpLineResult, components: Sequence[ComponentOut]) -> Decimal |
     return qty if qty > 0 else None
 
 
-def to_buy(components: Iterable[ComponentOut]) -> dict[str, Decimal]:
-    """Short parts we buy, per SKU: not made here, not supplied by the customer."""
-    totals: dict[str, Decimal] = {}
-    for c in components:
-        if c.short > 0 and not c.made and not c.customer_supplied:
-            totals[c.sku] = totals.get(c.sku, ZERO) + c.short
-    return totals
+def to_buy(row: MrpLineResult) -> dict[str, Decimal]:
+    """Parts we buy for the line, per SKU: bought (not made here, not the customer's), netted
+    by the engine across every line of the run (LineResult.to_buy)."""
+    return {sku: Decimal(qty) for sku, qty in json.loads(row.to_buy or "{}").items()}
 
 
 def line_out(row: MrpLineResult, actions: dict[tuple[str, int], list[MrpAction]]) -> LineOut:
@@ -374,7 +371,7 @@ def line_out(row: MrpLineResult, actions: dict[tuple[str, int], list[MrpAction]]
         earliest_date=row.earliest_date,
         components=components,
         job_qty=job_qty(row, components),
-        qty_to_buy=to_buy(components),
+        qty_to_buy=to_buy(row),
         actions=[action_out(action) for action in actions.get((row.so_number, row.line_no), [])],
     )
 

@@ -94,6 +94,8 @@ class MrpLineResult(Base):
     line_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     earliest_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     components: Mapped[str] = mapped_column(Text)
+    # Parts to buy for what cannot be made yet, netted across lines: {"SKU": "qty"} (JSON).
+    to_buy: Mapped[str] = mapped_column(Text)
 
 
 class MrpComponentTake(Base):

@@ -162,6 +162,7 @@ def _line_row(run_id: int, scored: Scored, line: LineResult) -> dict[str, Any]:
         "line_code": line.line_code,
         "earliest_date": line.earliest_date,
         "components": json.dumps([_component(c) for c in line.components]),
+        "to_buy": json.dumps({sku: str(_q(qty)) for sku, qty in sorted(line.to_buy.items())}),
     }
 
 

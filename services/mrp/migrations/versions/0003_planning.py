@@ -239,6 +239,7 @@ def upgrade() -> None:
         sa.Column("line_code", sa.String(length=32), nullable=True),
         sa.Column("earliest_date", sa.Date(), nullable=True),
         sa.Column("components", sa.Text(), nullable=False),
+        sa.Column("to_buy", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"],
             ["mrp_runs.id"],
