@@ -102,13 +102,32 @@ class Stock:
 
 @dataclass(frozen=True)
 class Component:
+    """A BOM line: `qty_per` (scrap included) for `per` units of the parent. The BOM's output
+    quantity is kept apart rather than divided in: 5 kg for 3 pieces is 1.6666...7 kg a piece
+    in decimals, and 3 pieces of that came to a hair over the 5 kg in stock."""
+
     sku: str
-    qty_per: Decimal  # per ONE unit of the parent, scrap included (see `per_unit`)
+    qty_per: Decimal
+    per: Decimal = ONE
+
+    def of(self, parent_qty: Decimal) -> Decimal:
+        """What `parent_qty` units of the parent take of this component."""
+        return parent_qty * self.qty_per / self.per
+
+    def parents(self, qty: Decimal) -> Decimal:
+        """How many units of the parent `qty` of this component is enough for."""
+        return qty * self.per / self.qty_per
 
 
 def per_unit(qty_per: Decimal, output_qty: Decimal, scrap_pct: Decimal) -> Decimal:
     """A BOM line's quantity per unit of the parent: per `output_qty`, plus its scrap."""
     return qty_per / output_qty * (ONE + scrap_pct / 100)
+
+
+def bom_component(sku: str, qty_per: Decimal, output_qty: Decimal, scrap_pct: Decimal) -> Component:
+    """A released BOM line as the engine reads it: `qty_per` plus its scrap, per `output_qty`
+    units of the parent (exact: no division until a quantity is asked for)."""
+    return Component(sku, qty_per * (ONE + scrap_pct / 100), output_qty)
 
 
 @dataclass(frozen=True)
@@ -351,7 +370,7 @@ class Engine:
             return
         components = self.input.boms.get(order.sku) or (Component(order.sku, ONE),)
         for component in components:
-            self._walk_buy(component.sku, remainder * component.qty_per, 1, result.to_buy)
+            self._walk_buy(component.sku, component.of(remainder), 1, result.to_buy)
 
     def _walk_buy(self, sku: str, qty: Decimal, depth: int, to_buy: dict[str, Decimal]) -> None:
         _check_depth(sku, depth)
@@ -365,7 +384,7 @@ class Engine:
             return
         to_make = _round_up(rest, self._item(sku))
         for component in components:
-            self._walk_buy(component.sku, to_make * component.qty_per, depth + 1, to_buy)
+            self._walk_buy(component.sku, component.of(to_make), depth + 1, to_buy)
 
     # one line --------------------------------------------------------------------------------
 
@@ -423,10 +442,10 @@ class Engine:
         can be too high, so it is checked by a trial allocation and halved down until it fits."""
         estimate = need
         for component in components:
-            wanted = need * component.qty_per
+            wanted = component.of(need)
             obtainable = self._obtainable(component.sku, wanted, depth=1)
             if obtainable < wanted:
-                estimate = min(estimate, obtainable / component.qty_per)
+                estimate = min(estimate, component.parents(obtainable))
         estimate = _round_down(estimate, item)
         if estimate <= 0 or self._fits(components, estimate):
             return max(estimate, ZERO)
@@ -455,16 +474,16 @@ class Engine:
         to_make = _round_up(rest, item)  # 1.5 sheets wanted: 2 are made
         makeable = to_make
         for component in components:
-            part_wanted = to_make * component.qty_per
+            part_wanted = component.of(to_make)
             got = self._obtainable(component.sku, part_wanted, depth + 1)
             if got < part_wanted:
-                makeable = min(makeable, got / component.qty_per)
+                makeable = min(makeable, component.parents(got))
         return left + min(rest, _round_down(makeable, item))
 
     def _fits(self, components: Sequence[Component], qty: Decimal) -> bool:
         self.pools.trial()
         try:
-            return all(self._draw(c.sku, qty * c.qty_per, 1) >= qty * c.qty_per for c in components)
+            return all(self._draw(c.sku, c.of(qty), 1) >= c.of(qty) for c in components)
         finally:
             self.pools.rollback()
 
@@ -482,7 +501,7 @@ class Engine:
         self.pools.trial()
         drawn: dict[str, Decimal] = {}
         for component in components:
-            self._draw(component.sku, can_make * component.qty_per, 1, drawn)
+            self._draw(component.sku, component.of(can_make), 1, drawn)
         self.pools.commit()
         for sku, qty in drawn.items():
             self._take(result, sku, qty, mine)
@@ -506,10 +525,10 @@ class Engine:
         to_make = _round_up(rest, item)
         made = to_make
         for component in components:
-            part = to_make * component.qty_per
+            part = component.of(to_make)
             obtained = self._draw(component.sku, part, depth + 1, drawn)
             if obtained < part:
-                made = min(made, obtained / component.qty_per)
+                made = min(made, component.parents(obtained))
         return got + min(rest, _round_down(made, item))
 
     # what is short ----------------------------------------------------------------------------
@@ -532,11 +551,11 @@ class Engine:
         try:
             for component in components:
                 row = self._need_row(component.sku, result.order.sku, 1, mine)
-                row.required = need * component.qty_per
-                row.allocated = can_make * component.qty_per
+                row.required = component.of(need)
+                row.allocated = component.of(can_make)
                 result.components.append(row)
                 if remainder > 0:
-                    part = remainder * component.qty_per
+                    part = component.of(remainder)
                     row.short = self._walk_short(result, component.sku, part, 1, mine)
         finally:
             self.pools.rollback()
@@ -568,13 +587,13 @@ class Engine:
         to_make = _round_up(rest, self._item(sku))
         unmade = ZERO
         for component in components:
-            part = to_make * component.qty_per
+            part = component.of(to_make)
             short = self._walk_short(result, component.sku, part, depth + 1, mine)
             if short > 0:
                 row = self._need_row(component.sku, sku, depth + 1, mine)
                 row.required, row.short = part, short
                 result.components.append(row)
-                unmade = max(unmade, short / component.qty_per)
+                unmade = max(unmade, component.parents(short))
         return min(rest, unmade)
 
     def _short_parts(self, result: LineResult) -> list[ComponentNeed]:

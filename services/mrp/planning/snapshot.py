@@ -24,7 +24,7 @@ from services.mrp.planning.domain import (
     OrderLine,
     PlanInput,
     Stock,
-    per_unit,
+    bom_component,
 )
 from services.mrp.planning.models import (
     OpenPurchaseLine,
@@ -218,7 +218,7 @@ def released_boms(session: Session) -> dict[str, list[Component]]:
             PlannedBomLine.scrap_pct,
         ).order_by(PlannedBomLine.sku, PlannedBomLine.line_no)
     ):
-        boms[sku].append(Component(component, per_unit(qty_per, outputs[sku], scrap)))
+        boms[sku].append(bom_component(component, qty_per, outputs[sku], scrap))
     return dict(boms)
 
 

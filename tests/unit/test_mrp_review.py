@@ -1,0 +1,51 @@
+"""A reviewer's findings on the MRP and scheduling (issue 9), each as the plant would meet it:
+inputs that gave a 500 or a wrong answer before the fix beside each test."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from services.mrp.planning.domain import (
+    Item,
+    OrderLine,
+    PlanInput,
+    Status,
+    Stock,
+    bom_component,
+    plan,
+)
+
+D = Decimal
+MONDAY = date(2026, 3, 2)
+
+
+def order(qty: str, sku: str = "TAG") -> OrderLine:
+    due = date(2026, 5, 1)
+    return OrderLine("SO-2026-00001", 1, sku, "ACME", "Acme", 1, None, due, D(qty), D(1))
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+def test_three_pieces_made_from_five_kilograms_can_all_be_made_from_five_kilograms() -> None:
+    """A BOM for 3 pieces takes 5 kg of resin: 5 kg in stock make the 3 ordered. The quantity
+    per piece (5/3 kg) has no exact decimal, and 3 x 1.6666...7 came to a hair over 5 kg:
+    the line said Partial Production Ready - [RESIN], 2 makeable, 1E-27 kg to buy."""
+    result = plan(
+        PlanInput(
+            MONDAY,
+            [order("3")],
+            {"TAG": Item("TAG", "EA", "make"), "RESIN": Item("RESIN", "kg")},
+            {"RESIN": Stock(D(5))},
+            {"TAG": [bom_component("RESIN", D(5), D(3), D(0))]},
+        )
+    ).lines[0]
+    assert (result.status, result.qty_can_make, result.to_buy) == (
+        Status.FULL_PRODUCTION,
+        D(3),
+        {},
+    )
+    assert [(c.sku, c.required, c.allocated, c.short) for c in result.components] == [
+        ("RESIN", D(5), D(5), D(0))
+    ]
