@@ -7,7 +7,10 @@ from datetime import date
 from decimal import Decimal
 
 from services.mrp.planning.domain import (
+    Capacity,
+    Component,
     Item,
+    Line,
     OrderLine,
     PlanInput,
     Status,
@@ -49,3 +52,22 @@ def test_three_pieces_made_from_five_kilograms_can_all_be_made_from_five_kilogra
     assert [(c.sku, c.required, c.allocated, c.short) for c in result.components] == [
         ("RESIN", D(5), D(5), D(0))
     ]
+
+
+def test_a_need_far_beyond_the_horizon_has_no_date_instead_of_stopping_the_run() -> None:
+    """Ten billion tags on a line making a hundredth of a tag a shift: 10^12 shifts, far past
+    the year the dates look ahead. The day-count overflowed Python's dates (a 500 on Run MRP
+    for the whole plant)."""
+    result = plan(
+        PlanInput(
+            MONDAY,
+            [order("10000000000")],
+            {"TAG": Item("TAG", "EA", "make"), "PAPER": Item("PAPER", "EA")},
+            {"PAPER": Stock(D("20000000000"))},
+            {"TAG": [Component("PAPER", D(1))]},
+            lines=[Line("L1")],
+            capacities=[Capacity("L1", D("0.01"), date(2026, 1, 1))],
+        )
+    ).lines[0]
+    assert (result.line_code, result.earliest_date) == ("L1", None)
+    assert result.shifts_required == D("1000000000000")

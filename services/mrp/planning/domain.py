@@ -767,6 +767,8 @@ class CapacityBook:
         whole_weeks = int((shifts / weekly).to_integral_value(rounding=ROUND_DOWN))
         if whole_weeks > 0:
             whole_weeks -= 1  # keep the last week to walk day by day
+        if whole_weeks * 7 > HORIZON_DAYS:
+            return None  # beyond the horizon (and, for a huge need, beyond what a date holds)
         remaining = shifts - whole_weeks * weekly
         day += timedelta(weeks=whole_weeks)
         for _ in range(14):
