@@ -3,9 +3,14 @@ inputs that gave a 500 or a wrong answer before the fix beside each test."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
+
+from services.embedded import EmbeddedPortal
 from services.mrp.planning.domain import (
     Capacity,
     Component,
@@ -18,6 +23,8 @@ from services.mrp.planning.domain import (
     bom_component,
     plan,
 )
+from tests.support.ui import ADMIN_PASSWORD, PASSWORD, add_user, ui_portal
+from tests.unit.test_mrp_actions import LINES, api_as, ok, set_up_plant
 
 D = Decimal
 MONDAY = date(2026, 3, 2)
@@ -71,3 +78,37 @@ def test_a_need_far_beyond_the_horizon_has_no_date_instead_of_stopping_the_run()
     ).lines[0]
     assert (result.line_code, result.earliest_date) == ("L1", None)
     assert result.shifts_required == D("1000000000000")
+
+
+# --- actions on the whole portal ---------------------------------------------------------------
+
+
+@pytest.fixture
+async def portal(tmp_path: Path) -> AsyncIterator[EmbeddedPortal]:
+    async with ui_portal(tmp_path, handler_backoff_seconds=0) as running:
+        add_user(running, "pedro", ["planner"])
+        yield running
+
+
+async def test_purchases_for_a_line_without_a_due_date_are_asked_for_as_soon_as_possible(
+    portal: EmbeddedPortal,
+) -> None:
+    """An order taken without a due date is short of screws: its purchases go to purchasing
+    with no need-by date (as soon as the vendor can). The line's shortage became an AskedLine
+    whose need_by had to be a date: a 500, and the pending claim stayed behind."""
+    await set_up_plant(portal)
+    async with api_as(portal, "admin", ADMIN_PASSWORD) as admin:
+        undated = {"customer_code": "ACME", "lines": [{"sku": "BRKT", "qty": "5"}]}
+        undated["lines"][0]["unit_price"] = "12"
+        so = ok(await admin.post("/api/mrp/v1/sales-orders", json=undated), 201)["so_number"]
+    await portal.wait_idle()
+    async with api_as(portal, "pedro", PASSWORD) as planner:
+        ok(await planner.post("/api/mrp/v1/mrp/runs"), 201)
+        line = ok(await planner.get(f"{LINES}/{so}/1"))
+        assert line["due_date"] is None and line["qty_to_buy"]["SCREW"] == "10.0000"
+        bought = ok(await planner.post(f"{LINES}/{so}/1/purchases"), 201)
+    assert [(a["sku"], a["need_by"]) for a in bought["asked"]] == [
+        ("PLA", None),
+        ("SCREW", None),
+    ]
+    assert len(bought["order_numbers"]) == 1  # the screws at FAST

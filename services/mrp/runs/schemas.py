@@ -195,7 +195,9 @@ class PurchasesCreate(BaseModel):
 class AskedLine(BaseModel):
     sku: str
     qty: Amount4
-    need_by: date
+    need_by: date | None = Field(
+        description="The line's due date; none when it has none or it is past (as soon as can be)"
+    )
     reference: str
 
 
