@@ -287,16 +287,30 @@ class Pool:
         return self.available + self.pending_qc + self.on_order
 
     def take(self, qty: Decimal) -> Decimal:
-        """Take up to `qty`, approved stock first, then pending QC, then open POs."""
+        """Take up to `qty`, approved stock first, then pending QC, then open POs. (Written
+        out source by source: it is the engine's innermost step.)"""
+        if qty <= 0:
+            return ZERO
         wanted = qty
-        for source in ("available", "pending_qc", "on_order"):
-            have = getattr(self, source)
-            used = min(have, wanted)
-            if used > 0:
-                setattr(self, source, have - used)
-                wanted -= used
+        have = self.available
+        if have > 0:
+            used = have if have < wanted else wanted
+            self.available = have - used
+            wanted -= used
             if wanted <= 0:
-                break
+                return qty
+        have = self.pending_qc
+        if have > 0:
+            used = have if have < wanted else wanted
+            self.pending_qc = have - used
+            wanted -= used
+            if wanted <= 0:
+                return qty
+        have = self.on_order
+        if have > 0:
+            used = have if have < wanted else wanted
+            self.on_order = have - used
+            wanted -= used
         return qty - wanted
 
 
@@ -310,6 +324,9 @@ class Pools:
         self._trial: dict[str, Pool] | None = None
 
     def __getitem__(self, sku: str) -> Pool:
+        if self._trial is None:
+            pool = self._pools.get(sku)
+            return pool if pool is not None else self._base(sku)
         if self._trial is not None:
             pool = self._trial.get(sku)
             if pool is None:
@@ -423,8 +440,8 @@ class Engine:
         if not components:
             # A finished good without a BOM is bought: open purchase orders are its supply.
             components = (Component(order.sku, ONE),)
-        can_make = self._most_makeable(order.sku, components, need, item)
-        self._allocate(result, components, can_make, mine)
+        can_make, drawn = self._most_makeable(order.sku, components, need, item)
+        self._allocate(result, components, can_make, mine, drawn)
         result.qty_can_make = can_make
         self._record_needs(result, components, need, can_make, mine)
         if self.input.boms.get(order.sku):
@@ -436,10 +453,12 @@ class Engine:
 
     def _most_makeable(
         self, sku: str, components: Sequence[Component], need: Decimal, item: Item
-    ) -> Decimal:
+    ) -> tuple[Decimal, dict[str, Decimal] | None]:
         """The most of `sku` (up to `need`) its components allow, whole units for counted
         items. Components are assumed independent first; when two share a part the estimate
-        can be too high, so it is checked by a trial allocation and halved down until it fits."""
+        can be too high, so it is checked by a trial allocation and halved down until it fits.
+        When the first estimate fits, its trial is kept as the allocation (pass two would take
+        exactly the same) and what it drew is returned; otherwise None."""
         estimate = need
         for component in components:
             wanted = component.of(need)
@@ -447,18 +466,21 @@ class Engine:
             if obtainable < wanted:
                 estimate = min(estimate, component.parents(obtainable))
         estimate = _round_down(estimate, item)
-        if estimate <= 0 or self._fits(components, estimate):
-            return max(estimate, ZERO)
+        if estimate <= 0:
+            return ZERO, None
+        drawn = self._fits(components, estimate, keep=True)
+        if drawn is not None:
+            return estimate, drawn
         low, high = ZERO, estimate
         while high - low > _step(item):
             middle = _round_down((low + high) / 2, item)
             if middle <= low:
                 break
-            if self._fits(components, middle):
+            if self._fits(components, middle) is not None:
                 low = middle
             else:
                 high = middle
-        return low
+        return low, None
 
     def _obtainable(self, sku: str, wanted: Decimal, depth: int) -> Decimal:
         """How much of `sku` (up to `wanted`) its pool and, if it is made, its BOM can give."""
@@ -480,12 +502,19 @@ class Engine:
                 makeable = min(makeable, component.parents(got))
         return left + min(rest, _round_down(makeable, item))
 
-    def _fits(self, components: Sequence[Component], qty: Decimal) -> bool:
+    def _fits(
+        self, components: Sequence[Component], qty: Decimal, *, keep: bool = False
+    ) -> dict[str, Decimal] | None:
+        """What a trial allocation of `qty` drew, or None when it does not fit; the trial is
+        kept only when it fits and `keep` is asked."""
         self.pools.trial()
-        try:
-            return all(self._draw(c.sku, c.of(qty), 1) >= c.of(qty) for c in components)
-        finally:
+        drawn: dict[str, Decimal] = {}
+        fits = all(self._draw(c.sku, c.of(qty), 1, drawn) >= c.of(qty) for c in components)
+        if fits and keep:
+            self.pools.commit()
+        else:
             self.pools.rollback()
+        return drawn if fits else None
 
     # pass two: allocate exactly that ----------------------------------------------------------
 
@@ -495,14 +524,17 @@ class Engine:
         components: Sequence[Component],
         can_make: Decimal,
         mine: dict[str, Decimal],
+        drawn: dict[str, Decimal] | None = None,
     ) -> None:
+        """Allocate `can_make` (already done when pass one kept its trial: `drawn`)."""
         if can_make <= 0:
             return
-        self.pools.trial()
-        drawn: dict[str, Decimal] = {}
-        for component in components:
-            self._draw(component.sku, component.of(can_make), 1, drawn)
-        self.pools.commit()
+        if drawn is None:
+            self.pools.trial()
+            drawn = {}
+            for component in components:
+                self._draw(component.sku, component.of(can_make), 1, drawn)
+            self.pools.commit()
         for sku, qty in drawn.items():
             self._take(result, sku, qty, mine)
 
