@@ -105,7 +105,6 @@ from services.mrp.planning import snapshot  # noqa: E402
 from services.mrp.planning.domain import (  # noqa: E402
     ZERO,
     Capacity,
-    Component,
     Item,
     Line,
     OpenJob,
@@ -113,6 +112,7 @@ from services.mrp.planning.domain import (  # noqa: E402
     Plan,
     PlanInput,
     Stock,
+    bom_component,
     per_unit,
     plan,
 )
@@ -676,7 +676,7 @@ def expected_input(plant: Plant) -> PlanInput:
         },
         stock=stock,
         boms={
-            sku: [Component(c, per_unit(q, bom.output_qty, s)) for c, q, s in bom.lines]
+            sku: [bom_component(c, q, bom.output_qty, s) for c, q, s in bom.lines]
             for sku, bom in plant.boms.items()
         },
         lines=[Line(line.code, line.speed, line.shifts) for line in plant.lines],
