@@ -27,6 +27,7 @@ from services.mrp.runs.models import MrpComponentTake, MrpRun
 from services.mrp.runs.service import KEEP_RUNS
 from services.mrp.sales.models import KnownItem
 from shared.events.catalogue import LineCapacity
+from tests.support import servers
 from tests.support.mrp_plan import PLAN_DATE, MrpPlan, mrp_plan
 
 D = Decimal
@@ -64,6 +65,18 @@ def small_plant(plan: MrpPlan) -> None:
 
 
 async def test_a_run_plans_every_open_line_from_the_read_models(plan: MrpPlan) -> None:
+    await a_run_plans_every_open_line(plan)
+
+
+async def test_a_run_on_postgresql_keeps_the_same_result(
+    postgres: servers.PostgresDatabases, tmp_path: Path
+) -> None:
+    """The same story on PostgreSQL, where the result goes in by COPY."""
+    async with mrp_plan(tmp_path, db_url=postgres.create("mrp_runs")) as plan:
+        await a_run_plans_every_open_line(plan)
+
+
+async def a_run_plans_every_open_line(plan: MrpPlan) -> None:
     small_plant(plan)
     # Due first: 25 brackets, from stock.          BRKT left 5 (+10 in QC)
     plan.sales_order("SO-1", "ACME", ("BRKT", "25", date(2026, 11, 25)))
