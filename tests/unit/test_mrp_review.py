@@ -25,6 +25,7 @@ from services.mrp.planning.domain import (
 )
 from tests.support.ui import ADMIN_PASSWORD, PASSWORD, add_user, ui_portal
 from tests.unit.test_mrp_actions import LINES, api_as, ok, set_up_plant
+from tests.unit.test_schedule import GRID, refused, schedule_plant
 
 D = Decimal
 MONDAY = date(2026, 3, 2)
@@ -95,7 +96,7 @@ async def test_purchases_for_a_line_without_a_due_date_are_asked_for_as_soon_as_
 ) -> None:
     """An order taken without a due date is short of screws: its purchases go to purchasing
     with no need-by date (as soon as the vendor can). The line's shortage became an AskedLine
-    whose need_by had to be a date: a 500, and the pending claim stayed behind."""
+    whose need_by had to be a date: a 500 before purchasing was asked."""
     await set_up_plant(portal)
     async with api_as(portal, "admin", ADMIN_PASSWORD) as admin:
         undated = {"customer_code": "ACME", "lines": [{"sku": "BRKT", "qty": "5"}]}
@@ -112,3 +113,15 @@ async def test_purchases_for_a_line_without_a_due_date_are_asked_for_as_soon_as_
         ("SCREW", None),
     ]
     assert len(bought["order_numbers"]) == 1  # the screws at FAST
+
+
+# --- odd inputs on the mrp service alone --------------------------------------------------------
+
+
+async def test_a_due_month_in_the_year_zero_is_refused_naming_it(tmp_path: Path) -> None:
+    """`due_month=0000-01` matched the pattern but is no date: a 500."""
+    async with schedule_plant(tmp_path) as plant, plant.client("viewer") as api:
+        refused(await api.get(GRID, params={"due_month": "0000-01"}), 422, "query.due_month")
+        refused(
+            await api.get(GRID + ".xlsx", params={"due_month": "0000-12"}), 422, "query.due_month"
+        )

@@ -35,6 +35,8 @@ Pages = Annotated[PageParams, Depends(page_params)]
 Sort = Annotated[str | None, Depends(sort_param)]
 LineId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The sales-order line's id")]
 Text32 = Annotated[str | None, Query(max_length=32)]
+# YYYY-MM of a year that has dates (there is no year 0).
+DUE_MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
 
 
 def schedule_filters(
@@ -42,7 +44,9 @@ def schedule_filters(
     business_unit: Text32 = None,
     due_month: Annotated[
         str | None,
-        Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Lines due in this month: YYYY-MM"),
+        Query(
+            pattern=r"^[1-9]\d{3}-(0[1-9]|1[0-2])$", description="Lines due in this month: YYYY-MM"
+        ),
     ] = None,
     due_from: Annotated[date | None, Query(description="Lines due on or after this day")] = None,
     due_to: Annotated[date | None, Query(description="Lines due on or before this day")] = None,
