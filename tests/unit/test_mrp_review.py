@@ -25,6 +25,7 @@ from services.mrp.planning.domain import (
 )
 from tests.support.ui import ADMIN_PASSWORD, PASSWORD, add_user, ui_portal
 from tests.unit.test_mrp_actions import LINES, api_as, ok, set_up_plant
+from tests.unit.test_sales_payments import running_sales
 from tests.unit.test_schedule import GRID, refused, schedule_plant
 
 D = Decimal
@@ -125,3 +126,15 @@ async def test_a_due_month_in_the_year_zero_is_refused_naming_it(tmp_path: Path)
         refused(
             await api.get(GRID + ".xlsx", params={"due_month": "0000-12"}), 422, "query.due_month"
         )
+
+
+async def test_a_payment_dated_at_the_dawn_of_time_is_refused_not_a_500(tmp_path: Path) -> None:
+    """Received 1 January of the year 1 at +05:00 is before the first UTC moment: storing it
+    overflowed (a 500)."""
+    async with running_sales(tmp_path) as sales:
+        number = await sales.take_order()
+        before = sales.row_counts()
+        answer = await sales.pay(number, "10", received_at="0001-01-01T00:00:00+05:00")
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["field"] == "received_at"
+        assert sales.row_counts() == before

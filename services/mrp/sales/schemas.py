@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from services.mrp.sales.domain import SoStatus
+from shared.i18n import _
 from shared.values import Amount4
 
 Code = Annotated[
@@ -25,6 +33,18 @@ Quantity = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)]
 UnitPrice = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
 PaymentAmount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)]
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """The moment in UTC, as it is stored; one that has none (1 January of the year 1 east of
+    Greenwich) is no date a payment came in."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(_("Enter a date and time.")) from None
+
+
+ReceivedAt = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class CustomerCreate(BaseModel):
@@ -131,7 +151,7 @@ class PaymentCreate(BaseModel):
 
     amount: PaymentAmount
     reference: Reference | None = Field(default=None, description="The bank's or cheque's")
-    received_at: AwareDatetime | None = Field(
+    received_at: ReceivedAt | None = Field(
         default=None, description="When the money came in (now when not given; never later)"
     )
 
