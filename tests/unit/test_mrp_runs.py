@@ -289,3 +289,30 @@ async def test_make_to_order_output_stays_with_its_line(plan: MrpPlan) -> None:
         "In Production",
     )
     assert (other.qty_from_stock, other.status_text) == (D(0), "Critical Shortage")
+
+
+async def test_a_need_of_more_shifts_than_a_column_holds_still_runs(plan: MrpPlan) -> None:
+    """10 trillion brackets at 0.0001 a shift is 10**17 shifts: no date, no figure, no 500."""
+    small_plant(plan)
+    plan.line("PRN-01")  # its capacity withdrawn: only the slow line can make brackets
+    plan.line(
+        "SLOW-01",
+        LineCapacity(sku="BRKT", units_per_shift=D("0.0001"), effective_from=date(2026, 1, 1)),
+    )
+    plan.stock("BRKT", available="0")
+    plan.stock("ARM", available="10000000000000")
+    plan.stock("SCREW", available="20000000000000")
+    plan.stock("LABEL", available="10000000000000")
+    plan.sales_order("SO-1", "ACME", ("BRKT", "10000000000000", date(2026, 12, 1)))
+    result = plan.run()[("SO-1", 1)]
+    assert result.status_text == "Full Production Ready - Create job now"
+    assert (result.shifts_required, result.earliest_date) == (None, None)
+
+
+def test_parts_to_buy_that_round_to_nothing_are_no_purchase() -> None:
+    from services.mrp.runs.service import _to_buy
+
+    assert _to_buy({"PLA": D("1E-27"), "SCREW": D("2.00004"), "BOX": D("0.00005")}) == {
+        "BOX": "0.0001",
+        "SCREW": "2.0000",
+    }

@@ -158,11 +158,11 @@ def _line_row(run_id: int, scored: Scored, line: LineResult) -> dict[str, Any]:
         "status": line.status.value,
         "status_text": line.status_text[:400],
         "bottleneck": ", ".join(line.bottleneck)[:400] or None,
-        "shifts_required": line.shifts_required,
+        "shifts_required": _fits_column(line.shifts_required),
         "line_code": line.line_code,
         "earliest_date": line.earliest_date,
         "components": json.dumps([_component(c) for c in line.components]),
-        "to_buy": json.dumps({sku: str(_q(qty)) for sku, qty in sorted(line.to_buy.items())}),
+        "to_buy": json.dumps(_to_buy(line.to_buy)),
     }
 
 
@@ -213,6 +213,24 @@ def _prune(uow: UnitOfWork, newest: int) -> None:
         delete(MrpRun).where(MrpRun.id <= newest - KEEP_RUNS),
     ):
         uow.session.execute(statement.execution_options(synchronize_session=False))
+
+
+def _to_buy(parts: dict[str, Decimal]) -> dict[str, str]:
+    """Parts to buy at the column's four places; a hair that rounds to nothing is no purchase
+    (purchasing refuses a zero quantity)."""
+    rounded = {sku: _q(qty) for sku, qty in sorted(parts.items())}
+    return {sku: str(qty) for sku, qty in rounded.items() if qty > 0}
+
+
+# NUMERIC(18, 4) holds less than 10**14; a line that needs more shifts than that has no date
+# either (beyond the capacity horizon), so the figure is left out rather than failing the run.
+_LARGEST = Decimal(10) ** 14
+
+
+def _fits_column(value: Decimal | None) -> Decimal | None:
+    if value is None or abs(value) >= _LARGEST:
+        return None
+    return _q(value)
 
 
 def _q(value: Decimal) -> Decimal:
