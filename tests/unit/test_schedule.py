@@ -523,6 +523,16 @@ async def test_the_same_value_again_changes_nothing(plant: Plant) -> None:
     assert plant.row_counts() == before
 
 
+async def test_emptying_a_cell_never_filled_changes_nothing(plant: Plant) -> None:
+    """Tabbing through an empty cell sends it empty: no version, no history row."""
+    widget = plant.lines["1/1"]
+    before = plant.row_counts()
+    async with plant.client("planner", user="paula") as paula:
+        empty = ok(await paula.put(cell(widget), json={"value": None, "version": 0}))
+    assert (empty["version"], empty["value"]) == (0, None)
+    assert plant.row_counts() == before
+
+
 async def test_a_stale_save_is_refused_with_the_row_as_it_is_now_and_nothing_changed(
     plant: Plant,
 ) -> None:

@@ -404,7 +404,7 @@ def save_cell(
         )
     )
     old_value = getattr(projection, target.value) if projection else None
-    if projection is not None and old_value == body.value:
+    if old_value == body.value:  # the same value again, or emptying a cell never filled
         return _projection_out(locked, projection, target)
     before = _snapshot(projection)
     now = utc_now()
