@@ -11,7 +11,7 @@ drawn when the page was, so a double click makes one job.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -52,6 +52,16 @@ def _can(page: Page, action: Action) -> bool:
 
 def _seconds(ms: Any) -> str:
     return format_number((Decimal(int(ms or 0)) / 1000).quantize(Decimal("0.01")))
+
+
+def _figure(value: Any) -> str:
+    """A priority setting as its field shows it: the service's number formatted, or what the
+    planner typed when it is no number (the form shown again beside the service's refusal)."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return format_number(number) if number.is_finite() else str(value)
 
 
 def shown_line(line: dict[str, Any], run_id: int | None) -> dict[str, Any]:
@@ -135,6 +145,7 @@ def _values(
         "can_act": _can(page, Action.MRP_ACT),
         "can_buy": _can(page, Action.MRP_ACT) and _can(page, Action.PURCHASE_SUGGEST),
         "seconds": _seconds,
+        "figure": _figure,
         "done": text(request.query_params, "done", 20),
         "filtered": bool(bar.params()),
         "view_key": uuid.uuid4().hex,

@@ -1,0 +1,43 @@
+"""A review of the MRP pages with fresh eyes: what a planner types that the service refuses
+stays in the form, beside the service's reason, and never turns the page into a 500."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from services.embedded import EmbeddedPortal
+from tests.support.ui import add_user, signed_in, ui_portal
+from tests.unit.test_mrp_pages import hidden
+
+
+@pytest.fixture
+async def portal(tmp_path: Path) -> AsyncIterator[EmbeddedPortal]:
+    async with ui_portal(tmp_path, handler_backoff_seconds=0) as running:
+        add_user(running, "rita", ["planner"])
+        yield running
+
+
+async def test_a_weight_typed_as_words_is_refused_beside_it_and_kept(
+    portal: EmbeddedPortal,
+) -> None:
+    async with signed_in(portal, "rita") as browser:
+        page = await browser.get("/mrp")
+        change = {
+            "weight_customer": "lots",
+            "weight_value": "1",
+            "weight_due": "NaN",
+            "weight_penalty": "1.5",
+            "horizon_days": "a month",
+            "version": hidden(page.text, "version"),
+        }
+        refused = await browser.post_form("/mrp/priority", change)
+        assert refused.status_code == 422, refused.text[:300]
+        assert 'id="e-weight_customer"' in refused.text
+        assert 'id="e-horizon_days"' in refused.text
+        for typed in ("lots", "NaN", "1.5", "a month"):
+            assert f'value="{typed}"' in refused.text, typed
+        # Nothing was saved.
+        assert hidden((await browser.get("/mrp")).text, "version") == "0"
