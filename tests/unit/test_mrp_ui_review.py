@@ -1,8 +1,10 @@
 """A review of the MRP pages with fresh eyes: what a planner types that the service refuses
-stays in the form, beside the service's reason, and never turns the page into a 500."""
+stays in the form, beside the service's reason, and never turns the page into a 500. The plant
+is the one of test_mrp_actions.py (line 1 Full Production Ready for 30)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,7 +12,8 @@ import pytest
 
 from services.embedded import EmbeddedPortal
 from tests.support.ui import add_user, signed_in, ui_portal
-from tests.unit.test_mrp_pages import hidden
+from tests.unit.test_mrp_actions import set_up_plant
+from tests.unit.test_mrp_pages import hidden, htmx_post
 
 
 @pytest.fixture
@@ -41,3 +44,19 @@ async def test_a_weight_typed_as_words_is_refused_beside_it_and_kept(
             assert f'value="{typed}"' in refused.text, typed
         # Nothing was saved.
         assert hidden((await browser.get("/mrp")).text, "version") == "0"
+
+
+async def test_a_refused_job_quantity_stays_as_typed(portal: EmbeddedPortal) -> None:
+    so = await set_up_plant(portal)
+    async with signed_in(portal, "rita") as browser:
+        await browser.post_form("/mrp/run", {})
+        page = await browser.get("/mrp")
+        key = hidden(page.text, "key", after='id="l1-actions"')
+        cell = await htmx_post(browser, f"/mrp/lines/{so}/1/job", {"key": key, "qty": "300"})
+        assert 'role="alert"' in cell
+        qty = re.search(r'name="qty"[^>]*value="([^"]*)"', cell)
+        assert qty and qty.group(1) == "300", cell
+        # The planner corrects it and the job is made (the refusal used up no key).
+        key = hidden(cell, "key")
+        made = await htmx_post(browser, f"/mrp/lines/{so}/1/job", {"key": key, "qty": "20"})
+        assert re.search(r"Job PRD-\d{4}-\d{5} created for 20\.", made), made

@@ -209,6 +209,7 @@ async def create_job(so_number: str, line_no: int, request: Request) -> Response
         if not refusal(problem):
             raise
         values["error"] = str(problem.detail)
+        values["typed_qty"] = qty  # drawn again as typed, beside the reason
     return await _line_cell(request, page, so_number, line_no, values)
 
 
