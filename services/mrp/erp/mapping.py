@@ -442,8 +442,10 @@ def _read_date(column: Column, value: Any) -> date:
     if isinstance(value, date):
         return value
     if isinstance(value, str):
+        # A date or a whole timestamp; text after the date that is no time ('2026-12-15 tbc')
+        # is a bad value, not a date.
         try:
-            return date.fromisoformat(value[:10]) if len(value) >= 10 else date.fromisoformat(value)
+            return datetime.fromisoformat(value).date()
         except ValueError:
             pass
     raise BadValue(_("'{value}' is not a date (YYYY-MM-DD)", value=value))
