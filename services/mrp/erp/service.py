@@ -28,13 +28,16 @@ import structlog
 
 from services.mrp.erp import report, runs
 from services.mrp.erp.mapping import (
+    MAX_ROW_PROBLEMS,
     SHIPPED_MAPPINGS,
     BadRows,
+    ErpTable,
     MappingProblem,
+    RowProblem,
     mapping_files,
     read_table,
 )
-from services.mrp.erp.odbc import ErpSourceProblem, read_mappings
+from services.mrp.erp.odbc import ErpSourceProblem, QueryResult, read_mappings
 from services.mrp.erp.plan import Step, Verdict, plan
 from services.mrp.erp.portal import (
     PortalApi,
@@ -124,10 +127,7 @@ async def import_from_erp(
             ),
             file=out,
         )
-        erp = collect(
-            read_table(result.file.entity, result.file.path.name, result.columns, result.rows)
-            for result in results
-        )
+        erp = collect(_read_tables(results))
         _warn_ignored(erp, out)
         api = PortalApi(
             context.upstreams,
@@ -159,6 +159,26 @@ async def import_from_erp(
     await _finish(context, run_id, steps, dry_run, status, driver, folder, absent, error)
     log.info("erp.import_finished", run=run_id, dry_run=dry_run, status=status, failed=failed)
     return ImportResult(run_id, dry_run, ok=not failed, steps=steps, error=error)
+
+
+def _read_tables(results: list[QueryResult]) -> list[ErpTable]:
+    """Every file's rows as our values. The bad values of all the files are named together (up
+    to MAX_ROW_PROBLEMS), so whoever fixes the mappings learns of them in one run, not one
+    file per run; a missing column still stops at once."""
+    tables: list[ErpTable] = []
+    problems: list[RowProblem] = []
+    for result in results:
+        try:
+            table = read_table(
+                result.file.entity, result.file.path.name, result.columns, result.rows
+            )
+        except BadRows as exc:
+            problems.extend(exc.problems)
+        else:
+            tables.append(table)
+    if problems:
+        raise BadRows(problems[:MAX_ROW_PROBLEMS])
+    return tables
 
 
 async def apply(api: PortalApi, steps: list[Step]) -> None:
