@@ -56,6 +56,7 @@ async def test_a_refused_job_quantity_stays_as_typed(portal: EmbeddedPortal) -> 
         assert 'role="alert"' in cell
         qty = re.search(r'name="qty"[^>]*value="([^"]*)"', cell)
         assert qty and qty.group(1) == "300", cell
+        assert "makes at most the 30 production" in cell, cell  # not "3E+1"
         # The planner corrects it and the job is made (the refusal used up no key).
         key = hidden(cell, "key")
         made = await htmx_post(browser, f"/mrp/lines/{so}/1/job", {"key": key, "qty": "20"})

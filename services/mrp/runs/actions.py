@@ -42,7 +42,7 @@ from services.mrp.runs.service import latest_run
 from shared import context
 from shared.audit import record_change
 from shared.events.envelope import utc_now
-from shared.i18n import Text, _
+from shared.i18n import Text, _, format_number
 from shared.uow import UnitOfWork
 from shared.web.commands import CONCURRENT_CHANGE, IDEMPOTENCY_HEADER
 from shared.web.peers import PeerProblem
@@ -188,7 +188,7 @@ def claim_job(uow: UnitOfWork, so_number: str, line_no: int, qty: Decimal | None
                 "{needed} production must still make.",
                 so_number=so_number,
                 line_no=line_no,
-                needed=row.qty_needed.normalize(),
+                needed=format_number(row.qty_needed),
             ),
             field="qty",
         )
