@@ -362,6 +362,9 @@ def test_portal_erp_import_runs_the_embedded_services_itself_and_logs_its_runs(
         "PORTAL_ERP_ODBC_DRIVERS": "SQLite3",
     }.items():
         monkeypatch.setenv(name, value)
+    # The command sets up logging for a terminal (WARNING, stdout): process-wide, and it would
+    # outlive this test and silence later tests' captured logs.
+    monkeypatch.setattr("shared.logging.configure_logging", lambda *args, **kwargs: None)
     get_settings.cache_clear()
     try:
         cli.main(["erp", "import", "--dry-run"])
