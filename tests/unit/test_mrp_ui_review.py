@@ -46,6 +46,28 @@ async def test_a_weight_typed_as_words_is_refused_beside_it_and_kept(
         assert hidden((await browser.get("/mrp")).text, "version") == "0"
 
 
+async def test_a_refused_weight_under_a_refused_filter_still_shows_the_page(
+    portal: EmbeddedPortal,
+) -> None:
+    """The settings form carries the dashboard's filters: one the service refuses (a month
+    without its year) must not turn the weight's refusal into an error page."""
+    async with signed_in(portal, "rita") as browser:
+        page = await browser.get("/mrp")
+        change = {
+            "weight_customer": "lots",
+            "weight_value": "1",
+            "weight_due": "1",
+            "weight_penalty": "1",
+            "horizon_days": "30",
+            "version": hidden(page.text, "version"),
+            "due_month": "5",
+        }
+        refused = await browser.post_form("/mrp/priority", change)
+        assert refused.status_code == 422, refused.text[:300]
+        assert 'id="e-weight_customer"' in refused.text
+        assert 'value="lots"' in refused.text
+
+
 async def test_a_refused_job_quantity_stays_as_typed(portal: EmbeddedPortal) -> None:
     so = await set_up_plant(portal)
     async with signed_in(portal, "rita") as browser:

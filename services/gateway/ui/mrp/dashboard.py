@@ -89,20 +89,28 @@ async def dashboard(request: Request) -> Response:
     page = await page_user(request, Action.MRP_READ)
     bar = FilterBar.of(request)
     offset = text(request.query_params, "offset", 10)
-    params = {**bar.params(), "limit": PAGE_SIZE, "offset": offset or 0}
-    status = 200
+    lines, status = await _lines(request, page, bar, offset or 0)
+    settings = await _priority(request, page)
+    values = _values(request, page, bar, lines, settings)
+    return render(request, page, "mrp/dashboard.html", values, status_code=status)
+
+
+async def _lines(
+    request: Request, page: Page, bar: FilterBar, offset: int | str = 0
+) -> tuple[dict[str, Any] | None, int]:
+    """The latest run's lines under the filter bar, or None and the refusal's status with the
+    refused filter marked on the bar (a filter the service refuses is the user's to correct)."""
+    params = {**bar.params(), "limit": PAGE_SIZE, "offset": offset}
     try:
-        lines: dict[str, Any] | None = await upstream.get_json(
+        lines: dict[str, Any] = await upstream.get_json(
             request, page.user, SERVICE, "mrp/lines", params
         )
     except UpstreamProblem as problem:
         if not refusal(problem):
             raise
         bar.refused(problem)
-        lines, status = None, problem.status
-    settings = await _priority(request, page)
-    values = _values(request, page, bar, lines, settings)
-    return render(request, page, "mrp/dashboard.html", values, status_code=status)
+        return None, problem.status
+    return lines, 200
 
 
 def _values(
@@ -318,9 +326,7 @@ async def save_priority(request: Request) -> Response:
                     )
                 )
             ]
-        lines = await upstream.get_json(
-            request, page.user, SERVICE, "mrp/lines", {**bar.params(), "limit": PAGE_SIZE}
-        )
+        lines, _status = await _lines(request, page, bar)
         settings = await _priority(request, page)
         if problem.code != "concurrent_change":
             settings = {**settings, **change, "version": settings["version"]}
