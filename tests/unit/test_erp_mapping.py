@@ -370,3 +370,20 @@ def test_an_import_does_not_start_while_another_is_applying_but_a_dry_run_may(
     ]
     assert logged[2].summary == {"entities": {"items": {"create": 1}}}
     mrp.db.dispose()
+
+
+def test_a_line_number_no_document_has_is_refused_naming_file_row_and_column() -> None:
+    columns = [column.name for column in SALES_ORDERS.columns]
+    row = {name: None for name in columns} | {
+        "so_ref": "S1",
+        "customer_code": "C1",
+        "line_no": Decimal("1E+400"),
+        "sku": "BOX-S",
+        "qty_ordered": Decimal(1),
+        "unit_price": Decimal(1),
+    }
+    with pytest.raises(BadRows) as refused:
+        read_table(SALES_ORDERS, "sales_orders.sql", columns, [tuple(row[n] for n in columns)])
+    (problem,) = refused.value.problems
+    assert str(problem).startswith("sales_orders.sql, row 1, column line_no: "), str(problem)
+    assert "is more than 99999" in str(problem)

@@ -56,6 +56,11 @@ class Column:
     doc: str = ""
 
 
+# No document has more lines; a larger number is a mistake (and would not fit the services'
+# integer columns).
+LINE_NO_MAX = 99_999
+
+
 @dataclass(frozen=True)
 class Entity:
     """One mapping file: its name, the columns it returns, and the columns that identify a row
@@ -108,7 +113,13 @@ BOMS = Entity(
         Column("component_sku", Kind.TEXT, required=True),
         Column("qty_per", Kind.QUANTITY, required=True, doc="per output_qty of the product"),
         Column("scrap_pct", Kind.PERCENT, doc="percent lost in making (0 when left out)"),
-        Column("line_no", Kind.INTEGER, minimum=1, doc="the line's order in the BOM"),
+        Column(
+            "line_no",
+            Kind.INTEGER,
+            minimum=1,
+            maximum=LINE_NO_MAX,
+            doc="the line's order in the BOM",
+        ),
         Column("uom", Kind.TEXT, doc="the component's unit when left out"),
         Column("output_qty", Kind.QUANTITY, doc="units of the product the lines make (1)"),
     ),
@@ -132,7 +143,7 @@ SALES_ORDERS = Entity(
     (
         Column("so_ref", Kind.TEXT, required=True, doc="the ERP's order number"),
         Column("customer_code", Kind.TEXT, required=True),
-        Column("line_no", Kind.INTEGER, required=True, minimum=1),
+        Column("line_no", Kind.INTEGER, required=True, minimum=1, maximum=LINE_NO_MAX),
         Column("sku", Kind.TEXT, required=True),
         Column("qty_ordered", Kind.QUANTITY, required=True, doc="still to ship"),
         Column("unit_price", Kind.AMOUNT, required=True),
@@ -151,7 +162,7 @@ PURCHASE_ORDERS = Entity(
     (
         Column("po_ref", Kind.TEXT, required=True, doc="the ERP's order number"),
         Column("vendor_code", Kind.TEXT, required=True),
-        Column("line_no", Kind.INTEGER, required=True, minimum=1),
+        Column("line_no", Kind.INTEGER, required=True, minimum=1, maximum=LINE_NO_MAX),
         Column("sku", Kind.TEXT, required=True),
         Column("qty_ordered", Kind.QUANTITY, required=True, doc="still to receive"),
         Column("unit_cost", Kind.AMOUNT, required=True),
