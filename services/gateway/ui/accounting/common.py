@@ -8,7 +8,6 @@ page shows and what Excel holds are one query.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,6 +17,7 @@ from fastapi import Request, Response
 from starlette.datastructures import FormData
 
 from services.gateway.ui import upstream
+from services.gateway.ui.forms import idempotency_key, plain, refusal, text  # noqa: F401
 from services.gateway.ui.frame import Page
 from services.gateway.ui.upstream import UpstreamProblem
 from shared.i18n import Text, _
@@ -77,39 +77,12 @@ def listed(result: Any, key: str = "items") -> list[dict[str, Any]]:
     return [row for row in result or [] if isinstance(row, dict)]
 
 
-def text(form: FormData | Mapping[str, Any], name: str, limit: int = 1000) -> str:
-    value = form.get(name)
-    if not isinstance(value, str):
-        return ""
-    value = value.strip()
-    return value if len(value) <= limit and "\x00" not in value else ""
-
-
 def query_text(request: Request, name: str, limit: int = MAX_CODE) -> str:
     return text(request.query_params, name, limit)
 
 
 def checked_on(form: FormData, name: str) -> bool:
     return text(form, name) in ("on", "true", "1")
-
-
-def idempotency_key(form: FormData) -> str:
-    """The form's own key (a uuid drawn with the form), or a new one for a hand-made post."""
-    try:
-        return str(uuid.UUID(text(form, "idempotency_key")))
-    except ValueError:
-        return str(uuid.uuid4())
-
-
-def plain(value: Any) -> str:
-    """'8.0000' -> '8', '2.5000' -> '2.5': what a person types."""
-    if value in (None, ""):
-        return ""
-    try:
-        number = Decimal(str(value)).normalize()
-    except InvalidOperation:
-        return str(value)
-    return format(number, "f")
 
 
 def decimal_or_none(value: Any) -> Decimal | None:
@@ -119,11 +92,6 @@ def decimal_or_none(value: Any) -> Decimal | None:
         return Decimal(str(value))
     except InvalidOperation:
         return None
-
-
-def refusal(problem: UpstreamProblem) -> bool:
-    """A 4xx the page can show beside its form (not a missing session or a forbidden role)."""
-    return 400 <= problem.status < 500 and problem.status not in (401, 403)
 
 
 def split_errors(

@@ -3,12 +3,12 @@ string, passed on to the service as typed, its refusals shown beside their field
 names and their colour classes, and small readers of forms and answers.
 
 The mrp service owns the run and every figure (docs/mrp.md); these pages arrange them. Each
-feature folder keeps its own small helpers (no feature imports another's).
+feature folder keeps its own small helpers (no feature imports another's); what every form
+does with an answer is ui/forms.py's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -17,6 +17,7 @@ from babel.dates import get_month_names
 from fastapi import Request
 from starlette.datastructures import FormData
 
+from services.gateway.ui.forms import refusal, text  # noqa: F401
 from services.gateway.ui.upstream import UpstreamProblem
 from shared.i18n import Text, _, locale_of
 
@@ -47,20 +48,6 @@ STATUS_MARKS = {kind: mark for kind, _name, mark in STATUSES}
 def seg(value: str) -> str:
     """A value as one path segment of the service's URL."""
     return quote(value[:MAX_CODE], safe="")
-
-
-def text(form: FormData | Mapping[str, Any], name: str, limit: int = 200) -> str:
-    """A typed value, trimmed; what no field can hold (a NUL, a novel) is nothing."""
-    value = form.get(name)
-    if not isinstance(value, str):
-        return ""
-    value = value.strip()
-    return value if len(value) <= limit and "\x00" not in value else ""
-
-
-def refusal(problem: UpstreamProblem) -> bool:
-    """A 4xx the page can show beside its form (not a missing session or a forbidden role)."""
-    return 400 <= problem.status < 500 and problem.status not in (401, 403)
 
 
 def month_names(language: str) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import Request
 
 from services.gateway.ui import upstream
+from services.gateway.ui.forms import refusal  # noqa: F401
 from services.gateway.ui.frame import Page
 from services.gateway.ui.upstream import UpstreamProblem
 from shared.events.envelope import utc_now
@@ -166,8 +167,3 @@ def _day(raw: str) -> date | None:
         return date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
-
-
-def refusal(problem: UpstreamProblem) -> bool:
-    """A 4xx the page can show beside its fields (not a missing session or a forbidden role)."""
-    return 400 <= problem.status < 500 and problem.status not in (401, 403)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,8 +19,8 @@ from fastapi import Request
 from starlette.datastructures import FormData
 
 from services.gateway.ui import upstream
+from services.gateway.ui.forms import plain, refusal, split_errors, text  # noqa: F401
 from services.gateway.ui.frame import Page
-from services.gateway.ui.upstream import UpstreamProblem
 from shared.auth.permissions import Action, allowed
 from shared.i18n import Text, _
 
@@ -47,15 +46,6 @@ def listed(result: Any, key: str = "items") -> list[dict[str, Any]]:
     return [row for row in result or [] if isinstance(row, dict)]
 
 
-def text(form: FormData | Mapping[str, Any], name: str, limit: int = 1000) -> str:
-    """A typed value, trimmed; what no field can hold (a NUL, a novel) is nothing."""
-    value = form.get(name)
-    if not isinstance(value, str):
-        return ""
-    value = value.strip()
-    return value if len(value) <= limit and "\x00" not in value else ""
-
-
 def query_text(request: Request, name: str, limit: int = MAX_CODE) -> str:
     return text(request.query_params, name, limit)
 
@@ -73,46 +63,10 @@ def whole_number(typed: str) -> int | str | None:
     return typed
 
 
-def plain(value: Any) -> str:
-    """'8.0000' -> '8', '1.2500' -> '1.25': what a person types."""
-    if value in (None, ""):
-        return ""
-    try:
-        number = Decimal(str(value)).normalize()
-    except InvalidOperation:
-        return str(value)
-    return format(number, "f")
-
-
 def clock(value: Any) -> str:
     """'22:00:00' -> '22:00', for an <input type=time> and the lists."""
     shown = str(value or "")
     return shown[:5] if len(shown) >= 5 and shown[2:3] == ":" else shown
-
-
-def refusal(problem: UpstreamProblem) -> bool:
-    """A 4xx the page can show beside its form (not a missing session or a forbidden role)."""
-    return 400 <= problem.status < 500 and problem.status not in (401, 403)
-
-
-def split_errors(problem: UpstreamProblem, fields: set[str]) -> tuple[dict[str, str], str | None]:
-    """The problem's messages by form field, and the rest as one message for the whole form.
-
-    A field path may come as 'body.timezone' or 'query.date_from'; a refusal naming no field of
-    the form (a 409 overlap naming the other shift) is the form's message.
-    """
-    errors: dict[str, str] = {}
-    rest: list[str] = []
-    for raw, message in problem.field_errors.items():
-        name = raw.removeprefix("body.").removeprefix("query.").removeprefix("path.")
-        if name in fields:
-            errors.setdefault(name, message)
-        else:
-            rest.append(message)
-    general = " ".join(rest) if rest else None
-    if not errors and general is None:
-        general = str(problem.detail)
-    return errors, general
 
 
 async def send(request: Request, page: Page, method: str, path: str, body: Any = None) -> Any:

@@ -9,10 +9,8 @@ for themselves.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -21,8 +19,8 @@ from fastapi import Request
 from starlette.datastructures import FormData
 
 from services.gateway.ui import upstream
+from services.gateway.ui.forms import idempotency_key, plain, refusal, split_errors, text  # noqa: F401
 from services.gateway.ui.frame import Page
-from services.gateway.ui.upstream import UpstreamProblem
 from shared.auth.permissions import Action, allowed
 from shared.i18n import Text, _
 from shared.web.problems import PortalError
@@ -74,28 +72,8 @@ def listed(result: Any) -> list[dict[str, Any]]:
     return [row for row in result or [] if isinstance(row, dict)]
 
 
-def text(form: FormData | Mapping[str, Any], name: str, limit: int = 1000) -> str:
-    """A typed value, trimmed; what no field can hold (a NUL, a novel) is nothing."""
-    value = form.get(name)
-    if not isinstance(value, str):
-        return ""
-    value = value.strip()
-    return value if len(value) <= limit and "\x00" not in value else ""
-
-
 def checked_on(form: FormData, name: str) -> bool:
     return text(form, name) in ("on", "true", "1")
-
-
-def plain(value: Any) -> str:
-    """'8.0000' -> '8', '1.2500' -> '1.25': what a person types."""
-    if value in (None, ""):
-        return ""
-    try:
-        number = Decimal(str(value)).normalize()
-    except InvalidOperation:
-        return str(value)
-    return format(number, "f")
 
 
 def utc_moment(typed: str, timezone: str) -> str | None:
@@ -110,39 +88,6 @@ def utc_moment(typed: str, timezone: str) -> str | None:
     if local.tzinfo is None:
         local = local.replace(tzinfo=ZoneInfo(timezone))
     return local.astimezone(ZoneInfo("UTC")).isoformat()
-
-
-def idempotency_key(form: FormData) -> str:
-    """The form's own key (a uuid drawn with the form), or a new one for a hand-made post."""
-    try:
-        return str(uuid.UUID(text(form, "idempotency_key")))
-    except ValueError:
-        return str(uuid.uuid4())
-
-
-def refusal(problem: UpstreamProblem) -> bool:
-    """A 4xx the page can show beside its form (not a missing session or a forbidden role)."""
-    return 400 <= problem.status < 500 and problem.status not in (401, 403)
-
-
-def split_errors(problem: UpstreamProblem, fields: set[str]) -> tuple[dict[str, str], str | None]:
-    """The problem's messages by form field, and the rest as one message for the whole form.
-
-    A field path may come as 'body.amount' or 'lines.0.qty'; a refusal naming no field of the
-    form (a 409 about the order's status) is the form's message.
-    """
-    errors: dict[str, str] = {}
-    rest: list[str] = []
-    for raw, message in problem.field_errors.items():
-        name = raw.removeprefix("body.").removeprefix("query.").removeprefix("path.")
-        if name in fields:
-            errors.setdefault(name, message)
-        else:
-            rest.append(message)
-    general = " ".join(rest) if rest else None
-    if not errors and general is None:
-        general = str(problem.detail)
-    return errors, general
 
 
 async def send(
