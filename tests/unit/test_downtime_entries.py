@@ -296,9 +296,14 @@ async def test_an_edit_from_a_stale_read_is_refused_with_the_entry_as_it_is_now(
 
 
 async def test_a_machine_stop_arrives_unclassified_and_the_operator_classifies_it(
-    plant: Plant,
+    plant: Plant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stopped_at = utc_now() - timedelta(minutes=30)
+    # The floor view shows the production day of "now": a stop 30 minutes before the 06:00
+    # start of New York's day belongs to the day before. The clock is set to mid-morning so
+    # the story does not depend on when it runs (it failed between 11:00 and 11:30 UTC).
+    now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 10:00 in New York, a Monday
+    monkeypatch.setattr(service, "utc_now", lambda: now)
+    stopped_at = now - timedelta(minutes=30)
     with plant.uow() as uow:
         opened = service.machine_stopped(uow, LINE, stopped_at)
         assert opened is not None
