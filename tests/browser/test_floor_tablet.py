@@ -5,10 +5,10 @@ Spanish; entries made while the Wi-Fi is down kept on the tablet and sent once w
 someone else appearing without a reload and classified there; an overlap refused naming the
 other entry. Every line here is a line of its own, so the tests do not see each other's stops.
 
-The plant is set up through the downtime API as an admin: facility FLOOR-T in America/Chicago
-with shifts A 06:00-14:00, B 14:00-22:00 and C 22:00-06:00 every day (so any moment has a
-shift), and the reasons Mechanical > Nozzle > Clogged. The order running on a line comes from
-production's events in a real plant; here it is written into the downtime service's read model.
+The plant is set up through the downtime API as an admin: facility FLOOR-T in America/Chicago with
+three 8-hour shifts A, B and C every day (so any moment has a shift), and the reasons Mechanical >
+Nozzle > Clogged. The order running on a line comes from production's events in a real plant; here
+it is written into the downtime service's read model.
 """
 
 from __future__ import annotations
@@ -31,7 +31,22 @@ from tests.support.browser import LivePortal, PortalApi, assert_accessible, scre
 
 FACILITY = "FLOOR-T"
 ZONE = ZoneInfo("America/Chicago")
-SHIFTS = [("A", "06:00", "14:00"), ("B", "14:00", "22:00"), ("C", "22:00", "06:00")]
+
+
+def anchored_shifts() -> list[tuple[str, str, str]]:
+    """Shifts A, B and C of 8 hours, A starting three hours before this run on the Chicago
+    clock. The production day (the date its shift started) then holds every stop these tests
+    enter, whatever the time of day: with A fixed at 06:00, a stop entered 50 minutes back at
+    06:10 belonged to yesterday and was rightly left out of the tablet's list of today."""
+    first = (datetime.now(ZONE).hour - 3) % 24
+    return [
+        (code, f"{(first + 8 * i) % 24:02d}:00", f"{(first + 8 * i + 8) % 24:02d}:00")
+        for i, code in enumerate("ABC")
+    ]
+
+
+SHIFTS = anchored_shifts()
+FIRST_HOUR = int(SHIFTS[0][1][:2])
 # code, parent, name, colour
 REASONS = [
     ("FT-MECH", None, "Mechanical", "#d62728"),
@@ -65,19 +80,7 @@ def plant(api: PortalApi) -> None:
         expect=201,
         json={"code": FACILITY, "name": "Floor test plant", "timezone": "America/Chicago"},
     )
-    for code, start, end in SHIFTS:
-        api.call(
-            "POST",
-            f"/api/downtime/v1/facilities/{FACILITY}/shifts",
-            expect=201,
-            json={
-                "code": code,
-                "name": f"Shift {code}",
-                "start_time": start,
-                "end_time": end,
-                "days_of_week": "1234567",
-            },
-        )
+    add_shifts(api, FACILITY)
     for code, parent, name, colour in REASONS:
         api.call(
             "POST",
@@ -89,6 +92,22 @@ def plant(api: PortalApi) -> None:
                 "parent_code": parent,
                 "name": name,
                 "colour": colour,
+            },
+        )
+
+
+def add_shifts(api: PortalApi, facility: str) -> None:
+    for code, start, end in SHIFTS:
+        api.call(
+            "POST",
+            f"/api/downtime/v1/facilities/{facility}/shifts",
+            expect=201,
+            json={
+                "code": code,
+                "name": f"Shift {code}",
+                "start_time": start,
+                "end_time": end,
+                "days_of_week": "1234567",
             },
         )
 
@@ -109,9 +128,14 @@ def entries_of(api: PortalApi, line: str) -> list[dict[str, Any]]:
 
 
 def shift_by_hand(started_at: str) -> str:
-    """A 06-14, B 14-22, C 22-06 on the Chicago clock."""
+    """A, B and C follow each other from FIRST_HOUR on the Chicago clock."""
     hour = datetime.fromisoformat(started_at).astimezone(ZONE).hour
-    return "A" if 6 <= hour < 14 else "B" if 14 <= hour < 22 else "C"
+    return "ABC"[(hour - FIRST_HOUR) % 24 // 8]
+
+
+def day_by_hand(moment: datetime) -> str:
+    """The production day: the Chicago date shift A of `moment`'s day started."""
+    return (moment.astimezone(ZONE) - timedelta(hours=FIRST_HOUR)).date().isoformat()
 
 
 def wall(moment: datetime) -> str:
@@ -452,9 +476,9 @@ def test_the_tablet_reads_the_plant_clock_as_the_server_does(
 def test_a_locked_day_takes_a_stop_only_from_an_admin_who_says_why(
     api: PortalApi, live_portal: LivePortal, open_page: Callable[..., Any]
 ) -> None:
-    """A facility of its own (no shifts: the production day is the Chicago date), its day of
-    today locked by hand: the operator is refused naming the day, an admin records the stop
-    with the reason for changing a locked day."""
+    """A facility of its own, its production day of today locked by hand: the operator is
+    refused naming the day, an admin records the stop with the reason for changing a locked
+    day."""
     facility, line, reason = "FLOOR-L", "FLL-01", "FL-STOP"
     if api.client.get(f"/api/downtime/v1/facilities/{facility}").status_code != 200:
         api.call(
@@ -463,6 +487,7 @@ def test_a_locked_day_takes_a_stop_only_from_an_admin_who_says_why(
             expect=201,
             json={"code": facility, "name": "Locked plant", "timezone": "America/Chicago"},
         )
+        add_shifts(api, facility)
         api.call(
             "POST",
             "/api/downtime/v1/lines",
@@ -477,7 +502,7 @@ def test_a_locked_day_takes_a_stop_only_from_an_admin_who_says_why(
         )
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     start, end = now - timedelta(minutes=20), now - timedelta(minutes=10)
-    day = start.astimezone(ZONE).date().isoformat()
+    day = day_by_hand(start)
     api.call(
         "POST", f"/api/downtime/v1/facilities/{facility}/day-locks", expect=201, json={"day": day}
     )
