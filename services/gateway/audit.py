@@ -32,7 +32,7 @@ from shared.audit import Snapshot, audit_event
 from shared.db import dialect_insert
 from shared.events.catalogue import AuditRecorded
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, paginate
+from shared.web.pagination import Page, PageParams, contains_text, paginate
 
 GATEWAY = "gateway"
 EXPORT_ROW_LIMIT = 100_000
@@ -172,7 +172,7 @@ def _filtered(filters: AuditFilters) -> Select[AuditEntry]:
     if filters.entity_id:
         query = query.where(AuditEntry.entity_id == filters.entity_id)
     if filters.text:
-        query = query.where(AuditEntry.entity_id.icontains(filters.text, autoescape=True))
+        query = query.where(contains_text(filters.text, AuditEntry.entity_id))
     if filters.since:
         query = query.where(AuditEntry.at >= filters.since)
     if filters.until:

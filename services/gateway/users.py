@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from services.gateway import domain
 from services.gateway.audit import record_gateway_change
@@ -31,7 +31,7 @@ from shared.auth.tokens import Role
 from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, apply_sort, paginate
+from shared.web.pagination import Page, PageParams, apply_sort, contains_text, paginate
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
 USER_SORTS = {
@@ -73,10 +73,7 @@ def list_users(
 ) -> Page[UserAdminOut]:
     query = select(User)
     if q:
-        pattern = f"%{q.strip().lower()}%"
-        query = query.where(
-            or_(User.username.like(pattern), func.lower(User.display_name).like(pattern))
-        )
+        query = query.where(contains_text(q, User.username, User.display_name))
     if active is not None:
         query = query.where(User.active.is_(active))
     ordered = apply_sort(query, sort, USER_SORTS, default="username", tiebreak=User.id)

@@ -31,7 +31,7 @@ from shared.i18n import _
 from shared.settings import Settings
 from shared.types import Amount, UtcDateTime
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, apply_sort, paginate
+from shared.web.pagination import Page, PageParams, apply_sort, contains_text, paginate
 from shared.web.problems import Conflict, NotFound
 
 
@@ -137,8 +137,7 @@ def list_items(
 ) -> Page[ItemOut]:
     query = select(Item)
     if search:
-        pattern = f"%{search}%"
-        query = query.where(Item.sku.ilike(pattern) | Item.name.ilike(pattern))
+        query = query.where(contains_text(search, Item.sku, Item.name))
     if item_type:
         query = query.where(Item.item_type == item_type)
     if make_or_buy:

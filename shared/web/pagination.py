@@ -12,7 +12,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.i18n import _
@@ -51,6 +51,13 @@ def sort_param(
     ] = None,
 ) -> str | None:
     return sort
+
+
+def contains_text(text: str, *columns: Any) -> ColumnElement[bool]:
+    """Rows where any of `columns` holds `text`, ignoring case. The text is matched as typed:
+    `%` and `_` in it are not wildcards, so a search for "10%" finds "10%" only."""
+    term = text.strip()
+    return or_(*(column.icontains(term, autoescape=True) for column in columns))
 
 
 def apply_sort(

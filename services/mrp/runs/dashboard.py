@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import Response
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 
 from services.mrp.planning.domain import Status, quantity_text
 from services.mrp.runs.models import MrpAction, MrpComponentTake, MrpLineResult, MrpRun
@@ -34,7 +34,7 @@ from services.mrp.runs.service import latest_run
 from services.mrp.sales.domain import extended_value
 from shared.i18n import Text, _
 from shared.uow import UnitOfWork
-from shared.web.pagination import PageParams, apply_sort, paginate
+from shared.web.pagination import PageParams, apply_sort, contains_text, paginate
 from shared.web.problems import InvalidInput, NotFound
 from shared.web.xlsx import sheets_response
 
@@ -201,13 +201,13 @@ def filtered_query(
     if filters.sku:
         query = query.where(MrpLineResult.sku == filters.sku)
     if filters.search and filters.search.strip():
-        like = f"%{filters.search.strip()}%"
         query = query.where(
-            or_(
-                MrpLineResult.so_number.ilike(like),
-                MrpLineResult.customer_code.ilike(like),
-                MrpLineResult.customer_name.ilike(like),
-                MrpLineResult.sku.ilike(like),
+            contains_text(
+                filters.search,
+                MrpLineResult.so_number,
+                MrpLineResult.customer_code,
+                MrpLineResult.customer_name,
+                MrpLineResult.sku,
             )
         )
     return query

@@ -47,7 +47,7 @@ from shared.audit import record_change
 from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.uow import UnitOfWork
-from shared.web.pagination import PageParams
+from shared.web.pagination import PageParams, contains_text
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
 FINISHED_ITEM_TYPE = "finished"
@@ -263,14 +263,14 @@ def _matching(filters: ScheduleFilters, sort: str | None) -> Select[*tuple[Any, 
     if filters.sku:
         query = query.where(SalesOrderLine.sku == filters.sku)
     if filters.search:
-        like = f"%{filters.search.strip()}%"
         query = query.where(
-            or_(
-                SalesOrder.number.ilike(like),
-                Customer.code.ilike(like),
-                Customer.name.ilike(like),
-                SalesOrderLine.sku.ilike(like),
-                KnownItem.name.ilike(like),
+            contains_text(
+                filters.search,
+                SalesOrder.number,
+                Customer.code,
+                Customer.name,
+                SalesOrderLine.sku,
+                KnownItem.name,
             )
         )
     return _sorted(query, sort)

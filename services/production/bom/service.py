@@ -38,7 +38,7 @@ from shared.events.catalogue import BomReleased
 from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, apply_sort, paginate
+from shared.web.pagination import Page, PageParams, apply_sort, contains_text, paginate
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
 HUNDRED = Decimal(100)
@@ -520,7 +520,7 @@ def _list_query(
     if status:
         query = query.where(BomVersion.status == status.value)
     if search:
-        query = query.where(BomVersion.product_sku.ilike(f"%{search.strip()}%"))
+        query = query.where(contains_text(search, BomVersion.product_sku))
     return apply_sort(query, sort, BOM_SORTS, default="sku", tiebreak=BomVersion.id)
 
 

@@ -10,7 +10,7 @@ from services.production.items.schemas import KnownItemOut
 from shared.events.catalogue import ItemUpserted
 from shared.i18n import _
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, paginate
+from shared.web.pagination import Page, PageParams, contains_text, paginate
 from shared.web.problems import InvalidInput, NotFound
 
 
@@ -67,7 +67,5 @@ def list_known_items(
     if active is not None:
         query = query.where(KnownItem.active.is_(active))
     if search:
-        query = query.where(
-            KnownItem.sku.ilike(f"%{search}%") | KnownItem.name.ilike(f"%{search}%")
-        )
+        query = query.where(contains_text(search, KnownItem.sku, KnownItem.name))
     return paginate(uow.session, query.order_by(KnownItem.sku), page, KnownItemOut.model_validate)

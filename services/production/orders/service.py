@@ -72,7 +72,7 @@ from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.settings import Settings
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, apply_sort, paginate
+from shared.web.pagination import Page, PageParams, apply_sort, contains_text, paginate
 from shared.web.problems import Conflict, NotFound, ServiceUnavailable
 
 ZERO = Decimal(0)
@@ -650,8 +650,9 @@ def _listing(filters: OrderFilters, sort: str | None) -> Select[Any]:
     if filters.root_order_code:
         query = query.where(ProductionOrder.root_order_code == filters.root_order_code)
     if filters.search:
-        term = f"%{filters.search.strip()}%"
-        query = query.where(ProductionOrder.code.ilike(term) | ProductionOrder.sku.ilike(term))
+        query = query.where(
+            contains_text(filters.search, ProductionOrder.code, ProductionOrder.sku)
+        )
     return apply_sort(query, sort, ORDER_SORTS, default="-created_at", tiebreak=ProductionOrder.id)
 
 

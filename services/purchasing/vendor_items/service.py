@@ -27,7 +27,7 @@ from shared.audit import record_change
 from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, apply_sort, paginate
+from shared.web.pagination import Page, PageParams, apply_sort, contains_text, paginate
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
 ENTITY = "vendor_item"
@@ -67,11 +67,8 @@ def list_vendor_items(
     if active is not None:
         query = query.where(VendorItem.active.is_(active))
     if search:
-        pattern = f"%{search.strip()}%"
         query = query.where(
-            VendorItem.sku.ilike(pattern)
-            | KnownItem.name.ilike(pattern)
-            | VendorItem.vendor_part_number.ilike(pattern)
+            contains_text(search, VendorItem.sku, KnownItem.name, VendorItem.vendor_part_number)
         )
     query = apply_sort(query, sort, VENDOR_ITEM_SORTS, default="sku", tiebreak=VendorItem.id)
     return paginate(uow.session, query, page, lambda row: vendor_item_out(row[0], row[1]))
