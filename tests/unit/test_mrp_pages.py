@@ -91,9 +91,13 @@ async def test_a_planner_runs_filters_reads_a_tooltip_and_acts_on_rows(
         # The same form posted again (a double click): the same job, replayed.
         again = await htmx_post(browser, f"/mrp/lines/{so}/1/job", {"key": key, "qty": "30"})
         assert code.group(1) in again
-        # A refusal is shown in the cell, in words.
+        # A refusal is shown in the cell, in words, beside the quantity (no raw field name).
         refused = await htmx_post(browser, f"/mrp/lines/{so}/2/job", {"key": "k2", "qty": "abc"})
-        assert 'role="alert"' in refused
+        field_error = re.search(
+            r'<p class="field-error" id="l2-qty-error" role="alert">([^<]+)', refused
+        )
+        assert field_error and "qty" not in field_error.group(1), refused
+        assert 'aria-invalid="true" aria-describedby="l2-qty-error"' in refused
 
         # Suggest purchases from the partial row: the draft at FAST, PLA not placed.
         cell = await htmx_post(browser, f"/mrp/lines/{so}/2/purchases", {"key": "purchases-2"})

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from services.gateway.ui import upstream
+from services.gateway.ui.forms import split_errors
 from services.gateway.ui.frame import Page, page_user, render
 from services.gateway.ui.mrp.common import (
     API,
@@ -216,7 +217,8 @@ async def create_job(so_number: str, line_no: int, request: Request) -> Response
     except UpstreamProblem as problem:
         if not refusal(problem):
             raise
-        values["error"] = str(problem.detail)
+        errors, values["error"] = split_errors(problem, {"qty"})
+        values["qty_error"] = errors.get("qty")
         values["typed_qty"] = qty  # drawn again as typed, beside the reason
     return await _line_cell(request, page, so_number, line_no, values)
 
