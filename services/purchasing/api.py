@@ -92,11 +92,23 @@ def list_purchase_orders(
     status: PoStatus | None = None,
     vendor_code: Annotated[str | None, Query(max_length=32)] = None,
     q: Search = None,
+    external_ref: Annotated[
+        str | None, Query(max_length=64, description="The order with this external reference")
+    ] = None,
 ) -> Page[PurchaseOrderOut]:
-    """POs, newest first; `q` finds part of a PO number; `sort` is number, vendor, status,
-    order_date, expected_date, total or created_at (a leading '-' for descending)."""
+    """POs, newest first; `q` finds part of a PO number, `external_ref` the order with that
+    external reference (exact); `sort` is number, vendor, status, order_date, expected_date,
+    total or created_at (a leading '-' for descending)."""
     with new_uow(request) as uow:
-        return service.list_purchase_orders(uow, page, status, vendor_code, q, sort)
+        return service.list_purchase_orders(
+            uow,
+            page,
+            status,
+            vendor_code,
+            q,
+            sort,
+            external_ref=(external_ref or "").strip() or None,
+        )
 
 
 @router.get("/purchase-orders/{number}", response_model=PurchaseOrderOut)

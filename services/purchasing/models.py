@@ -10,9 +10,11 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -64,9 +66,21 @@ class DocumentCounter(Base):
 
 class PurchaseOrder(Base):
     __tablename__ = "purchase_orders"
+    __table_args__ = (
+        # One order per other system's number; orders made here have none.
+        Index(
+            "uq_purchase_orders_external_ref",
+            "external_ref",
+            unique=True,
+            postgresql_where=text("external_ref IS NOT NULL"),
+            sqlite_where=text("external_ref IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
+    # Another system's number for the order (the ERP's, when the import created it).
+    external_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"))
     status: Mapped[str] = mapped_column(String(12))
     order_date: Mapped[date] = mapped_column(Date)

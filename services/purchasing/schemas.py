@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.purchasing.domain import PoStatus
 from shared.values import Amount4
@@ -24,6 +24,17 @@ Email = Annotated[
 ]
 Quantity = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)]
 UnitCost = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
+
+
+def _none_if_empty(value: str | None) -> str | None:
+    return value or None
+
+
+# Another system's number for the order (an ERP's): trimmed, and nothing typed is none.
+ExternalRef = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None,
+    AfterValidator(_none_if_empty),
+]
 
 
 class VendorCreate(BaseModel):
@@ -71,6 +82,10 @@ class PurchaseOrderCreate(BaseModel):
     # When the goods are expected: the due date of every line that gives none of its own.
     expected_date: date | None = None
     notes: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    external_ref: ExternalRef = Field(
+        default=None,
+        description="Another system's number for the order (an ERP's); one order per number",
+    )
     lines: Annotated[list[PoLineCreate], Field(min_length=1, max_length=500)]
 
 
@@ -93,6 +108,9 @@ class PurchaseOrderOut(BaseModel):
     # The earliest due date of its lines, None when no line has one.
     expected_date: date | None = None
     notes: str | None
+    external_ref: str | None = Field(
+        default=None, description="Another system's number for the order (an ERP's)"
+    )
     total: Amount4
     lines: list[PoLineOut]
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from services.purchasing import domain
 from services.purchasing.domain import LineState, PoStatus, PurchasingRuleBroken
@@ -40,7 +41,7 @@ from shared.i18n import _
 from shared.settings import Settings
 from shared.types import Amount, UtcDateTime
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, apply_sort, paginate
+from shared.web.pagination import Page, PageParams, apply_sort, contains_text, paginate
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
 
@@ -65,7 +66,7 @@ def list_vendors(
 ) -> Page[VendorOut]:
     query = select(Vendor)
     if search:
-        query = query.where(Vendor.code.ilike(f"%{search}%") | Vendor.name.ilike(f"%{search}%"))
+        query = query.where(contains_text(search, Vendor.code, Vendor.name))
     query = apply_sort(query, sort, VENDOR_SORTS, default="code", tiebreak=Vendor.id)
     return paginate(uow.session, query, page, VendorOut.model_validate)
 
@@ -83,9 +84,7 @@ def list_known_items(
     """The items purchasing can order, as it learned them from inventory's events."""
     query = select(KnownItem).where(KnownItem.active.is_(True))
     if search:
-        query = query.where(
-            KnownItem.sku.ilike(f"%{search}%") | KnownItem.name.ilike(f"%{search}%")
-        )
+        query = query.where(contains_text(search, KnownItem.sku, KnownItem.name))
     return paginate(uow.session, query.order_by(KnownItem.sku), page, KnownItemOut.model_validate)
 
 
@@ -102,6 +101,8 @@ def create_purchase_order(
     _apply_rule(
         lambda: domain.check_line_values([(line.qty, line.unit_cost) for line in data.lines])
     )
+    if data.external_ref is not None:
+        _check_external_ref_free(uow, data.external_ref)
     order_date = data.order_date or today
     now = utc_now()
     po = PurchaseOrder(
@@ -111,6 +112,7 @@ def create_purchase_order(
         status=PoStatus.DRAFT,
         order_date=order_date,
         notes=data.notes,
+        external_ref=data.external_ref,
         created_at=now,
         updated_at=now,
         lines=[
@@ -126,10 +128,41 @@ def create_purchase_order(
         ],
     )
     uow.session.add(po)
-    uow.session.flush()
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        # A request at the same moment took the reference after the check above.
+        if data.external_ref is not None and "external_ref" in str(exc.orig):
+            raise _external_ref_taken(data.external_ref) from exc
+        raise
     out = _publish_po_changed(uow, po)
     record_change(uow, "purchasing.orders.create", "purchase_order", po.number, None, out)
     return out
+
+
+def _check_external_ref_free(uow: UnitOfWork, external_ref: str) -> None:
+    """One order per other system's number (the unique index has the last word)."""
+    number = uow.session.scalar(
+        select(PurchaseOrder.number).where(PurchaseOrder.external_ref == external_ref)
+    )
+    if number is not None:
+        raise _external_ref_taken(external_ref, number)
+
+
+def _external_ref_taken(external_ref: str, number: str | None = None) -> Conflict:
+    detail = (
+        _(
+            "external reference '{external_ref}' is already on purchase order {number}",
+            external_ref=external_ref,
+            number=number,
+        )
+        if number is not None
+        else _(
+            "a purchase order with external reference '{external_ref}' already exists",
+            external_ref=external_ref,
+        )
+    )
+    return Conflict(detail, field="external_ref", code="duplicate")
 
 
 def submit_purchase_order(uow: UnitOfWork, number: str) -> PurchaseOrderOut:
@@ -170,15 +203,20 @@ def list_purchase_orders(
     vendor_code: str | None = None,
     search: str | None = None,
     sort: str | None = None,
+    *,
+    external_ref: str | None = None,
 ) -> Page[PurchaseOrderOut]:
-    """POs, newest first unless `sort` says otherwise; `search` finds part of a PO number."""
+    """POs, newest first unless `sort` says otherwise; `search` finds part of a PO number,
+    `external_ref` the order with that external reference."""
     query = select(PurchaseOrder).join(Vendor, Vendor.id == PurchaseOrder.vendor_id)
     if status:
         query = query.where(PurchaseOrder.status == status)
     if vendor_code:
         query = query.where(Vendor.code == vendor_code)
+    if external_ref is not None:
+        query = query.where(PurchaseOrder.external_ref == external_ref)
     if search:
-        query = query.where(PurchaseOrder.number.ilike(f"%{search.strip()}%"))
+        query = query.where(contains_text(search, PurchaseOrder.number))
     query = apply_sort(query, sort, PO_SORTS, default="-created_at", tiebreak=PurchaseOrder.id)
     return paginate(uow.session, query, page, _po_out)
 
@@ -379,6 +417,7 @@ def _po_out(po: PurchaseOrder) -> PurchaseOrderOut:
         order_date=po.order_date,
         expected_date=min((li.due_date for li in po.lines if li.due_date), default=None),
         notes=po.notes,
+        external_ref=po.external_ref,
         total=sum(
             (domain.extended_value(li.qty_ordered, li.unit_cost) for li in po.lines), Decimal(0)
         ),

@@ -113,11 +113,21 @@ def sales_order_filters(
     contractual_penalty: Annotated[
         bool | None, Query(description="Only orders whose contract carries a penalty (or not)")
     ] = None,
+    external_ref: Annotated[
+        str | None, Query(max_length=64, description="The order with this external reference")
+    ] = None,
 ) -> SalesOrderFilters:
     if due_from is not None and due_to is not None and due_to < due_from:
         raise InvalidInput(_("The last day comes before the first day."), field="query.due_to")
     return SalesOrderFilters(
-        status, customer_code, business_unit, due_from, due_to, q, contractual_penalty
+        status,
+        customer_code,
+        business_unit,
+        due_from,
+        due_to,
+        q,
+        contractual_penalty,
+        (external_ref or "").strip() or None,
     )
 
 
@@ -137,9 +147,9 @@ def list_sales_orders(
     request: Request, _: Reader, page: Pages, sort: Sort, filters: Filters
 ) -> Page[SalesOrderOut]:
     """Sales orders, newest first; filter by status, customer, business unit, a line due in
-    [due_from, due_to], part of the number (`q`) or the contractual penalty; `sort` is number,
-    customer, status, order_date, due_date, total or created_at (a leading '-' for
-    descending)."""
+    [due_from, due_to], part of the number (`q`), the contractual penalty or the external
+    reference (exact); `sort` is number, customer, status, order_date, due_date, total or
+    created_at (a leading '-' for descending)."""
     with new_uow(request) as uow:
         return service.list_sales_orders(uow, page, filters, sort)
 

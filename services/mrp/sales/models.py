@@ -11,10 +11,12 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -66,9 +68,21 @@ class DocumentCounter(Base):
 
 class SalesOrder(Base):
     __tablename__ = "sales_orders"
+    __table_args__ = (
+        # One order per other system's number; orders taken here have none.
+        Index(
+            "uq_sales_orders_external_ref",
+            "external_ref",
+            unique=True,
+            postgresql_where=text("external_ref IS NOT NULL"),
+            sqlite_where=text("external_ref IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
+    # Another system's number for the order (the ERP's, when the import created it).
+    external_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     status: Mapped[str] = mapped_column(String(16))
     order_date: Mapped[date] = mapped_column(Date)

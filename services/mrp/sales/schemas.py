@@ -35,6 +35,17 @@ PaymentAmount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)]
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
+def _none_if_empty(value: str | None) -> str | None:
+    return value or None
+
+
+# Another system's number for the order (an ERP's): trimmed, and nothing typed is none.
+ExternalRef = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None,
+    AfterValidator(_none_if_empty),
+]
+
+
 def _in_utc(moment: datetime) -> datetime:
     """The moment in UTC, as it is stored; one that has none (1 January of the year 1 east of
     Greenwich) is no date a payment came in."""
@@ -98,6 +109,10 @@ class SalesOrderCreate(BaseModel):
     contractual_penalty: bool = Field(
         default=False, description="The contract carries a penalty for shipping late"
     )
+    external_ref: ExternalRef = Field(
+        default=None,
+        description="Another system's number for the order (an ERP's); one order per number",
+    )
     lines: Annotated[list[SoLineCreate], Field(min_length=1, max_length=500)]
 
 
@@ -139,6 +154,9 @@ class SalesOrderOut(BaseModel):
     business_unit: str | None
     notes: str | None
     contractual_penalty: bool
+    external_ref: str | None = Field(
+        default=None, description="Another system's number for the order (an ERP's)"
+    )
     total: Amount4
     value: Amount4 = Field(description="The order's value: its lines' values (the same as total)")
     paid: Amount4 = Field(description="Payments received against the order so far")

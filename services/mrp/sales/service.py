@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from services.mrp.sales import domain
 from services.mrp.sales.domain import (
@@ -60,7 +61,7 @@ from shared.events.catalogue import (
 from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.uow import UnitOfWork
-from shared.web.pagination import Page, PageParams, apply_sort, paginate
+from shared.web.pagination import Page, PageParams, apply_sort, contains_text, paginate
 from shared.web.problems import Conflict, InvalidInput, NotFound
 
 # --------------------------------------------------------------------------------------------
@@ -99,7 +100,7 @@ def list_customers(
 ) -> Page[CustomerOut]:
     query = select(Customer)
     if search:
-        query = query.where(Customer.code.ilike(f"%{search}%") | Customer.name.ilike(f"%{search}%"))
+        query = query.where(contains_text(search, Customer.code, Customer.name))
     if active is not None:
         query = query.where(Customer.active.is_(active))
     query = apply_sort(query, sort, CUSTOMER_SORTS, default="code", tiebreak=Customer.id)
@@ -148,6 +149,8 @@ def create_sales_order(uow: UnitOfWork, data: SalesOrderCreate, today: date) -> 
     _apply_rule(
         lambda: domain.check_line_values([(line.qty, line.unit_price) for line in data.lines])
     )
+    if data.external_ref is not None:
+        _check_external_ref_free(uow, data.external_ref)
     order_date = data.order_date or today
     number = domain.format_so_number(
         order_date.year,
@@ -169,6 +172,7 @@ def create_sales_order(uow: UnitOfWork, data: SalesOrderCreate, today: date) -> 
         business_unit=data.business_unit,
         notes=data.notes,
         contractual_penalty=data.contractual_penalty,
+        external_ref=data.external_ref,
         created_at=now,
         updated_at=now,
         lines=[
@@ -186,11 +190,42 @@ def create_sales_order(uow: UnitOfWork, data: SalesOrderCreate, today: date) -> 
         ],
     )
     uow.session.add(so)
-    uow.session.flush()
+    try:
+        uow.session.flush()
+    except IntegrityError as exc:
+        # A request at the same moment took the reference after the check above.
+        if data.external_ref is not None and "external_ref" in str(exc.orig):
+            raise _external_ref_taken(data.external_ref) from exc
+        raise
     out = _so_out(so, {}, Decimal(0))
     _publish(uow, so)
     record_change(uow, "mrp.sales_orders.create", "sales_order", so.number, None, out)
     return out
+
+
+def _check_external_ref_free(uow: UnitOfWork, external_ref: str) -> None:
+    """One order per other system's number (the unique index has the last word)."""
+    number = uow.session.scalar(
+        select(SalesOrder.number).where(SalesOrder.external_ref == external_ref)
+    )
+    if number is not None:
+        raise _external_ref_taken(external_ref, number)
+
+
+def _external_ref_taken(external_ref: str, number: str | None = None) -> Conflict:
+    detail = (
+        _(
+            "external reference '{external_ref}' is already on sales order {number}",
+            external_ref=external_ref,
+            number=number,
+        )
+        if number is not None
+        else _(
+            "a sales order with external reference '{external_ref}' already exists",
+            external_ref=external_ref,
+        )
+    )
+    return Conflict(detail, field="external_ref", code="duplicate")
 
 
 def get_sales_order(uow: UnitOfWork, number: str) -> SalesOrderOut:
@@ -253,6 +288,7 @@ class SalesOrderFilters:
     due_to: date | None = None
     search: str | None = None
     contractual_penalty: bool | None = None
+    external_ref: str | None = None
 
 
 _LINE_OF = SalesOrderLine.so_id == SalesOrder.id
@@ -342,9 +378,11 @@ def _filtered(filters: SalesOrderFilters) -> Select[SalesOrder]:
             due.append(SalesOrderLine.due_date <= filters.due_to)
         query = query.where(exists().where(*due))
     if filters.search:
-        query = query.where(SalesOrder.number.ilike(f"%{filters.search.strip()}%"))
+        query = query.where(contains_text(filters.search, SalesOrder.number))
     if filters.contractual_penalty is not None:
         query = query.where(SalesOrder.contractual_penalty.is_(filters.contractual_penalty))
+    if filters.external_ref is not None:
+        query = query.where(SalesOrder.external_ref == filters.external_ref)
     return query
 
 
@@ -509,9 +547,7 @@ def list_known_items(
     if active is not None:
         query = query.where(KnownItem.active.is_(active))
     if search:
-        query = query.where(
-            KnownItem.sku.ilike(f"%{search}%") | KnownItem.name.ilike(f"%{search}%")
-        )
+        query = query.where(contains_text(search, KnownItem.sku, KnownItem.name))
     return paginate(uow.session, query.order_by(KnownItem.sku), page, KnownItemOut.model_validate)
 
 
@@ -749,6 +785,7 @@ def _so_out(so: SalesOrder, production: ProductionByLine, paid: Decimal) -> Sale
         business_unit=so.business_unit,
         notes=so.notes,
         contractual_penalty=so.contractual_penalty,
+        external_ref=so.external_ref,
         total=value,
         value=value,
         paid=paid,
