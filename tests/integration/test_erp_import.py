@@ -4,9 +4,11 @@ sample_erp.sql, in a PostgreSQL database of the test's own) is read through the 
 shipped mappings, and applied to an embedded portal through its services' APIs.
 
 The story: a dry run lists what would be created and changes nothing; the import creates the
-items, BOMs, customers, open orders and stock; a second import changes nothing; a change to one
-row of the ERP changes only that in the portal; and a mapping that names a missing column is
-refused before anything is applied, naming the file and the column.
+items, BOMs, customers, open orders (each carrying the ERP's number as its external_ref) and
+stock; a second import changes nothing; a change to one row of the ERP changes only that in the
+portal; a planner rewriting an imported order's notes does not make the next import take the
+order again; and a mapping that names a missing column is refused before anything is applied,
+naming the file and the column.
 """
 
 from __future__ import annotations
@@ -205,9 +207,10 @@ async def test_a_dry_run_then_the_import_then_again_and_then_one_row_changed_in_
     acme = await plant.get("mrp", "/api/v1/customers/C-ACME")
     assert (acme["name"], acme["priority"]) == ("Acme Retail", 1)
     orders = (await plant.get("mrp", "/api/v1/sales-orders"))["items"]
-    by_ref = {order["notes"].split("]")[0] + "]": order for order in orders}
-    assert set(by_ref) == {"[ERP S1001]", "[ERP S1002]"}
-    s1001 = by_ref["[ERP S1001]"]
+    by_ref = {order["external_ref"]: order for order in orders}
+    assert set(by_ref) == {"S1001", "S1002"}
+    s1001 = by_ref["S1001"]
+    assert s1001["notes"] is None  # the ERP's notes as they are: the mapping gives none
     assert (s1001["customer_code"], s1001["order_date"], s1001["contractual_penalty"]) == (
         "C-ACME",
         "2026-11-02",
@@ -221,10 +224,14 @@ async def test_a_dry_run_then_the_import_then_again_and_then_one_row_changed_in_
     vendor = await plant.get("purchasing", "/api/v1/vendors/V-BOX")
     assert vendor["name"] == "Box & Carton Co"
     pos = (await plant.get("purchasing", "/api/v1/purchase-orders"))["items"]
-    assert sorted((po["notes"], po["status"], po["lines"][0]["qty_ordered"]) for po in pos) == [
-        ("[ERP P5001]", "submitted", "80.0000"),
-        ("[ERP P5002]", "submitted", "500.0000"),
+    assert sorted(
+        (po["external_ref"], po["notes"], po["status"], po["lines"][0]["qty_ordered"]) for po in pos
+    ) == [
+        ("P5001", None, "submitted", "80.0000"),
+        ("P5002", None, "submitted", "500.0000"),
     ]
+    found = await plant.get("purchasing", "/api/v1/purchase-orders", external_ref="P5002")
+    assert [po["external_ref"] for po in found["items"]] == ["P5002"]
     # Stock brought to the ERP's figures: finished goods in FG, the rest in RAW.
     stock = await plant.get("inventory", "/api/v1/stock")
     held = {(row["sku"], row["location"]): row["qty"] for row in stock["items"]}
@@ -290,6 +297,38 @@ async def test_a_dry_run_then_the_import_then_again_and_then_one_row_changed_in_
     [last, *_] = runs.recent_runs(plant.portal.runtimes["mrp"].uow)
     assert last.summary["entities"]["sales_orders"] == {"held": 1, "unchanged": 1}
     assert last.summary["problems"][0]["key"] == "S1001"
+
+
+async def test_a_planner_rewriting_an_imported_orders_notes_does_not_make_the_import_take_it_again(
+    plant: Plant,
+) -> None:
+    first, printed = await plant.erp_import(dry_run=False)
+    assert first.ok, printed
+    [s1001] = (await plant.get("mrp", "/api/v1/sales-orders", external_ref="S1001"))["items"]
+    # The planner writes over the notes (where an "[ERP S1001]" prefix was kept once).
+    async with plant.api("mrp") as mrp:
+        edited = await mrp.patch(
+            f"/api/v1/sales-orders/{s1001['so_number']}",
+            json={"notes": "Customer asked to hold until the 20th"},
+        )
+    assert edited.status_code == 200, edited.text
+    await plant.portal.wait_idle()  # the change's audit entry reaches the gateway
+    before = plant.row_counts()
+
+    again, printed = await plant.erp_import(dry_run=False)
+
+    assert again.ok, printed
+    orders = {s.key: s.verdict.value for s in again.steps if s.entity == "sales_orders"}
+    assert orders == {"S1001": "unchanged", "S1002": "unchanged"}, printed
+    assert {step.verdict.value for step in again.steps} == {"unchanged"}, printed
+    after = plant.row_counts()
+    assert after["mrp"].pop("erp_import_runs") == before["mrp"].pop("erp_import_runs") + 1
+    assert after == before  # no second order
+    [still] = (await plant.get("mrp", "/api/v1/sales-orders", external_ref="S1001"))["items"]
+    assert (still["so_number"], still["notes"]) == (
+        s1001["so_number"],
+        "Customer asked to hold until the 20th",
+    )
 
 
 async def test_a_mapping_naming_a_missing_column_is_refused_naming_file_and_column(

@@ -3,6 +3,7 @@ ODBC driver is used, and what the plan does with what it finds (services/mrp/erp
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,17 +29,12 @@ from services.mrp.erp.mapping import (
     read_table,
 )
 from services.mrp.erp.odbc import ErpSourceProblem, choose_driver, connection_string
-from services.mrp.erp.plan import (
-    PortalState,
-    Verdict,
-    erp_ref_of,
-    notes_with_ref,
-    plan,
-)
+from services.mrp.erp.plan import PortalState, Verdict, plan
 from services.mrp.erp.records import (
     ErpData,
     ErpItem,
     ErpOrderLine,
+    ErpPurchaseOrder,
     ErpSalesOrder,
     ErpStock,
     collect,
@@ -263,7 +259,8 @@ def so_json() -> dict[str, Any]:
         "so_number": "SO-2026-00001",
         "customer_code": "C-ACME",
         "status": "open",
-        "notes": notes_with_ref("S1001", None),
+        "external_ref": "S1001",
+        "notes": "call before delivery",
         "contractual_penalty": True,
         "lines": [
             {
@@ -278,13 +275,72 @@ def so_json() -> dict[str, Any]:
     }
 
 
-def test_an_imported_order_is_found_again_by_the_erp_number_at_the_head_of_its_notes() -> None:
-    assert erp_ref_of(notes_with_ref("S1001", "rush")) == "S1001"
-    assert erp_ref_of("a note of a planner's") is None
+def test_a_new_order_carries_the_erp_number_as_its_external_ref_and_the_erp_notes_as_is() -> None:
+    order = sales_order("40")
+    with_notes = dataclasses.replace(order, ref="S1002", notes="Dock 3 only")
+    [plain, noted] = plan(ErpData(sales_orders=(order, with_notes)), PortalState())
+    assert (plain.verdict, noted.verdict) == (Verdict.CREATE, Verdict.CREATE)
+    [call] = plain.calls
+    assert (call.service, call.method, call.path) == ("mrp", "POST", "/api/v1/sales-orders")
+    assert call.body is not None
+    assert call.body["external_ref"] == "S1001"
+    assert "notes" not in call.body
+    assert noted.calls[0].body is not None
+    assert (noted.calls[0].body["external_ref"], noted.calls[0].body["notes"]) == (
+        "S1002",
+        "Dock 3 only",
+    )
+
+
+def test_an_imported_order_is_found_again_by_its_external_ref_whatever_its_notes_say() -> None:
+    # A planner's notes, nothing of the ERP's number in them: the order is still the same one.
     [step] = plan(
         ErpData(sales_orders=(sales_order("40"),)), PortalState(sales_orders={"S1001": so_json()})
     )
     assert step.verdict is Verdict.UNCHANGED
+    assert step.calls == ()
+
+
+def test_a_purchase_order_is_made_with_its_erp_number_submitted_and_found_again_by_it() -> None:
+    order = ErpPurchaseOrder(
+        "P5001",
+        "V-BOX",
+        None,
+        date(2026, 11, 3),
+        "Deliver to dock 2",
+        (ErpOrderLine(1, "BOX-S", Decimal(500), Decimal("0.415"), None),),
+    )
+    vendor, made = plan(ErpData(purchase_orders=(order,)), PortalState())
+    assert (vendor.entity, made.verdict) == ("vendors", Verdict.CREATE)
+    create, submit = made.calls
+    assert create.body is not None
+    assert (create.path, create.body["external_ref"], create.body["notes"]) == (
+        "/api/v1/purchase-orders",
+        "P5001",
+        "Deliver to dock 2",
+    )
+    assert submit.path == "/api/v1/purchase-orders/{number}/submit"
+    current = {
+        "number": "PO-2026-00001",
+        "vendor_code": "V-BOX",
+        "status": "submitted",
+        "external_ref": "P5001",
+        "notes": "a buyer's own words",
+        "lines": [
+            {
+                "line_no": 1,
+                "sku": "BOX-S",
+                "qty_ordered": "500.0000",
+                "unit_cost": "0.4150",
+                "due_date": None,
+            }
+        ],
+    }
+    [again] = plan(
+        ErpData(purchase_orders=(order,)),
+        PortalState(vendors=frozenset({"V-BOX"}), purchase_orders={"P5001": current}),
+    )
+    assert (again.verdict, again.calls) == (Verdict.UNCHANGED, ())
 
 
 def test_an_order_whose_lines_changed_in_the_erp_is_held_not_applied() -> None:

@@ -141,7 +141,7 @@ CUSTOMERS = Entity(
 SALES_ORDERS = Entity(
     "sales_orders",
     (
-        Column("so_ref", Kind.TEXT, required=True, doc="the ERP's order number"),
+        Column("so_ref", Kind.TEXT, required=True, doc="the ERP's order number (external_ref)"),
         Column("customer_code", Kind.TEXT, required=True),
         Column("line_no", Kind.INTEGER, required=True, minimum=1, maximum=LINE_NO_MAX),
         Column("sku", Kind.TEXT, required=True),
@@ -160,7 +160,7 @@ SALES_ORDERS = Entity(
 PURCHASE_ORDERS = Entity(
     "purchase_orders",
     (
-        Column("po_ref", Kind.TEXT, required=True, doc="the ERP's order number"),
+        Column("po_ref", Kind.TEXT, required=True, doc="the ERP's order number (external_ref)"),
         Column("vendor_code", Kind.TEXT, required=True),
         Column("line_no", Kind.INTEGER, required=True, minimum=1, maximum=LINE_NO_MAX),
         Column("sku", Kind.TEXT, required=True),

@@ -8,14 +8,14 @@ of the BOM draft just created), since a number the service gives is known only t
 The import never deletes or deactivates anything: what the portal has and the ERP does not is
 left as it is. Plain values, no I/O: `portal.py` fetches the state and makes the calls.
 
-How an order is found again: mrp's and purchasing's orders have no field for another system's
-number, so the ERP's is kept at the head of the order's notes, "[ERP SO-1001]", where a planner
-sees it too; the next run finds the order by it (`erp_ref_of`).
+How an order is found again: an order the import creates carries the ERP's number as its
+`external_ref` (mrp's sales orders and purchasing's purchase orders hold one order per number,
+and the field cannot be changed), and the next run looks the order up by it. The notes are left
+to the ERP's notes column and to the planner: editing them never hides an order from the import.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,8 +45,8 @@ FINISHED_GOODS, RAW_MATERIAL = "FG", "RAW"
 # stock adjustments and BOM versions alike.
 ADJUSTMENT_REASON = "count_correction"
 IMPORT_NOTE = "ERP import"
+# What an order's notes hold (mrp's and purchasing's); an ERP's longer notes are cut to it.
 NOTES_LIMIT = 1000
-_ERP_REF = re.compile(r"^\[ERP ([^\]]+)\]")
 
 
 class Verdict(StrEnum):
@@ -86,23 +86,12 @@ class PortalState:
     # The released BOM per product SKU the ERP has a BOM for (None: none released).
     boms: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
     customers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    # By the ERP's order number found at the head of the notes.
+    # Orders by their external_ref: the ERP's order number they were created with.
     sales_orders: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     vendors: frozenset[str] = frozenset()
     purchase_orders: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Quantity by (SKU, location), every lot and status together.
     stock: Mapping[tuple[str, str], Decimal] = field(default_factory=dict)
-
-
-def erp_ref_of(notes: str | None) -> str | None:
-    """The ERP's order number an imported order carries at the head of its notes."""
-    match = _ERP_REF.match(notes or "")
-    return match.group(1) if match else None
-
-
-def notes_with_ref(ref: str, notes: str | None) -> str:
-    text = f"[ERP {ref}]" + (f" {notes}" if notes else "")
-    return text[:NOTES_LIMIT]
 
 
 def plan(erp: ErpData, state: PortalState) -> list[Step]:
@@ -284,7 +273,7 @@ def _sales_order_step(order: ErpSalesOrder, current: Mapping[str, Any] | None) -
         units = {line.business_unit for line in order.lines}
         body: dict[str, Any] = {
             "customer_code": order.customer_code,
-            "notes": notes_with_ref(order.ref, order.notes),
+            "external_ref": order.ref,
             "lines": [
                 {"sku": line.sku, "qty": _json(line.qty), "unit_price": _json(line.price)}
                 | ({"due_date": _json(line.due_date)} if line.due_date else {})
@@ -292,6 +281,8 @@ def _sales_order_step(order: ErpSalesOrder, current: Mapping[str, Any] | None) -
                 for line in order.lines
             ],
         }
+        if order.notes is not None:
+            body["notes"] = order.notes[:NOTES_LIMIT]
         if order.order_date is not None:
             body["order_date"] = _json(order.order_date)
         if len(units) == 1 and None not in units:
@@ -330,8 +321,8 @@ def _sales_order_step(order: ErpSalesOrder, current: Mapping[str, Any] | None) -
             )
         )
     # Notes the ERP does not give are the portal's own (a planner may have added some).
-    notes = notes_with_ref(order.ref, order.notes)
-    if order.notes is not None and (current.get("notes") or "") != notes:
+    notes = order.notes[:NOTES_LIMIT] if order.notes is not None else None
+    if notes is not None and (current.get("notes") or "") != notes:
         changes["notes"] = notes
         details.append(_difference("notes", current.get("notes"), notes))
     if not changes:
@@ -450,13 +441,15 @@ def _purchase_order_step(order: ErpPurchaseOrder, current: Mapping[str, Any] | N
     if current is None:
         body: dict[str, Any] = {
             "vendor_code": order.vendor_code,
-            "notes": notes_with_ref(order.ref, order.notes),
+            "external_ref": order.ref,
             "lines": [
                 {"sku": line.sku, "qty": _json(line.qty), "unit_cost": _json(line.price)}
                 | ({"due_date": _json(line.due_date)} if line.due_date else {})
                 for line in order.lines
             ],
         }
+        if order.notes is not None:
+            body["notes"] = order.notes[:NOTES_LIMIT]
         if order.order_date is not None:
             body["order_date"] = _json(order.order_date)
         return Step(

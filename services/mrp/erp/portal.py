@@ -6,8 +6,8 @@ freshly signed admin token (an import outlives one token's minute) and an Idempo
 the one retry after a lost answer cannot create a thing twice.
 
 Reading the current state asks only for what the ERP names: every item, customer, vendor and
-order (paged lists), the released BOM of each product the ERP has a BOM for, and the stock
-balances.
+order (paged lists; an order is known by its `external_ref`, the ERP's number it was created
+with), the released BOM of each product the ERP has a BOM for, and the stock balances.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
-from services.mrp.erp.plan import ApiCall, PortalState, erp_ref_of
+from services.mrp.erp.plan import ApiCall, PortalState
 from services.mrp.erp.records import ErpData
 from shared.i18n import Text, _
 
@@ -214,13 +214,6 @@ async def current_state(api: PortalApi, erp: ErpData) -> PortalState:
 
 
 def _by_erp_ref(orders: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Imported orders by the ERP's number; of two with one number (an order cancelled here and
-    imported again), the live one."""
-    found: dict[str, Any] = {}
-    for order in orders:
-        ref = erp_ref_of(order.get("notes"))
-        if ref is None:
-            continue
-        if ref not in found or found[ref].get("status") == "cancelled":
-            found[ref] = order
-    return found
+    """Orders by their external reference (the services keep one order per reference); those
+    taken in the portal have none and are no business of the import."""
+    return {str(order["external_ref"]): order for order in orders if order.get("external_ref")}

@@ -1,12 +1,14 @@
 -- purchase_orders.sql: the ERP's open purchase orders, one row per line still to receive.
 --
--- A new order is created in purchasing and submitted, with the ERP's number at the head of its
--- notes, "[ERP P5001]"; a vendor the portal lacks is created first (named vendor_name, or its
--- code). As with sales orders, a later difference in vendor or lines is reported as held.
+-- A new order is created in purchasing and submitted, with the ERP's number as its external
+-- reference (external_ref, one order per number) and the ERP's notes as they are; a vendor the
+-- portal lacks is created first (named vendor_name, or its code). As with sales orders, a later
+-- difference in vendor or lines is reported as held.
 -- Give the quantity still to receive, so what has arrived is not counted twice (it is in
 -- stock.sql already).
 --
---   po_ref             required  the ERP's order number
+--   po_ref             required  the ERP's order number, kept as the order's external_ref
+--                                (64 characters at most)
 --   vendor_code        required
 --   line_no            required  the line's number in the ERP (the portal numbers 1, 2, ...)
 --   sku                required  an item

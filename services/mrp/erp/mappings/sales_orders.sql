@@ -1,12 +1,15 @@
 -- sales_orders.sql: the ERP's open sales orders, one row per line still to ship.
 --
--- A new order is created in the portal with the ERP's number at the head of its notes,
--- "[ERP S1001]", by which the next import finds it again. The portal cannot change an order's
--- customer or lines: when those differ later, the order is reported as held for a person to
--- change; the contractual penalty and notes are brought to the ERP's. Give the quantity still
--- to ship, so what the ERP has shipped is not planned again.
+-- A new order is created in the portal with the ERP's number as its external reference
+-- (external_ref, one order per number), by which the next import finds it again; its notes are
+-- the ERP's notes as they are (none when this query returns no notes column). The portal cannot
+-- change an order's customer or lines: when those differ later, the order is reported as held
+-- for a person to change; the contractual penalty and the notes (when given here) are brought
+-- to the ERP's. Give the quantity still to ship, so what the ERP has shipped is not planned
+-- again.
 --
---   so_ref             required  the ERP's order number
+--   so_ref             required  the ERP's order number, kept as the order's external_ref
+--                                (64 characters at most)
 --   customer_code      required  a customer (customers.sql, or already in the portal)
 --   line_no            required  the line's number in the ERP (the portal numbers 1, 2, ...)
 --   sku                required  an item
