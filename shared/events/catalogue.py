@@ -81,6 +81,7 @@ __all__ = [
     "ReprintCreated",
     "SalesOrderChanged",
     "SalesOrderLine",
+    "ScheduleProjectionChanged",
     "ShippedLine",
     "Shortage",
     "StockAdjusted",
@@ -734,6 +735,26 @@ class PaymentReceived(EventPayload):
     reference: str | None = None
 
 
+class ScheduleProjectionChanged(StateEvent):
+    """A planner saved a projection cell of a sales-order line (the scheduling grid): the line's
+    two projections as they are now and the row version the save produced (`row_version`;
+    `version` is the schema's). The same value saved again changes nothing and publishes
+    nothing. The gateway's open grids fetch the line again; no service consumes it."""
+
+    event_type: ClassVar[str] = "ScheduleProjectionChanged"
+
+    so_number: Code
+    line_no: PositiveInt
+    row_version: PositiveInt = Field(
+        description="The line's projection version after the save (what the grid's next save "
+        "of the line names)"
+    )
+    low_risk_qty: NonNegDec | None = Field(default=None, description="No/Low Risk Qty")
+    high_risk_qty: NonNegDec | None = Field(default=None, description="High Risk Qty")
+    updated_by: Code = Field(description="The planner who saved it")
+    updated_at: UtcDatetime
+
+
 # --------------------------------------------------------------------------------------------
 # Downtime
 # --------------------------------------------------------------------------------------------
@@ -971,6 +992,7 @@ _MODELS: tuple[type[EventPayload], ...] = (
     PurchaseOrderChanged,
     ProductionOrderChanged,
     SalesOrderChanged,
+    ScheduleProjectionChanged,
     DowntimeRecorded,
     JournalPosted,
     FinishedGoodsReceived,

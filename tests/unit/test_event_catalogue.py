@@ -55,6 +55,8 @@ DESIGN_EVENT_TYPES = [
     "MaterialReturned",
     # The gateway keeps the audit log of user actions (§2); every service reports its changes.
     "AuditRecorded",
+    # A planner's saved projection cell, for the gateway's open scheduling grids (docs/mrp.md).
+    "ScheduleProjectionChanged",
 ]
 
 T0 = "2025-03-04T08:15:00Z"
@@ -290,6 +292,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
                 "due_date": "2025-03-10",
             }
         ],
+    },
+    "ScheduleProjectionChanged": {
+        "so_number": "SO-42",
+        "line_no": 1,
+        "row_version": 3,
+        "low_risk_qty": "60",
+        "high_risk_qty": "12.5",
+        "updated_by": "paula",
+        "updated_at": T1,
     },
     "DowntimeRecorded": {
         "downtime_id": "DT-12",

@@ -561,6 +561,70 @@ async def test_a_stale_save_is_refused_with_the_row_as_it_is_now_and_nothing_cha
     assert (row["low_risk_qty"], row["version"], row["updated_by"]) == ("5.0000", 1, "paula")
 
 
+async def test_each_saved_cell_is_published_for_the_open_grids_and_nothing_else_is(
+    plant: Plant,
+) -> None:
+    """ScheduleProjectionChanged goes out with every save that changes the row (the gateway's
+    live grids fetch the line on it); the same value again, a cell emptied that was never
+    filled, and a stale save publish nothing."""
+    widget, hook = plant.lines["1/1"], plant.lines["5/1"]
+    async with (
+        plant.client("planner", user="paula") as paula,
+        plant.client("planner", user="marco") as marco,
+    ):
+        ok(await paula.put(cell(widget), json={"value": "6.5", "version": 0}))
+        ok(await paula.put(cell(widget, "high_risk_qty"), json={"value": "3", "version": 1}))
+        ok(await paula.put(cell(widget), json={"value": "6.50", "version": 2}))  # the same
+        ok(await paula.put(cell(hook), json={"value": None, "version": 0}))  # never filled
+        refused(
+            await marco.put(cell(widget), json={"value": "1", "version": 1}),
+            409,
+            "version",
+            "concurrent_change",
+        )
+    published = plant.events("ScheduleProjectionChanged")
+    assert [event.key for event in published] == ["SO-2026-00001/1"] * 2
+    assert [event.sequence for event in published] == [1, 2]
+    first, second = (event.payload for event in published)
+    assert first["so_number"] == "SO-2026-00001" and first["line_no"] == 1
+
+    def projected(payload: dict[str, Any]) -> tuple[Any, ...]:
+        low, high = payload["low_risk_qty"], payload["high_risk_qty"]
+        return (payload["row_version"], low and D(low), high and D(high))
+
+    assert projected(first) == (1, D("6.5"), None)
+    assert projected(second) == (2, D("6.5"), D(3))
+    assert second["updated_by"] == "paula" and second["updated_at"]
+
+
+async def test_an_open_grid_fetches_only_the_lines_saved_since_it_last_looked(
+    plant: Plant,
+) -> None:
+    widget, gadget = plant.lines["1/1"], plant.lines["1/2"]
+    async with plant.client("planner", user="paula") as paula:
+        ok(await paula.put(cell(widget), json={"value": "2", "version": 0}))
+        first = ok(await paula.get(GRID))
+        saved_at = by_line(first, plant)["1/1"]["updated_at"]
+        ok(await paula.put(cell(gadget), json={"value": "1", "version": 0}))
+        since = ok(await paula.get(GRID, params={"updated_since": saved_at}))
+        later = by_line(ok(await paula.get(GRID)), plant)["1/2"]["updated_at"]
+        newest = ok(await paula.get(GRID, params={"updated_since": later, "customer_code": "BOLT"}))
+        nothing = ok(await paula.get(GRID, params={"updated_since": "2099-01-01T00:00:00+00:00"}))
+        # A time without its offset could be any plant's: refused, naming the parameter.
+        refused(
+            await paula.get(GRID, params={"updated_since": "2026-03-10T08:00:00"}),
+            422,
+            "query.updated_since",
+        )
+        refused(
+            await paula.get(GRID, params={"updated_since": "yesterday"}), 422, "query.updated_since"
+        )
+    assert [row["so_line_id"] for row in since["items"]] == [widget, gadget]
+    assert since["total"] == 2
+    assert newest["items"] == []  # the other filters still apply
+    assert nothing["items"] == []
+
+
 async def test_a_version_from_the_future_is_refused_too(plant: Plant) -> None:
     async with plant.client("planner") as api:
         problem = refused(
@@ -717,3 +781,35 @@ async def test_the_grid_exports_to_excel_with_its_filters_and_total_row(plant: P
     assert rows[1][11] == 4 and rows[1][15] == 4 and rows[1][19] == "paula"  # net, low, who
     total = rows[-1]
     assert (total[7], total[13], total[14], total[16]) == (21, 164, 72, 16)
+
+
+async def test_the_excel_export_has_the_fg_value_cards_on_a_second_sheet(
+    plant: Plant, today: list[date]
+) -> None:
+    """The cards as the page shows them above the grid (the plant's: the filters do not narrow
+    them), each with the due days of the lines it covers, at cost and at sales price."""
+    async with plant.client("viewer", language="es") as spanish, plant.client("viewer") as api:
+        answer = await api.get("/api/v1/schedule.xlsx", params={"customer_code": "BOLT"})
+        en_espanol = await spanish.get("/api/v1/schedule.xlsx")
+    assert answer.status_code == 200, answer.text
+    book = openpyxl.load_workbook(io.BytesIO(answer.content))
+    assert book.sheetnames == ["Scheduling grid", "FG value cards"]
+    rows = list(book["FG value cards"].iter_rows(values_only=True))
+    assert rows[0] == ("Card", "Lines due from", "Lines due to", "At cost", "At sales price")
+
+    def day(value: Any) -> date | None:
+        return None if value is None else value.date()
+
+    cards = [(row[0], day(row[1]), day(row[2]), row[3], row[4]) for row in rows[1:5]]
+    assert cards == [
+        ("FG on hand", None, None, 60, 101),
+        ("For lines due by the current cutoff", None, date(2026, 3, 19), 20, 32),
+        ("For lines due in the next period", date(2026, 3, 20), date(2026, 4, 19), 35, 69),
+        ("Not needed by either", date(2026, 4, 20), None, 5, 0),
+    ]
+    assert all(cell is None for cell in rows[5])  # a row apart, then what they rest on
+    assert (rows[6][0], day(rows[6][1])) == ("Worked out on", TODAY)
+    assert rows[7][:2] == ("No open line prices (at cost only)", "SPARE")
+    spanish_book = openpyxl.load_workbook(io.BytesIO(en_espanol.content))
+    assert spanish_book.sheetnames[1] == "Tarjetas de valor del PT"
+    assert next(spanish_book.worksheets[1].iter_rows(values_only=True))[0] == "Tarjeta"

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 
 from services.mrp.schedule import service
 from services.mrp.schedule.domain import ProjectionField
@@ -25,7 +26,7 @@ from shared.web.commands import new_uow, run_command, runtime_of
 from shared.web.pagination import PageParams, page_params, sort_param
 from shared.web.problems import InvalidInput
 from shared.web.security import require_permission
-from shared.web.xlsx import workbook_response
+from shared.web.xlsx import sheets_response
 
 router = APIRouter(prefix="/api/v1", tags=["schedule"])
 
@@ -55,6 +56,13 @@ def schedule_filters(
         str | None,
         Query(max_length=100, description="Part of the order number, customer, SKU or item"),
     ] = None,
+    updated_since: Annotated[
+        AwareDatetime | None,
+        Query(
+            description="Only lines whose projections were saved at or after this instant "
+            "(ISO 8601 with an offset): what an open grid fetches when another planner saves"
+        ),
+    ] = None,
 ) -> ScheduleFilters:
     """A month and a range together keep the days in both."""
     if due_month:
@@ -72,6 +80,7 @@ def schedule_filters(
         due_to=due_to,
         sku=sku or None,
         search=q or None,
+        updated_since=updated_since,
     )
 
 
@@ -93,7 +102,8 @@ def list_schedule(
 
 @router.get("/schedule.xlsx", response_class=Response)
 def export_schedule(request: Request, _reader: Reader, sort: Sort, filters: Filters) -> Response:
-    """The same lines as the grid, with the same filters, and their total row."""
+    """The same lines as the grid, with the same filters, and their total row; a second sheet
+    holds the FG value cards."""
     headers = [
         _("Sales order"),
         _("Line"),
@@ -119,14 +129,23 @@ def export_schedule(request: Request, _reader: Reader, sort: Sort, filters: Filt
     ]
     settings = runtime_of(request).settings
     today = plant_today(settings)
+    card_headers = [
+        _("Card"),
+        _("Lines due from"),
+        _("Lines due to"),
+        _("At cost"),
+        _("At sales price"),
+    ]
     with runtime_of(request).uow(read_only=True) as uow:
-        return workbook_response(
-            "schedule",
-            str(_("Scheduling grid")),
-            [str(header) for header in headers],
-            list(service.export_rows(uow, filters, today, sort)),
-            timezone=settings.plant_timezone,
-        )
+        exported = service.export(uow, filters, today, sort)
+    return sheets_response(
+        "schedule",
+        [
+            (str(_("Scheduling grid")), [str(header) for header in headers], exported.lines),
+            (str(_("FG value cards")), [str(header) for header in card_headers], exported.cards),
+        ],
+        timezone=settings.plant_timezone,
+    )
 
 
 @router.put("/schedule/lines/{so_line_id}/{field}", response_model=ProjectionOut)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,6 +44,7 @@ from services.mrp.schedule.schemas import (
     ScheduleTotals,
 )
 from shared.audit import record_change
+from shared.events.catalogue import ScheduleProjectionChanged
 from shared.events.envelope import utc_now
 from shared.i18n import _
 from shared.uow import UnitOfWork
@@ -61,7 +62,8 @@ OPEN_LINE = (
 
 @dataclass(frozen=True)
 class ScheduleFilters:
-    """Which open lines to show; a due filter leaves out lines without a due date."""
+    """Which open lines to show; a due filter leaves out lines without a due date, and
+    `updated_since` lines whose projections were never saved."""
 
     customer_code: str | None = None
     business_unit: str | None = None
@@ -69,6 +71,7 @@ class ScheduleFilters:
     due_to: date | None = None
     sku: str | None = None
     search: str | None = None
+    updated_since: datetime | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,11 +108,45 @@ def schedule(
     )
 
 
-def export_rows(
+@dataclass(frozen=True)
+class Export:
+    """The grid as a workbook: its lines with the total row, and the FG value cards."""
+
+    lines: list[list[Any]]
+    cards: list[list[Any]]
+
+
+def export(
     uow: UnitOfWork, filters: ScheduleFilters, today: date, sort: str | None = None
-) -> Iterator[list[Any]]:
-    """Every line the grid would show with these filters, then the total row, for the XLSX."""
-    rows, _cards = _rows_and_cards(uow, filters, today, sort)
+) -> Export:
+    """Every line the grid would show with these filters, then the total row; and the plant's
+    FG value cards (which the filters do not narrow), as the page shows them above the grid."""
+    rows, cards = _rows_and_cards(uow, filters, today, sort)
+    return Export(lines=list(_line_cells(rows)), cards=card_cells(cards))
+
+
+def card_cells(cards: FgCardsOut) -> list[list[Any]]:
+    """One row per card: what it holds, the due days of the lines it covers (from, to; empty
+    for no limit), its value at cost and at sales price; then, a row apart, the day they are
+    worked out on and the SKUs counted at cost only."""
+    day_after = cards.current_cutoff + timedelta(days=1)
+    after_next = cards.next_cutoff + timedelta(days=1)
+    cells: list[list[Any]] = [
+        [str(label), first, last, card.at_cost, card.at_price]
+        for label, first, last, card in (
+            (_("FG on hand"), None, None, cards.total),
+            (_("For lines due by the current cutoff"), None, cards.current_cutoff, cards.current),
+            (_("For lines due in the next period"), day_after, cards.next_cutoff, cards.next),
+            (_("Not needed by either"), after_next, None, cards.not_needed),
+        )
+    ]
+    cells += [[], [str(_("Worked out on")), cards.as_of]]  # a row apart: not a card
+    if cards.unpriced_skus:
+        cells.append([str(_("No open line prices (at cost only)")), ", ".join(cards.unpriced_skus)])
+    return cells
+
+
+def _line_cells(rows: Sequence[ScheduleRow]) -> Iterator[list[Any]]:
     for row in rows:
         yield [
             row.so_number,
@@ -262,6 +299,8 @@ def _matching(filters: ScheduleFilters, sort: str | None) -> Select[*tuple[Any, 
         query = query.where(SalesOrderLine.due_date <= filters.due_to)
     if filters.sku:
         query = query.where(SalesOrderLine.sku == filters.sku)
+    if filters.updated_since:
+        query = query.where(LineProjection.updated_at >= filters.updated_since)
     if filters.search:
         query = query.where(
             contains_text(
@@ -427,6 +466,7 @@ def save_cell(
     )
     uow.session.flush()
     out = _projection_out(locked, projection, target)
+    _publish(uow, locked, projection)
     record_change(
         uow,
         "mrp.schedule.save",
@@ -436,6 +476,22 @@ def save_cell(
         _snapshot(projection),
     )
     return out
+
+
+def _publish(uow: UnitOfWork, locked: _LockedLine, projection: LineProjection) -> None:
+    """ScheduleProjectionChanged: the line's projections after the save, for the open grids."""
+    uow.add_event(
+        ScheduleProjectionChanged(
+            so_number=locked.so_number,
+            line_no=locked.line.line_no,
+            row_version=projection.version,
+            low_risk_qty=projection.low_risk_qty,
+            high_risk_qty=projection.high_risk_qty,
+            updated_by=projection.updated_by,
+            updated_at=projection.updated_at,
+        ),
+        key=f"{locked.so_number}/{locked.line.line_no}",
+    )
 
 
 def _lock_line(uow: UnitOfWork, so_line_id: int) -> _LockedLine:
