@@ -1,6 +1,7 @@
 """Rules of the store's own stock movements, on plain values: which locations a transfer may
 use, the reasons a count may be adjusted for, what a count changes and what found stock is
-worth. No database here; `service.py` loads the numbers, asks these, and moves the stock.
+worth (at a stated unit cost, as an opening balance must give one, or at the average). No
+database here; `service.py` loads the numbers, asks these, and moves the stock.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class AdjustmentReason(StrEnum):
     LOST = "lost"
     EXPIRED = "expired"
     OBSOLETE = "obsolete"
+    # Stock the plant had before the portal kept its books (a migration's first count): a gain
+    # at a stated unit cost, which accounting books against opening-balance equity, not as a
+    # gain or loss of the period.
+    OPENING_BALANCE = "opening_balance"
 
 
 class NothingToAdjust(Exception):
@@ -61,7 +66,34 @@ def adjustment_delta(
     return delta
 
 
-def found_value(delta: Decimal, average_cost: Decimal) -> Decimal:
-    """What stock found by a count is worth: the item's moving-average cost. (Stock lost is
-    worth what the balance it leaves holds per unit; the stock primitive takes it at that.)"""
-    return (delta * average_cost).quantize(FOUR_PLACES, ROUND_HALF_UP)
+class CostOnLoss(Exception):
+    """A unit cost was given for stock that leaves: a loss leaves at its balance's unit cost."""
+
+
+class OpeningBalanceNotAGain(Exception):
+    """An opening balance that would take stock away."""
+
+
+class OpeningBalanceWithoutCost(Exception):
+    """An opening balance without its unit cost."""
+
+
+def check_valuation(reason: AdjustmentReason, delta: Decimal, unit_cost: Decimal | None) -> None:
+    """Refuse a valuation that cannot be: a unit cost on a loss; an opening balance that is not
+    a gain, or has no unit cost. A cost of 0 is a cost (customer-supplied material can have
+    none), so only a missing one is refused."""
+    if reason == AdjustmentReason.OPENING_BALANCE:
+        if delta < 0:
+            raise OpeningBalanceNotAGain
+        if unit_cost is None:
+            raise OpeningBalanceWithoutCost
+    if unit_cost is not None and delta < 0:
+        raise CostOnLoss
+
+
+def found_value(delta: Decimal, average_cost: Decimal, unit_cost: Decimal | None = None) -> Decimal:
+    """What stock found by a count is worth: the unit cost stated for it, else the item's
+    moving-average cost. (Stock lost is worth what the balance it leaves holds per unit; the
+    stock primitive takes it at that.)"""
+    cost = unit_cost if unit_cost is not None else average_cost
+    return (delta * cost).quantize(FOUR_PLACES, ROUND_HALF_UP)

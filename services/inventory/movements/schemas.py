@@ -46,7 +46,9 @@ class TransferCreate(BaseModel):
 class AdjustmentCreate(BaseModel):
     """POST /stock/adjustments: a cycle count (`qty_counted`, what is on the shelf) or a known
     change (`qty_delta`, signed); exactly one of the two (the use case says which is missing or
-    extra), with a reason from the fixed list."""
+    extra), with a reason from the fixed list. `unit_cost` values stock found at that cost
+    instead of the item's moving average; it is refused on a loss and required (0 allowed) for
+    an `opening_balance`, which must be a gain."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -57,6 +59,7 @@ class AdjustmentCreate(BaseModel):
     qty_counted: NonNegative | None = None
     qty_delta: Delta | None = None
     reason_code: AdjustmentReason
+    unit_cost: NonNegative | None = None
     notes: Notes | None = None
 
 

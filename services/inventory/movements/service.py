@@ -135,8 +135,8 @@ def transfer_stock(uow: UnitOfWork, body: TransferCreate) -> MovementOut:
 
 def adjust_stock(uow: UnitOfWork, body: AdjustmentCreate) -> MovementOut:
     """A cycle count (or a known gain or loss) with a reason: StockAdjusted with the value of
-    the change, found stock at the item's moving average, lost stock at the unit cost of the
-    balance it leaves."""
+    the change, found stock at the unit cost given (an opening balance must give one) or else
+    at the item's moving average, lost stock at the unit cost of the balance it leaves."""
     if (body.qty_counted is None) == (body.qty_delta is None):
         raise InvalidInput(
             _("Give either the counted quantity or the change (qty_delta), one of the two."),
@@ -164,6 +164,7 @@ def adjust_stock(uow: UnitOfWork, body: AdjustmentCreate) -> MovementOut:
     held_qty = row.qty if row is not None else Decimal(0)
     held_value = row.value if row is not None else Decimal(0)
     delta = _delta(body, held_qty)
+    _check_valuation(body, delta)
     adjustment_id = _new_id("ADJ")
     moved = stock.move(
         book,
@@ -175,8 +176,11 @@ def adjust_stock(uow: UnitOfWork, body: AdjustmentCreate) -> MovementOut:
             reference=adjustment_id,
             source=place if delta < 0 else None,
             destination=place if delta > 0 else None,
-            # Found stock comes in at the average; lost stock leaves at its balance's unit cost.
-            value=domain.found_value(delta, item.average_cost) if delta > 0 else None,
+            # Found stock comes in at its stated cost or the average (the stock primitive moves
+            # the average with it); lost stock leaves at its balance's unit cost.
+            value=(
+                domain.found_value(delta, item.average_cost, body.unit_cost) if delta > 0 else None
+            ),
             reason_code=body.reason_code,
             notes=body.notes,
         ),
@@ -309,6 +313,35 @@ def _delta(body: AdjustmentCreate, held: Decimal) -> Decimal:
             field=field,
             code="insufficient_stock",
             extensions={"qty_held": str(held)},
+        ) from None
+
+
+def _check_valuation(body: AdjustmentCreate, delta: Decimal) -> None:
+    try:
+        domain.check_valuation(body.reason_code, delta, body.unit_cost)
+    except domain.OpeningBalanceNotAGain:
+        raise InvalidInput(
+            _("An opening balance brings stock in: it cannot take {qty} away.", qty=-delta),
+            field="qty_counted" if body.qty_counted is not None else "qty_delta",
+            code="opening_balance_not_a_gain",
+        ) from None
+    except domain.OpeningBalanceWithoutCost:
+        raise InvalidInput(
+            _(
+                "An opening balance needs the unit cost of the stock (0 when it has none, "
+                "e.g. customer-supplied material)."
+            ),
+            field="unit_cost",
+            code="unit_cost_required",
+        ) from None
+    except domain.CostOnLoss:
+        raise InvalidInput(
+            _(
+                "A unit cost is only given for stock found: stock lost leaves at the cost it "
+                "is held at."
+            ),
+            field="unit_cost",
+            code="unit_cost_on_loss",
         ) from None
 
 
