@@ -49,6 +49,7 @@ class AccountCode(StrEnum):
     ACCOUNTS_PAYABLE = "2000"
     OWNERS_EQUITY = "3000"
     RETAINED_EARNINGS = "3100"
+    OPENING_BALANCE_EQUITY = "3900"
     REVENUE = "4000"
     COST_OF_GOODS_SOLD = "5000"
     SCRAP = "5400"
@@ -84,6 +85,14 @@ CHART_OF_ACCOUNTS: tuple[ChartAccount, ...] = (
     ChartAccount(AccountCode.OWNERS_EQUITY, "Owner's equity", AccountType.EQUITY, "capital"),
     ChartAccount(
         AccountCode.RETAINED_EARNINGS, "Retained earnings", AccountType.EQUITY, "retained_earnings"
+    ),
+    # What the stock a plant brought into the portal was worth (inventory's opening_balance
+    # adjustments); the accountant clears it into capital once the opening balances are in.
+    ChartAccount(
+        AccountCode.OPENING_BALANCE_EQUITY,
+        "Opening balance equity",
+        AccountType.EQUITY,
+        "opening_balance",
     ),
     ChartAccount(AccountCode.REVENUE, "Revenue", AccountType.REVENUE, "sales"),
     ChartAccount(
@@ -135,6 +144,7 @@ class PostingRole(StrEnum):
     COST_OF_GOODS_SOLD = "cost_of_goods_sold"
     SCRAP = "scrap"
     INVENTORY_ADJUSTMENTS = "inventory_adjustments"
+    OPENING_BALANCE_EQUITY = "opening_balance_equity"
 
 
 DEFAULT_POSTING_ACCOUNTS: dict[PostingRole, str] = {
@@ -148,6 +158,7 @@ DEFAULT_POSTING_ACCOUNTS: dict[PostingRole, str] = {
     PostingRole.COST_OF_GOODS_SOLD: AccountCode.COST_OF_GOODS_SOLD,
     PostingRole.SCRAP: AccountCode.SCRAP,
     PostingRole.INVENTORY_ADJUSTMENTS: AccountCode.INVENTORY_ADJUSTMENTS,
+    PostingRole.OPENING_BALANCE_EQUITY: AccountCode.OPENING_BALANCE_EQUITY,
 }
 
 # The roles whose accounts hold inventory, and the class inventory's valuation calls each.

@@ -40,6 +40,9 @@ from shared.values import FOUR_PLACES
 
 WIP_LOCATION = "WIP"
 SCRAP_LOCATION = "SCRAP"
+# The reason_code of inventory's opening-balance adjustments (its AdjustmentReason): the event
+# carries it as text, and accounting does not import another service's code.
+OPENING_BALANCE = "opening_balance"
 
 
 class UnknownItem(LookupError):
@@ -251,12 +254,18 @@ def finished_goods_inspected(
 def stock_adjusted(
     event: StockAdjusted, accounts: PostingAccounts, day: date
 ) -> JournalDraft | None:
-    """A count gain: Dr inventory / Cr adjustments; a loss the other way. Stock at SCRAP is no
-    longer inventory, so adjusting it posts nothing."""
+    """A count gain: Dr inventory / Cr adjustments; a loss the other way. An opening balance
+    (stock the plant had before the portal) is no gain of the period: it goes against
+    opening-balance equity instead. Stock at SCRAP is no longer inventory, so adjusting it
+    posts nothing."""
     if event.location == SCRAP_LOCATION or not event.value_delta:
         return None
     inventory = accounts.at(event.sku, event.location)
-    adjustments = accounts.of(PostingRole.INVENTORY_ADJUSTMENTS)
+    adjustments = accounts.of(
+        PostingRole.OPENING_BALANCE_EQUITY
+        if event.reason_code == OPENING_BALANCE
+        else PostingRole.INVENTORY_ADJUSTMENTS
+    )
     dims = Dims(item_sku=event.sku, location=event.location)
     gain = event.value_delta > 0
     debit, credit = (inventory, adjustments) if gain else (adjustments, inventory)

@@ -154,6 +154,7 @@ async def assert_the_books_after_the_stories(api: httpx.AsyncClient) -> None:
         "2000": D("250.00"),
         "3000": D(0),
         "3100": D(0),
+        "3900": D(0),
         "4000": D("48.00"),
         "5000": D("22.00"),
         "5400": D("22.00"),
@@ -200,6 +201,7 @@ async def assert_the_books_after_the_stories(api: httpx.AsyncClient) -> None:
     assert [(r["code"], D(r["amount"])) for r in sheet["equity"]["rows"]] == [
         ("3000", D(0)),
         ("3100", D(0)),
+        ("3900", D(0)),
         (None, D("4.00")),
     ]
 

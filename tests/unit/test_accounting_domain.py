@@ -28,7 +28,7 @@ def draft(*lines: DraftLine) -> JournalDraft:
 # --- chart of accounts --------------------------------------------------------------------------
 
 
-def test_chart_holds_the_twelve_accounts_of_the_design_with_their_types() -> None:
+def test_chart_holds_the_design_accounts_and_opening_balance_equity_with_their_types() -> None:
     chart = {account.code: account for account in domain.CHART_OF_ACCOUNTS}
     expected = {
         "1000": ("Cash", AccountType.ASSET),
@@ -39,6 +39,7 @@ def test_chart_holds_the_twelve_accounts_of_the_design_with_their_types() -> Non
         "2000": ("Accounts payable", AccountType.LIABILITY),
         "3000": ("Owner's equity", AccountType.EQUITY),
         "3100": ("Retained earnings", AccountType.EQUITY),
+        "3900": ("Opening balance equity", AccountType.EQUITY),
         "4000": ("Revenue", AccountType.REVENUE),
         "5000": ("Cost of goods sold", AccountType.EXPENSE),
         "5400": ("Scrap", AccountType.EXPENSE),

@@ -306,7 +306,8 @@ def test_posting_accounts_are_settings_a_receipt_follows(client: TestClient, db:
         r["role"]: r["account_code"]
         for r in client.get("/api/v1/posting-accounts", headers=auth()).json()
     }
-    assert roles["raw_materials"] == "1200" and len(roles) == 10
+    assert roles["raw_materials"] == "1200" and len(roles) == 11
+    assert roles["opening_balance_equity"] == "3900"
     client.post(
         "/api/v1/accounts",
         json={"code": "1205", "name": "Resin stock", "account_type": "asset"},

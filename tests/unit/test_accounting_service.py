@@ -127,7 +127,7 @@ def test_seeding_the_chart_twice_leaves_one_chart(db: Database) -> None:
         uow.commit()
     with new_uow(db) as uow:
         accounts = service.list_accounts(uow)
-    assert len(accounts) == 12
+    assert len(accounts) == 13  # the design's twelve and 3900 Opening balance equity
     assert (accounts[2].code, accounts[2].name, accounts[2].account_type) == (
         "1200",
         "Raw materials inventory",
@@ -254,7 +254,7 @@ def test_the_trial_balance_balances_and_respects_its_date(db: Database) -> None:
     assert march_5.total_debit == D("250")
     assert before.total_debit == before.total_credit == D(0)
     assert before.balanced
-    assert len(march_31.rows) == 12
+    assert len(march_31.rows) == 13
 
 
 def test_journal_entries_list_filters_and_pages(db: Database) -> None:
@@ -346,7 +346,7 @@ def test_the_journal_the_chart_and_the_trial_balance_read_back(
     entry = client.get("/api/v1/journal-entries/JE-2026-00001", headers=auth("supervisor"))
     assert [line["account_code"] for line in entry.json()["lines"]] == ["1200", "2000"]
     accounts = client.get("/api/v1/accounts", headers=auth("accountant"))
-    assert len(accounts.json()) == 12
+    assert len(accounts.json()) == 13
     today = client.get("/api/v1/trial-balance", headers=auth())
     assert today.json()["balanced"] is True
     dated = client.get("/api/v1/trial-balance?as_of=2026-03-04", headers=auth())

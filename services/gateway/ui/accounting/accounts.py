@@ -49,6 +49,7 @@ ROLE_LABELS: dict[str, Text] = {
     "cost_of_goods_sold": _("Cost of goods sold"),
     "scrap": _("Scrap"),
     "inventory_adjustments": _("Inventory adjustments"),
+    "opening_balance_equity": _("Opening balance equity"),
 }
 NEW_FIELDS = ("code", "name", "account_type", "subtype")
 EDIT_FIELDS = ("name", "subtype", "quickbooks_account_id")
