@@ -305,6 +305,45 @@ async def test_a_planner_types_an_order_with_two_lines_and_a_bad_row_is_pointed_
     assert len(await orders_of(api, "ACME-N")) == 1
 
 
+@in_the_modules_loop
+async def test_an_order_typed_with_its_erp_number_shows_it_and_a_taken_number_is_pointed_out(
+    portal: EmbeddedPortal, paula: Browser, api: httpx.AsyncClient
+) -> None:
+    await a_customer(api, "ACME-R")
+    form = await html_of(paula, "/sales-orders/new")
+    assert 'name="external_ref"' in form
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form)
+    assert key is not None
+    typed = {
+        "idempotency_key": key.group(1),
+        "rows": "3",
+        "customer_code": "ACME-R",
+        "external_ref": "ERP-7731",
+        "lines.0.sku": WIDGET,
+        "lines.0.qty": "2",
+        "lines.0.unit_price": "15",
+    }
+    page = await posted(paula, "/sales-orders/new", typed)
+    assert "The sales order was created." in page
+    assert re.search(r'<dt>ERP ref</dt><dd data-field="external_ref">ERP-7731</dd>', page)
+    (order,) = await orders_of(api, "ACME-R")
+    assert order["external_ref"] == "ERP-7731"
+
+    # The same number on another order (a new form, so a new key): refused beside the field.
+    again = {**typed, "idempotency_key": "7c1f6a52-0d3e-4c38-9a57-3c2b1d4e5f60"}
+    refused = await posted(paula, "/sales-orders/new", again, status=409)
+    assert "ERP-7731" in field_error(refused, "external_ref")
+    assert 'value="ERP-7731"' in refused
+    assert len(await orders_of(api, "ACME-R")) == 1
+
+    # An order without one shows no such line; in Spanish the label is its own.
+    plain = await an_order(api, "ACME-R")
+    assert "ERP ref" not in await html_of(paula, f"/sales-orders/{plain}")
+    async with signed_in(portal, "sofia") as sofia:
+        spanish = await html_of(sofia, f"/sales-orders/{order['so_number']}")
+    assert "<dt>Ref. ERP</dt>" in spanish
+
+
 # --- the list ---------------------------------------------------------------------------------
 
 

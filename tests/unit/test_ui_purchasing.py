@@ -11,6 +11,7 @@ import io
 import re
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from html import unescape
 from pathlib import Path
@@ -22,6 +23,8 @@ from openpyxl import load_workbook
 
 from services.demo import load_demo_data_once
 from services.embedded import EmbeddedPortal
+from services.purchasing import service as purchasing_service
+from services.purchasing.schemas import PurchaseOrderCreate
 from shared.i18n import translate
 from tests.support.ui import Browser, add_user, signed_in, ui_portal
 
@@ -193,6 +196,31 @@ async def test_a_created_po_is_a_draft_with_a_submit_button(buyer: Browser) -> N
     number = created.headers["location"].rsplit("/", 1)[-1]
     po = await api_json(buyer, f"/api/purchasing/v1/purchase-orders/{number}")
     assert po["expected_date"] == "2030-02-01"
+
+
+async def test_a_po_made_with_an_erp_number_shows_it_on_its_page(
+    portal: EmbeddedPortal, buyer: Browser, dock: Browser
+) -> None:
+    with portal.runtimes["purchasing"].uow() as uow:
+        made = purchasing_service.create_purchase_order(
+            uow,
+            PurchaseOrderCreate.model_validate(
+                {
+                    "vendor_code": "PACKRITE",
+                    "external_ref": "P5001",
+                    "lines": [{"sku": "BOX-S", "qty": "10", "unit_cost": "0.4"}],
+                }
+            ),
+            date(2030, 1, 2),
+        )
+        uow.commit()
+    detail = await html_of(buyer, f"/purchase-orders/{made.number}")
+    assert '<dt>ERP ref</dt><dd data-field="external_ref">P5001</dd>' in detail
+    spanish = await html_of(dock, f"/purchase-orders/{made.number}")
+    assert "<dt>Ref. ERP</dt>" in spanish
+    # A PO made here has none, and its page no such line.
+    plain = await new_submitted_po(buyer, [("BOX-S", "5", "0.42")])
+    assert "ERP ref" not in await html_of(buyer, f"/purchase-orders/{plain}")
 
 
 # --- receiving at the dock ------------------------------------------------------------------

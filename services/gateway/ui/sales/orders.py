@@ -107,7 +107,7 @@ SALES_ORDERS.mount(router, "/sales-orders", Action.SALES_ORDERS_READ, "sales/ord
 
 # --- a new order ----------------------------------------------------------------------------
 
-HEADER_FIELDS = ("customer_code", "business_unit", "order_date", "notes")
+HEADER_FIELDS = ("customer_code", "business_unit", "order_date", "notes", "external_ref")
 LINE_FIELDS = ("sku", "qty", "unit_price", "due_date")
 FIRST_ROWS = 3
 MORE_ROWS = 3
