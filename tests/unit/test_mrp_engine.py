@@ -275,9 +275,14 @@ def test_what_an_earlier_line_took_is_not_counted_again() -> None:
 
 def test_stock_issued_to_a_job_is_no_input_of_the_plan() -> None:
     # StockChanged carries wip (material issued to a job), but the engine's Stock has no such
-    # field: the loader maps available, pending QC and open PO only. 5,000 brackets at a press
-    # are not brackets on the shelf: with none available, nothing can be made.
-    assert {f.name for f in fields(Stock)} == {"available", "pending_qc", "on_order"}
+    # field: the loader maps available, pending QC and open PO (with its due dates) only. 5,000
+    # brackets at a press are not brackets on the shelf: with none available, nothing is made.
+    assert {f.name for f in fields(Stock)} == {
+        "available",
+        "pending_qc",
+        "on_order",
+        "on_order_lots",
+    }
 
     result = run([order("SO-1", "KIT", "10")], stocks={"BOX": stock("100")}, boms=KIT)
 

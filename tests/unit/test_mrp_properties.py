@@ -6,7 +6,10 @@ shared parts, made and bought items, pieces and kilograms, customer-supplied par
 - a line's plan never depends on the lines after it;
 - what a line can make is really makeable from the stock it saw (checked by an independent
   net-requirement explosion), and one unit more is not;
-- the same input gives the same plan.
+- the same input gives the same plan;
+- open purchase-order quantity comes in dated lots (and some undated): a line's material date is
+  the latest due date of the lots its takes reach, due first first, and its earliest date is
+  never before it.
 """
 
 from __future__ import annotations
@@ -103,7 +106,25 @@ def _stock(item: Item) -> st.SearchStrategy[Stock]:
         lambda n: D(n) / quarter
     )
     small = st.integers(0, 10 * quarter).map(lambda n: D(n) / quarter)
-    return st.builds(Stock, amount, small, small)
+    return st.builds(_with_lots, amount, small, st.lists(_lot(small), max_size=3), small)
+
+
+def _lot(qty: st.SearchStrategy[Decimal]) -> st.SearchStrategy[tuple[date, Decimal]]:
+    """An open PO line due from a week ago to two months ahead."""
+    due = st.integers(-7, 60).map(lambda n: date.fromordinal(PLAN_DATE.toordinal() + n))
+    return st.tuples(due, qty)
+
+
+def _with_lots(
+    available: Decimal, pending: Decimal, lots: list[tuple[date, Decimal]], undated: Decimal
+) -> Stock:
+    """Open purchase orders as dated lots (one per date, earliest first) and `undated`."""
+    by_date: dict[date, Decimal] = {}
+    for due, qty in lots:
+        if qty > 0:
+            by_date[due] = by_date.get(due, ZERO) + qty
+    dated = tuple(sorted(by_date.items()))
+    return Stock(available, pending, sum(by_date.values(), undated), dated)
 
 
 def _order(tops: Sequence[str], skus: Sequence[str]) -> st.SearchStrategy[OrderLine]:
@@ -134,15 +155,31 @@ def _order(tops: Sequence[str], skus: Sequence[str]) -> st.SearchStrategy[OrderL
 
 
 def consume(stock: Stock, qty: Decimal) -> Stock:
-    """What is left of `stock` after `qty` is taken approved first, then QC, then open PO (the
-    order every take of the engine follows); fails if `qty` is more than there is."""
+    """What is left of `stock` after `qty` is taken approved first, then QC, then open PO, its
+    dated lots earliest first and the undated rest last (the order every take of the engine
+    follows); fails if `qty` is more than there is."""
+    return consumed(stock, qty)[0]
+
+
+def consumed(stock: Stock, qty: Decimal) -> tuple[Stock, date | None, bool]:
+    """`consume`, with the latest due date of the lots the take reached and whether it reached
+    the undated open quantity."""
     left = [max(stock.available, ZERO), max(stock.pending_qc, ZERO), max(stock.on_order, ZERO)]
     for n, have in enumerate(left):
         used = min(have, qty)
         left[n] -= used
         qty -= used
     assert qty == 0, "taken beyond what exists"
-    return Stock(*left)
+    from_po = max(stock.on_order, ZERO) - left[2]
+    lots, latest = [], None
+    for due, lot in stock.on_order_lots:
+        used = min(lot, from_po)
+        from_po -= used
+        if used > 0:
+            latest = due
+        if lot > used:
+            lots.append((due, lot - used))
+    return Stock(left[0], left[1], left[2], tuple(lots)), latest, from_po > 0
 
 
 def stock_seen(plan_input: PlanInput, result: Plan, rank: int) -> dict[str, Stock]:
@@ -279,7 +316,7 @@ def test_what_the_lines_buy_is_exactly_what_the_plant_lacks(plan_input: PlanInpu
     stock = dict(plan_input.stock)
     for sku, qty in bought.items():
         held = stock.get(sku, Stock())
-        stock[sku] = Stock(held.available, held.pending_qc, held.on_order + qty)
+        stock[sku] = replace(held, on_order=held.on_order + qty)
     again = plan(replace(plan_input, stock=stock))
     assert all(not line.to_buy for line in again.lines), bought
 
@@ -367,3 +404,24 @@ def test_the_production_line_is_booked_in_priority_order(plan_input: PlanInput) 
     if plan_input.lines:
         made = [line for line in result.lines if line.order.sku in plan_input.boms]
         assert [line for line in made if line.qty_needed > 0] == booked
+
+
+@QUICK
+@given(plants())
+def test_a_line_waits_for_the_latest_lot_its_takes_reach_and_is_never_made_before_it(
+    plan_input: PlanInput,
+) -> None:
+    result = plan(plan_input)
+
+    for line in result.lines:
+        seen = stock_seen(plan_input, result, line.rank)
+        latest: date | None = None
+        undated = False
+        for sku, qty in takes_by_sku(result, line.rank).items():
+            _left, due, reached_undated = consumed(seen.get(sku, Stock()), qty)
+            if due is not None and (latest is None or due > latest):
+                latest = due
+            undated = undated or reached_undated
+        assert (line.material_date, line.material_undated) == (latest, undated), line.order
+        if line.earliest_date is not None and line.material_date is not None:
+            assert line.earliest_date >= line.material_date, line.order

@@ -14,6 +14,13 @@ line takes, in this order:
    walk over the remainder, on trial copies of the pools that are then forgotten, names the
    short parts (a part shared by two branches is counted once).
 
+Open purchase-order quantity is held in each pool as dated lots, taken earliest due first (and
+what has no due date last). The latest due date among the dated lots a line's production took,
+at any depth, is its `material_date`: its shifts are booked from the first shift worked on or
+after that day (CapacityBook.book), so its earliest date is never before its material is due.
+Quantity with no due date promises no day: it holds nothing back, and the line says it took
+some (`material_undated`).
+
 A BOM that contains itself, reached from any open line, stops the run (BomTooDeep) whatever the
 stock: with enough stock the recursion would never go deep enough to notice.
 
@@ -97,7 +104,10 @@ class Item:
 class Stock:
     available: Decimal = ZERO  # approved and not reserved
     pending_qc: Decimal = ZERO
-    on_order: Decimal = ZERO  # open purchase-order quantity
+    on_order: Decimal = ZERO  # open purchase-order quantity, in all
+    # The part of `on_order` with a due date: (due, qty) per date, earliest first. The rest of
+    # `on_order` has no promised date.
+    on_order_lots: tuple[tuple[date, Decimal], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +222,11 @@ class LineResult:
     shifts_required: Decimal | None = None
     line_code: str | None = None
     earliest_date: date | None = None
+    # The latest due date of the dated purchase-order quantity the line's production took (at
+    # any depth); None when it took none. Its shifts are not booked before it.
+    material_date: date | None = None
+    # It took open purchase-order quantity with no due date ("no promised date").
+    material_undated: bool = False
     # Parts to buy for what cannot be made yet, per SKU, from what no line took (Engine.run).
     to_buy: dict[str, Decimal] = field(default_factory=dict)
 
@@ -264,15 +279,36 @@ def status_text(result: LineResult) -> str:
 
 # --- the live pools ---------------------------------------------------------------------------
 
+# Dated purchase-order lots of a pool: (due date, quantity still to take), earliest first.
+Lots = tuple[tuple[date, Decimal], ...]
+
+
+@dataclass
+class Drawn:
+    """What one allocation drew: the quantity per SKU, and when the purchase-order quantity
+    among it is due (the latest dated lot taken; whether some had no due date)."""
+
+    qty: dict[str, Decimal] = field(default_factory=dict)
+    material_date: date | None = None
+    material_undated: bool = False
+
+    def arrives(self, due: date) -> None:
+        if self.material_date is None or due > self.material_date:
+            self.material_date = due
+
 
 @dataclass
 class Pool:
-    """One SKU's live stock while the run goes: what is left of each source."""
+    """One SKU's live stock while the run goes: what is left of each source. `lots` is the
+    dated part of `on_order`, earliest first; what `on_order` holds beyond them has no due
+    date and is taken last. The tuple is replaced, never changed, on a take, so a trial copy
+    (Pools) shares it until the trial takes from it."""
 
     available: Decimal
     pending_qc: Decimal
     on_order: Decimal
     initial: Decimal
+    lots: Lots = ()
 
     @classmethod
     def of(cls, stock: Stock | None) -> Pool:
@@ -280,15 +316,17 @@ class Pool:
         available = max(stock.available, ZERO)
         pending = max(stock.pending_qc, ZERO)
         on_order = max(stock.on_order, ZERO)
-        return cls(available, pending, on_order, available + pending + on_order)
+        lots = _lots_within(stock.on_order_lots, on_order) if stock.on_order_lots else ()
+        return cls(available, pending, on_order, available + pending + on_order, lots)
 
     @property
     def left(self) -> Decimal:
         return self.available + self.pending_qc + self.on_order
 
-    def take(self, qty: Decimal) -> Decimal:
-        """Take up to `qty`, approved stock first, then pending QC, then open POs. (Written
-        out source by source: it is the engine's innermost step.)"""
+    def take(self, qty: Decimal, drawn: Drawn | None = None) -> Decimal:
+        """Take up to `qty`, approved stock first, then pending QC, then open POs (the lot due
+        first first; `drawn` learns the dates). (Written out source by source: it is the
+        engine's innermost step.)"""
         if qty <= 0:
             return ZERO
         wanted = qty
@@ -311,7 +349,49 @@ class Pool:
             used = have if have < wanted else wanted
             self.on_order = have - used
             wanted -= used
+            if self.lots:
+                used = self._take_lots(used, drawn)
+            if used > 0 and drawn is not None:
+                drawn.material_undated = True
         return qty - wanted
+
+    def _take_lots(self, qty: Decimal, drawn: Drawn | None) -> Decimal:
+        """Take `qty` of the open-PO quantity from the dated lots, earliest due first; returns
+        what is left to take from the undated rest."""
+        lots = self.lots
+        n = 0
+        due = None
+        while n < len(lots) and qty > 0:
+            due, lot = lots[n]
+            if lot > qty:
+                self.lots = ((due, lot - qty), *lots[n + 1 :])
+                qty = ZERO
+                break
+            qty -= lot
+            n += 1
+        else:
+            self.lots = lots[n:]
+        if drawn is not None and due is not None:
+            drawn.arrives(due)  # the last lot touched is the latest taken
+        return qty
+
+
+def _lots_within(lots: Iterable[tuple[date, Decimal]], on_order: Decimal) -> Lots:
+    """Dated lots earliest first, one per date, none beyond the open quantity in all (what
+    `on_order` holds beyond their sum has no due date)."""
+    by_date: dict[date, Decimal] = {}
+    for due, qty in lots:
+        if qty > 0:
+            by_date[due] = by_date.get(due, ZERO) + qty
+    kept: list[tuple[date, Decimal]] = []
+    room = on_order
+    for due in sorted(by_date):
+        qty = min(by_date[due], room)
+        if qty <= 0:
+            break
+        kept.append((due, qty))
+        room -= qty
+    return tuple(kept)
 
 
 class Pools:
@@ -331,7 +411,7 @@ class Pools:
             pool = self._trial.get(sku)
             if pool is None:
                 base = self._base(sku)
-                pool = Pool(base.available, base.pending_qc, base.on_order, base.initial)
+                pool = Pool(base.available, base.pending_qc, base.on_order, base.initial, base.lots)
                 self._trial[sku] = pool
             return pool
         return self._base(sku)
@@ -441,11 +521,14 @@ class Engine:
             # A finished good without a BOM is bought: open purchase orders are its supply.
             components = (Component(order.sku, ONE),)
         can_make, drawn = self._most_makeable(order.sku, components, need, item)
-        self._allocate(result, components, can_make, mine, drawn)
+        drawn = self._allocate(result, components, can_make, mine, drawn)
         result.qty_can_make = can_make
+        result.material_date, result.material_undated = drawn.material_date, drawn.material_undated
         self._record_needs(result, components, need, can_make, mine)
         if self.input.boms.get(order.sku):
-            booking = self.capacity.book(order.sku, item.family, need)
+            booking = self.capacity.book(
+                order.sku, item.family, need, not_before=result.material_date
+            )
             if booking is not None:
                 result.line_code, result.shifts_required, result.earliest_date = booking
 
@@ -453,12 +536,12 @@ class Engine:
 
     def _most_makeable(
         self, sku: str, components: Sequence[Component], need: Decimal, item: Item
-    ) -> tuple[Decimal, dict[str, Decimal] | None]:
+    ) -> tuple[Decimal, Drawn | None]:
         """The most of `sku` (up to `need`) its components allow, whole units for counted
         items. Components are assumed independent first; when two share a part the estimate
         can be too high, so it is checked by a trial allocation and halved down until it fits.
         When the first estimate fits, its trial is kept as the allocation (pass two would take
-        exactly the same) and what it drew is returned; otherwise None."""
+        exactly the same) and what it drew (with its lots' dates) is returned; otherwise None."""
         estimate = need
         for component in components:
             wanted = component.of(need)
@@ -504,11 +587,12 @@ class Engine:
 
     def _fits(
         self, components: Sequence[Component], qty: Decimal, *, keep: bool = False
-    ) -> dict[str, Decimal] | None:
+    ) -> Drawn | None:
         """What a trial allocation of `qty` drew, or None when it does not fit; the trial is
-        kept only when it fits and `keep` is asked."""
+        kept only when it fits and `keep` is asked. (The lots it took, and so their dates, are
+        the trial pools': a rollback forgets them with the rest.)"""
         self.pools.trial()
-        drawn: dict[str, Decimal] = {}
+        drawn = Drawn()
         fits = all(self._draw(c.sku, c.of(qty), 1, drawn) >= c.of(qty) for c in components)
         if fits and keep:
             self.pools.commit()
@@ -524,31 +608,33 @@ class Engine:
         components: Sequence[Component],
         can_make: Decimal,
         mine: dict[str, Decimal],
-        drawn: dict[str, Decimal] | None = None,
-    ) -> None:
-        """Allocate `can_make` (already done when pass one kept its trial: `drawn`)."""
+        drawn: Drawn | None = None,
+    ) -> Drawn:
+        """Allocate `can_make` (already done when pass one kept its trial: `drawn`); what was
+        drawn, with the dates of the purchase-order lots among it."""
         if can_make <= 0:
-            return
+            return Drawn()
         if drawn is None:
             self.pools.trial()
-            drawn = {}
+            drawn = Drawn()
             for component in components:
                 self._draw(component.sku, component.of(can_make), 1, drawn)
             self.pools.commit()
-        for sku, qty in drawn.items():
+        for sku, qty in drawn.qty.items():
             self._take(result, sku, qty, mine)
+        return drawn
 
-    def _draw(
-        self, sku: str, qty: Decimal, depth: int, drawn: dict[str, Decimal] | None = None
-    ) -> Decimal:
+    def _draw(self, sku: str, qty: Decimal, depth: int, drawn: Drawn) -> Decimal:
         """Take `qty` of `sku` from its pool and make the rest from its BOM, whole units of a
         counted item (their parts are taken in full; what is made beyond `qty` is not
         offered to anyone); returns how much was obtained (less than `qty` only when the parts
-        run out)."""
+        run out). `drawn` collects what was taken at every depth, so a made part's
+        purchase-order dates reach the line that makes it."""
         _check_depth(sku, depth)
-        got = self.pools[sku].take(qty)
-        if drawn is not None and got > 0:
-            drawn[sku] = drawn.get(sku, ZERO) + got
+        got = self.pools[sku].take(qty, drawn)
+        if got > 0:
+            taken = drawn.qty
+            taken[sku] = taken.get(sku, ZERO) + got
         rest = qty - got
         components = self.input.boms.get(sku)
         if rest <= 0 or not components:
@@ -640,6 +726,8 @@ class Engine:
 
 
 def _take_from(pool: Pool, source: str, qty: Decimal) -> Decimal:
+    """Take up to `qty` from one stock source of the pool ("available" or "pending_qc"; open
+    purchase-order quantity is taken through Pool.take, which keeps its lots)."""
     have = getattr(pool, source)
     used = min(have, max(qty, ZERO))
     setattr(pool, source, have - used)
@@ -774,20 +862,44 @@ class CapacityBook:
         return rates
 
     def book(
-        self, sku: str, family: str | None, qty: Decimal
+        self, sku: str, family: str | None, qty: Decimal, *, not_before: date | None = None
     ) -> tuple[str, Decimal, date | None] | None:
+        """Book `qty` of the item on the able line that finishes it first: (line, shifts, the
+        day the last shift is worked, None beyond the horizon), or None when no line can.
+
+        Each line keeps one cursor, the shifts booked from the plan date on. The production
+        starts at the cursor, or, when its material is due later (`not_before`), at the first
+        shift worked on or after that day; the line stands idle in between, and the cursor
+        moves to the end of the booking, so later lines on that line are booked after it. A
+        simple cursor: the idle shifts are not filled by later lines whose material is in."""
         choices = []
         for code, rate in self.rates_for(sku, family):
             if rate <= 0:
                 continue
             shifts = (qty / rate).quantize(TWO_PLACES, rounding=ROUND_CEILING)
-            finish = self._day_worked(code, self.booked[code] + shifts)
-            choices.append((finish or date.max, code, shifts, finish))
+            start = self.booked[code]
+            if not_before is not None:
+                ready = self._shifts_before(code, not_before)
+                if ready > start:
+                    start = ready
+            finish = self._day_worked(code, start + shifts)
+            choices.append((finish or date.max, code, shifts, finish, start))
         if not choices:
             return None
-        _, code, shifts, finish = min(choices)
-        self.booked[code] += shifts
+        _, code, shifts, finish, start = min(choices)
+        self.booked[code] = start + shifts
         return code, shifts, finish
+
+    def _shifts_before(self, code: str, day: date) -> Decimal:
+        """The shifts the line works from the plan date up to the day before `day`."""
+        days = (day - self.plan_date).days
+        if days <= 0:
+            return ZERO
+        per_day = self.lines[code].shifts_by_weekday
+        weeks, rest = divmod(days, 7)
+        first = self.plan_date.weekday()
+        partial = sum(per_day[(first + n) % 7] for n in range(rest))
+        return Decimal(weeks * sum(per_day) + partial)
 
     def _day_worked(self, code: str, shifts: Decimal) -> date | None:
         """The day on which the line's `shifts`-th shift from today is worked."""

@@ -6,7 +6,7 @@ reads every open line, and this is most of its time."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -171,21 +171,25 @@ def _production_by_line(session: Session) -> dict[tuple[str, int], _LineProducti
 
 
 def stock_by_sku(session: Session) -> dict[str, Stock]:
-    on_order: dict[str, Decimal] = {
-        sku: qty
-        for sku, qty in session.execute(
-            select(OpenPurchaseLine.sku, func.sum(OpenPurchaseLine.qty_open)).group_by(
-                OpenPurchaseLine.sku
-            )
-        )
-    }
+    """Approved and pending-QC stock, and the open purchase-order quantity in all with its
+    dated part per due date (a line without a due date promises no day)."""
+    on_order: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    lots: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
+    for sku, due, qty in session.execute(
+        select(OpenPurchaseLine.sku, OpenPurchaseLine.due_date, func.sum(OpenPurchaseLine.qty_open))
+        .group_by(OpenPurchaseLine.sku, OpenPurchaseLine.due_date)
+        .order_by(OpenPurchaseLine.sku, OpenPurchaseLine.due_date)
+    ):
+        on_order[sku] += Decimal(qty)
+        if due is not None:
+            lots[sku].append((due, Decimal(qty)))
     stock: dict[str, Stock] = {}
     for sku, available, pending in session.execute(
         select(StockLevel.sku, StockLevel.available, StockLevel.pending_qc)
     ):
-        stock[sku] = Stock(available, pending, Decimal(on_order.pop(sku, ZERO)))
+        stock[sku] = Stock(available, pending, on_order.pop(sku, ZERO), tuple(lots.get(sku, ())))
     for sku, qty in on_order.items():
-        stock[sku] = Stock(on_order=Decimal(qty))
+        stock[sku] = Stock(on_order=qty, on_order_lots=tuple(lots.get(sku, ())))
     return stock
 
 
@@ -306,5 +310,5 @@ def _less_held(
     for sku, qty in held.items():
         free = stock.get(sku)
         if qty > 0 and free is not None:
-            stock[sku] = Stock(max(free.available - qty, ZERO), free.pending_qc, free.on_order)
+            stock[sku] = replace(free, available=max(free.available - qty, ZERO))
     return stock
