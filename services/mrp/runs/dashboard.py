@@ -369,6 +369,8 @@ def line_out(row: MrpLineResult, actions: dict[tuple[str, int], list[MrpAction]]
         line_code=row.line_code,
         shifts_required=row.shifts_required,
         earliest_date=row.earliest_date,
+        material_date=row.material_date,
+        material_undated=bool(row.material_undated),
         components=components,
         job_qty=job_qty(row, components),
         qty_to_buy=to_buy(row),
@@ -499,6 +501,8 @@ LINE_HEADERS = (
     _("Line code"),
     _("Shifts"),
     _("Earliest date"),
+    _("Material due"),
+    _("Material without a due date"),
     _("Bottleneck"),
     _("Actions"),
 )
@@ -561,6 +565,8 @@ def _line_cells(lines: Sequence[LineOut]) -> Iterator[list[Any]]:
             line.line_code,
             line.shifts_required,
             line.earliest_date,
+            line.material_date,
+            str(_("Yes")) if line.material_undated else None,
             ", ".join(line.bottleneck),
             "; ".join(f"{a.kind}: {', '.join(a.references)}" for a in line.actions if a.references),
         ]

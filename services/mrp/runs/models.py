@@ -16,6 +16,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -93,6 +94,10 @@ class MrpLineResult(Base):
     shifts_required: Mapped[Decimal | None] = mapped_column(Amount(), nullable=True)
     line_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     earliest_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The latest due date of the dated purchase-order quantity the line's production took;
+    # whether it took some with no due date (LineResult).
+    material_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    material_undated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     components: Mapped[str] = mapped_column(Text)
     # Parts to buy for what cannot be made yet, netted across lines: {"SKU": "qty"} (JSON).
     to_buy: Mapped[str] = mapped_column(Text)

@@ -90,6 +90,15 @@ class LineOut(BaseModel):
     line_code: str | None
     shifts_required: Amount4 | None
     earliest_date: date | None
+    material_date: date | None = Field(
+        description="The latest due date of the dated open purchase-order quantity the line's "
+        "production takes (at any depth); the earliest date is never before it. None when it "
+        "takes none"
+    )
+    material_undated: bool = Field(
+        description="The production takes open purchase-order quantity with no due date (no "
+        "promised date: it holds the earliest date back by nothing)"
+    )
     components: list[ComponentOut]
     job_qty: Amount4 | None = Field(
         description="What 'create job' makes when no quantity is given; None when the line "

@@ -161,6 +161,8 @@ def _line_row(run_id: int, scored: Scored, line: LineResult) -> dict[str, Any]:
         "shifts_required": _fits_column(line.shifts_required),
         "line_code": line.line_code,
         "earliest_date": line.earliest_date,
+        "material_date": line.material_date,
+        "material_undated": line.material_undated,
         "components": json.dumps([_component(c) for c in line.components]),
         "to_buy": json.dumps(_to_buy(line.to_buy)),
     }
