@@ -5,7 +5,8 @@ shipped mappings, and applied to an embedded portal through its services' APIs.
 
 The story: a dry run lists what would be created and changes nothing; the import creates the
 items, BOMs, customers, open orders (each carrying the ERP's number as its external_ref) and
-stock; a second import changes nothing; a change to one row of the ERP changes only that in the
+stock (opening balances at the ERP's costs, booked against opening-balance equity); a second
+import changes nothing; a change to one row of the ERP changes only that in the
 portal; a planner rewriting an imported order's notes does not make the next import take the
 order again; and a mapping that names a missing column is refused before anything is applied,
 naming the file and the column.
@@ -240,9 +241,10 @@ async def test_a_dry_run_then_the_import_then_again_and_then_one_row_changed_in_
         ("LAMP-1", "FG"): "7.0000",
         ("RESIN-GRY", "RAW"): "12.5000",
     }
+    # New items: their stock is an opening balance (valued at the ERP's cost, next test).
     adjustments = await plant.get("inventory", "/api/v1/stock-transactions", sku="BOX-S")
     assert [(t["reason_code"], t["notes"]) for t in adjustments["items"]] == [
-        ("count_correction", "ERP import")
+        ("opening_balance", "ERP import")
     ]
 
     # The same ERP again: nothing to do, and nothing written anywhere but the run log.
@@ -294,9 +296,80 @@ async def test_a_dry_run_then_the_import_then_again_and_then_one_row_changed_in_
     assert (await plant.get("inventory", "/api/v1/items/LAMP-1"))["name"] == "Desk lamp, black"
     resin_stock = await plant.get("inventory", "/api/v1/items/RESIN-GRY/stock")
     assert Decimal(resin_stock["on_hand"]) == Decimal(20)
+    resin_moves = await plant.get("inventory", "/api/v1/stock-transactions", sku="RESIN-GRY")
+    assert sorted(t["reason_code"] for t in resin_moves["items"]) == [
+        "count_correction",  # a later difference, at the portal's average
+        "opening_balance",
+    ]
     [last, *_] = runs.recent_runs(plant.portal.runtimes["mrp"].uow)
     assert last.summary["entities"]["sales_orders"] == {"held": 1, "unchanged": 1}
     assert last.summary["problems"][0]["key"] == "S1001"
+
+
+async def test_opening_stock_is_valued_at_the_erps_cost_and_booked_against_opening_equity(
+    plant: Plant,
+) -> None:
+    """The sample's resin has an average cost in the ERP (3.05), its boxes one per warehouse
+    (200 at 0.41 and 50 at 0.43: 0.414 weighted), its lamps none but a standard cost (17.50).
+    The customer's kits (30 found here, no cost of any kind) come in as today, at the portal's
+    average: the dry run says so."""
+    erp_sql(plant.libpq, "UPDATE IN_ONHAND SET QTY_ON_HAND = 30 WHERE ITEM_NO = 'KIT-CS'")
+    erp_sql(plant.libpq, "UPDATE IM_ITEM SET STD_COST = NULL WHERE ITEM_NO = 'KIT-CS'")
+
+    dry, printed = await plant.erp_import(dry_run=True)
+    assert dry.ok, printed
+    for line in (
+        "RESIN-GRY @ RAW  qty_on_hand: 0 → 12.5; opening balance at the ERP's unit cost, 3.05",
+        "BOX-S @ RAW      qty_on_hand: 0 → 250; opening balance at the ERP's unit cost, 0.414",
+        "LAMP-1 @ FG      qty_on_hand: 0 → 7; opening balance at the ERP's standard cost, 17.5",
+        "KIT-CS @ RAW     qty_on_hand: 0 → 30; no unit cost in the ERP: valued at the portal's "
+        "average cost, 0",
+    ):
+        assert line in printed, printed
+
+    result, printed = await plant.erp_import(dry_run=False)
+    assert result.ok, printed
+    stock = await plant.get("inventory", "/api/v1/stock")
+    valued = {row["sku"]: (row["qty"], row["value"]) for row in stock["items"]}
+    assert valued == {
+        "BOX-S": ("250.0000", "103.5000"),  # 250 x 0.414
+        "KIT-CS": ("30.0000", "0.0000"),
+        "LAMP-1": ("7.0000", "122.5000"),  # 7 x 17.50
+        "RESIN-GRY": ("12.5000", "38.1250"),  # 12.5 x 3.05
+    }
+    averages = {
+        sku: (await plant.get("inventory", f"/api/v1/items/{sku}"))["average_cost"]
+        for sku in valued
+    }
+    assert averages == {
+        "BOX-S": "0.4140",
+        "KIT-CS": "0.0000",
+        "LAMP-1": "17.5000",
+        "RESIN-GRY": "3.0500",
+    }
+    kit_moves = await plant.get("inventory", "/api/v1/stock-transactions", sku="KIT-CS")
+    assert [t["reason_code"] for t in kit_moves["items"]] == ["count_correction"]
+
+    # The books: the opening stock against opening-balance equity, nothing through 5500.
+    trial = await plant.get("accounting", "/api/v1/trial-balance")
+    balances = {row["code"]: Decimal(row["balance"]) for row in trial["rows"]}
+    assert (balances["1200"], balances["1220"]) == (Decimal("141.625"), Decimal("122.5"))
+    assert (balances["3900"], balances["5500"]) == (Decimal("264.125"), Decimal(0))
+    assert trial["balanced"] is True
+
+    # The ERP counts 7.5 more resin: a count correction at the portal's average, through 5500.
+    erp_sql(plant.libpq, "UPDATE IN_ONHAND SET QTY_ON_HAND = 20 WHERE ITEM_NO = 'RESIN-GRY'")
+    later, printed = await plant.erp_import(dry_run=False)
+    assert later.ok, printed
+    assert "RESIN-GRY @ RAW  qty_on_hand: 12.5 → 20\n" in printed + "\n", printed
+    resin = await plant.get("inventory", "/api/v1/stock-transactions", sku="RESIN-GRY")
+    assert sorted((t["reason_code"], t["value"]) for t in resin["items"]) == [
+        ("count_correction", "22.8750"),  # 7.5 x 3.05
+        ("opening_balance", "38.1250"),
+    ]
+    trial = await plant.get("accounting", "/api/v1/trial-balance")
+    balances = {row["code"]: Decimal(row["balance"]) for row in trial["rows"]}
+    assert (balances["3900"], balances["5500"]) == (Decimal("264.125"), Decimal("-22.875"))
 
 
 async def test_a_planner_rewriting_an_imported_orders_notes_does_not_make_the_import_take_it_again(

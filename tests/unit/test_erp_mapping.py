@@ -397,9 +397,113 @@ async def test_a_scheduled_import_goes_on_after_a_failed_run(
     assert slept == [900]
 
 
-def test_stock_mapping_names_no_unit_cost_column() -> None:
-    # Inventory's adjustment takes no unit cost: found stock is valued at the item's average.
-    assert STOCK.column("unit_cost") is None
+# --- opening stock ----------------------------------------------------------------------------
+
+
+def stock_plan(erp: ErpData, state: PortalState) -> dict[str, Any]:
+    """The stock steps by key: (verdict, the adjustment's body, the details as printed)."""
+    return {
+        step.key: (
+            step.verdict,
+            dict(step.calls[0].body or {}) if step.calls else None,
+            "; ".join(str(d) for d in step.details),
+        )
+        for step in plan(erp, state)
+        if step.entity == "stock"
+    }
+
+
+def test_stock_of_an_item_new_to_stock_is_its_opening_balance_at_the_erps_cost() -> None:
+    erp = ErpData(
+        items=(
+            ErpItem("RESIN", {"name": "Resin"}, standard_cost=Decimal("3.0000")),
+            ErpItem("LAMP-1", {"name": "Lamp", "item_type": "finished"}, Decimal("17.5000")),
+            ErpItem("KIT", {"name": "Kit", "customer_supplied": True}, Decimal(0)),
+        ),
+        stock=(
+            ErpStock("RESIN", None, Decimal("12.5"), unit_cost=Decimal("3.0500")),
+            ErpStock("LAMP-1", None, Decimal(7)),  # no unit cost: the standard cost
+            ErpStock("KIT", None, Decimal(30)),  # customer-supplied: a stated cost of 0
+        ),
+    )
+    steps = stock_plan(erp, PortalState())
+    resin, lamp, kit = steps["RESIN @ RAW"], steps["LAMP-1 @ FG"], steps["KIT @ RAW"]
+    assert resin[1] == {
+        "sku": "RESIN",
+        "location": "RAW",
+        "qty_delta": "12.5",
+        "reason_code": "opening_balance",
+        "unit_cost": "3.05",
+        "notes": "ERP import",
+    }
+    assert resin[2] == "qty_on_hand: 0 → 12.5; opening balance at the ERP's unit cost, 3.05"
+    assert (lamp[1]["reason_code"], lamp[1]["unit_cost"]) == ("opening_balance", "17.5")
+    assert lamp[2].endswith("opening balance at the ERP's standard cost, 17.5")
+    assert (kit[1]["reason_code"], kit[1]["unit_cost"]) == ("opening_balance", "0")
+
+
+def test_opening_stock_without_any_cost_in_the_erp_is_said_to_be_valued_at_the_average() -> None:
+    erp = ErpData(
+        items=(ErpItem("BOLT", {"name": "Bolt"}),),
+        stock=(ErpStock("BOLT", None, Decimal(40)),),
+    )
+    [(verdict, body, details)] = stock_plan(erp, PortalState()).values()
+    assert verdict is Verdict.CHANGE
+    assert body is not None and "unit_cost" not in body
+    assert body["reason_code"] == "count_correction"
+    assert details == (
+        "qty_on_hand: 0 → 40; no unit cost in the ERP: valued at the portal's average cost, 0"
+    )
+
+
+def test_an_item_in_two_locations_opens_both_and_later_differences_are_count_corrections() -> None:
+    erp = ErpData(
+        stock=(
+            ErpStock("BOX-S", "RAW", Decimal(200), Decimal("0.41")),
+            ErpStock("BOX-S", "FG", Decimal(50), Decimal("0.41")),
+        )
+    )
+    opening = stock_plan(erp, PortalState(items={"BOX-S": item_json(average_cost="0.0000")}))
+    assert {key: body["reason_code"] for key, (_v, body, _d) in opening.items() if body} == {
+        "BOX-S @ RAW": "opening_balance",
+        "BOX-S @ FG": "opening_balance",
+    }
+    # The portal holds some of it (at another location): a difference, at the average.
+    later = stock_plan(
+        erp,
+        PortalState(
+            items={"BOX-S": item_json(average_cost="0.4100")},
+            stock={("BOX-S", "RAW"): Decimal(200)},
+        ),
+    )
+    assert later["BOX-S @ RAW"][0] is Verdict.UNCHANGED
+    [_verdict, body, details] = later["BOX-S @ FG"]
+    assert body is not None
+    assert (body["reason_code"], "unit_cost" in body) == ("count_correction", False)
+    assert details == "qty_on_hand: 0 → 50"
+    # All used up, but it had stock of value (its average is kept): a count correction too.
+    used_up = stock_plan(erp, PortalState(items={"BOX-S": item_json(average_cost="0.4100")}))
+    assert {body["reason_code"] for _v, body, _d in used_up.values() if body} == {
+        "count_correction"
+    }
+
+
+def test_the_standard_cost_is_read_but_never_sent_as_a_field_of_the_item() -> None:
+    table = read_table(
+        ITEMS, "items.sql", ("sku", "name", "standard_cost"), [("BOX-S", "Box", 0.41)]
+    )
+    [item] = collect([table]).items
+    assert (item.fields, item.standard_cost) == ({"name": "Box"}, Decimal("0.41"))
+    [create] = plan(ErpData(items=(item,)), PortalState())
+    assert create.calls[0].body == {"sku": "BOX-S", "name": "Box"}
+
+
+def test_the_stock_mappings_unit_cost_is_an_amount_of_zero_or_more() -> None:
+    columns = ("sku", "qty_on_hand", "unit_cost")
+    table = read_table(STOCK, "stock.sql", columns, [("A", 1, "2.5"), ("B", 1, None)])
+    assert [row.unit_cost for row in collect([table]).stock] == [Decimal("2.5"), None]
+    with pytest.raises(BadRows, match="row 1, column unit_cost: -1 is less than zero"):
+        read_table(STOCK, "stock.sql", columns, [("A", 1, -1)])
 
 
 # --- the run log -------------------------------------------------------------------------------

@@ -41,9 +41,12 @@ from shared.i18n import Text, _
 CLEARABLE_ITEM_FIELDS = frozenset({"family"})
 # Where stock is counted when the mapping names no location.
 FINISHED_GOODS, RAW_MATERIAL = "FG", "RAW"
-# inventory's reason for an adjustment (its fixed list); the note says where it came from, on
-# stock adjustments and BOM versions alike.
+# inventory's reasons for an adjustment (its fixed list): stock of an item the portal has none
+# of yet is its opening balance, at the ERP's cost; a later difference is a count correction,
+# at the portal's average. The note says where it came from, on stock adjustments and BOM
+# versions alike.
 ADJUSTMENT_REASON = "count_correction"
+OPENING_BALANCE_REASON = "opening_balance"
 IMPORT_NOTE = "ERP import"
 # What an order's notes hold (mrp's and purchasing's); an ERP's longer notes are cut to it.
 NOTES_LIMIT = 1000
@@ -106,7 +109,12 @@ def plan(erp: ErpData, state: PortalState) -> list[Step]:
         _purchase_order_step(o, state.purchase_orders.get(o.ref)) for o in erp.purchase_orders
     ]
     types = _item_types(erp.items, state.items)
-    steps += [_stock_step(row, types, state.stock) for row in erp.stock]
+    standard_costs = {item.sku: item.standard_cost for item in erp.items}
+    new_to_stock = _new_to_stock(erp.stock, state)
+    steps += [
+        _stock_step(row, types, state.stock, new_to_stock, standard_costs.get(row.sku))
+        for row in erp.stock
+    ]
     return steps
 
 
@@ -504,8 +512,29 @@ def stock_location(row: ErpStock, types: Mapping[str, str]) -> str:
     return FINISHED_GOODS if types.get(row.sku) == "finished" else RAW_MATERIAL
 
 
+def _new_to_stock(rows: Iterable[ErpStock], state: PortalState) -> dict[str, Decimal]:
+    """The items the ERP has stock rows for that the portal has no stock of yet, with their
+    average cost: nothing held anywhere (any location, lot or status) and an average of 0, so
+    never stock of any value (an item that had some keeps its last average). Their stock
+    comes in as an opening balance."""
+    stocked = {sku for (sku, _location), qty in state.stock.items() if qty != 0}
+    new: dict[str, Decimal] = {}
+    for row in rows:
+        if row.sku in stocked or row.sku in new:
+            continue
+        current = state.items.get(row.sku)
+        average = Decimal(str((current or {}).get("average_cost") or 0))
+        if average == 0:
+            new[row.sku] = average
+    return new
+
+
 def _stock_step(
-    row: ErpStock, types: Mapping[str, str], stock: Mapping[tuple[str, str], Decimal]
+    row: ErpStock,
+    types: Mapping[str, str],
+    stock: Mapping[tuple[str, str], Decimal],
+    new_to_stock: Mapping[str, Decimal],
+    standard_cost: Decimal | None,
 ) -> Step:
     location = stock_location(row, types)
     key = f"{row.sku} @ {location}"
@@ -513,18 +542,39 @@ def _stock_step(
     delta = row.qty_on_hand - held
     if delta == 0:
         return Step("stock", key, Verdict.UNCHANGED, (_number(held),))
-    body = {
+    body: dict[str, Any] = {
         "sku": row.sku,
         "location": location,
         "qty_delta": _json(delta),
         "reason_code": ADJUSTMENT_REASON,
         "notes": IMPORT_NOTE,
     }
+    details: list[str | Text] = [_difference("qty_on_hand", held, row.qty_on_hand)]
+    if row.sku in new_to_stock:
+        # Without a cost the stock would come in at the new item's average, 0: undervalued, and
+        # consumed at no cost later. With one it is an opening balance, not a gain of the period.
+        if row.unit_cost is not None:
+            body |= {"reason_code": OPENING_BALANCE_REASON, "unit_cost": _json(row.unit_cost)}
+            details.append(
+                _("opening balance at the ERP's unit cost, {cost}", cost=_number(row.unit_cost))
+            )
+        elif standard_cost is not None:
+            body |= {"reason_code": OPENING_BALANCE_REASON, "unit_cost": _json(standard_cost)}
+            details.append(
+                _("opening balance at the ERP's standard cost, {cost}", cost=_number(standard_cost))
+            )
+        else:
+            details.append(
+                _(
+                    "no unit cost in the ERP: valued at the portal's average cost, {cost}",
+                    cost=_number(new_to_stock[row.sku]),
+                )
+            )
     return Step(
         "stock",
         key,
         Verdict.CHANGE,
-        (_difference("qty_on_hand", held, row.qty_on_hand),),
+        tuple(details),
         (ApiCall("inventory", "POST", "/api/v1/stock/adjustments", body),),
     )
 

@@ -31,8 +31,12 @@ from shared.i18n import _
 @dataclass(frozen=True)
 class ErpItem:
     sku: str
-    # Every other column the mapping returned, by our name (None: the ERP has no value).
+    # Every other column the mapping returned that is a field of the portal's item, by our name
+    # (None: the ERP has no value).
     fields: Mapping[str, Any]
+    # The ERP's standard unit cost: values the item's opening stock when the stock mapping
+    # gives no unit cost. Not a field of the portal's item (its cost is the moving average).
+    standard_cost: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class ErpStock:
     sku: str
     location: str | None
     qty_on_hand: Decimal
+    # What one unit is worth in the ERP (None: the mapping gives no cost).
+    unit_cost: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,8 @@ def collect(tables: Iterable[ErpTable]) -> ErpData:
         sales_orders=_sales_orders(rows(SALES_ORDERS.name), problems),
         purchase_orders=_purchase_orders(rows(PURCHASE_ORDERS.name), problems),
         stock=tuple(
-            ErpStock(row["sku"], row["location"], row["qty_on_hand"]) for row in rows(STOCK.name)
+            ErpStock(row["sku"], row["location"], row["qty_on_hand"], row["unit_cost"])
+            for row in rows(STOCK.name)
         ),
         ignored_columns={
             table.file: table.ignored_columns for table in by_name.values() if table.ignored_columns
@@ -142,8 +149,16 @@ def collect(tables: Iterable[ErpTable]) -> ErpData:
     return data
 
 
+# Columns of the items mapping that are not fields of the portal's item.
+NOT_ITEM_FIELDS = frozenset({"sku", "standard_cost"})
+
+
 def _item(row: ErpRow) -> ErpItem:
-    return ErpItem(row["sku"], {k: v for k, v in row.values.items() if k != "sku"})
+    return ErpItem(
+        row["sku"],
+        {k: v for k, v in row.values.items() if k not in NOT_ITEM_FIELDS},
+        row["standard_cost"],
+    )
 
 
 def _grouped(rows: Iterable[ErpRow], key: str) -> dict[str, list[ErpRow]]:

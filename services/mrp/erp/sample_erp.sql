@@ -20,7 +20,8 @@ CREATE TABLE IM_ITEM (
     REORDER_PT NUMERIC(18, 6),
     REORDER_QTY NUMERIC(18, 6),
     INSPECT CHAR(1) NOT NULL,         -- Y: received into inspection
-    STATUS CHAR(1) NOT NULL           -- A active, I inactive
+    STATUS CHAR(1) NOT NULL,          -- A active, I inactive
+    STD_COST NUMERIC(18, 6)           -- standard unit cost
 );
 
 CREATE TABLE BM_BOM (
@@ -91,12 +92,12 @@ CREATE TABLE IN_ONHAND (
 );
 
 INSERT INTO IM_ITEM VALUES
-    ('RESIN-GRY', 'Resin, grey, 1 L', 'L', 'RM', 'P', 'N', NULL, 10, 40, 'Y', 'A'),
-    ('BOX-S', 'Shipping box, small', 'EA', 'PK', 'P', 'N', NULL, 0, 0, 'N', 'A'),
-    ('KIT-CS', 'Customer''s fixing kit', 'EA', 'RM', 'P', 'Y', NULL, NULL, NULL, 'N', 'A'),
-    ('BRKT-100', 'Bracket 100', 'EA', 'CP', 'M', 'N', 'BRACKETS', NULL, NULL, 'N', 'A'),
-    ('LAMP-1', 'Desk lamp', 'EA', 'FG', 'M', 'N', 'LAMPS', NULL, NULL, 'N', 'A'),
-    ('OLD-9', 'Discontinued lamp', 'EA', 'FG', 'M', 'N', 'LAMPS', NULL, NULL, 'N', 'I');
+    ('RESIN-GRY', 'Resin, grey, 1 L', 'L', 'RM', 'P', 'N', NULL, 10, 40, 'Y', 'A', 3.000000),
+    ('BOX-S', 'Shipping box, small', 'EA', 'PK', 'P', 'N', NULL, 0, 0, 'N', 'A', 0.400000),
+    ('KIT-CS', 'Customer''s fixing kit', 'EA', 'RM', 'P', 'Y', NULL, NULL, NULL, 'N', 'A', 0),
+    ('BRKT-100', 'Bracket 100', 'EA', 'CP', 'M', 'N', 'BRACKETS', NULL, NULL, 'N', 'A', 0.55),
+    ('LAMP-1', 'Desk lamp', 'EA', 'FG', 'M', 'N', 'LAMPS', NULL, NULL, 'N', 'A', 17.50),
+    ('OLD-9', 'Discontinued lamp', 'EA', 'FG', 'M', 'N', 'LAMPS', NULL, NULL, 'N', 'I', NULL);
 
 INSERT INTO BM_BOM VALUES
     ('BRKT-100', 10, 'RESIN-GRY', 0.125000, 2, 1),
@@ -136,6 +137,6 @@ INSERT INTO PO_LINE VALUES
 INSERT INTO IN_ONHAND VALUES
     ('RESIN-GRY', 'MAIN', 12.5, 3.05),
     ('BOX-S', 'MAIN', 200, 0.41),
-    ('BOX-S', 'OVFL', 50, 0.41),
-    ('LAMP-1', 'FGW', 7, 18.20),
+    ('BOX-S', 'OVFL', 50, 0.43),
+    ('LAMP-1', 'FGW', 7, NULL),
     ('KIT-CS', 'MAIN', 0, NULL);

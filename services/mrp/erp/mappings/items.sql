@@ -14,6 +14,8 @@
 --   reorder_point                quantity, zero or more
 --   reorder_qty                  quantity, zero or more
 --   requires_qc                  Y/N: receipts go into the QC hold
+--   standard_cost                zero or more: values the item's opening stock when stock.sql
+--                                gives no unit_cost (the portal keeps a moving average, not this)
 --
 -- This sample reads IM_ITEM of the sample ERP (../sample_erp.sql): active items only, its
 -- class and source letters turned into our words, its six-decimal figures rounded to our four.
@@ -32,7 +34,8 @@ SELECT
     PROD_FAMILY AS family,
     ROUND(COALESCE(REORDER_PT, 0), 4) AS reorder_point,
     ROUND(COALESCE(REORDER_QTY, 0), 4) AS reorder_qty,
-    INSPECT AS requires_qc
+    INSPECT AS requires_qc,
+    ROUND(STD_COST, 4) AS standard_cost
 FROM IM_ITEM
 WHERE STATUS = 'A'
 ORDER BY ITEM_NO
