@@ -3,8 +3,8 @@
 AuditRecorded: every service's record of a user's change goes into the audit log.
 
 LISTENERS are not handlers: every gateway replica hears the events that change what pages show
-(stock, items, purchase orders, journals, audit entries) and tells its own open pages to fetch
-their rows again (`ui/live.py`); nothing is stored, so they need no inbox.
+(stock, items, purchase orders, journals, audit entries, planners' projections) and tells its own
+open pages to fetch their rows again (`ui/live.py`); nothing is stored, so they need no inbox.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The planners' scheduling grid in Chromium (AG Grid under the pages' strict CSP): a planner
 types projections in two cells, each saved as she leaves it, and finds both after a reload; the
-total row follows a filter typed in the grid; a second planner, whose grid was loaded before her
-saves, is told who changed the line and sees the value as it is now.
+total row follows a filter typed in the grid; a second planner, typing in the cell she saves
+(his grid shows other planners' saves as they happen, test_schedule_live.py, but keeps what he
+is typing), is told who changed the line and sees the value as it is now.
 
 The lines are two sales orders of customers of this module's own (SCHED-ONE, SCHED-TWO) on
 the demo's finished items; the grid is filtered to them with `q=SCHED`.
@@ -98,11 +99,12 @@ def test_planners_project_lines_in_the_grid_and_never_overwrite_each_other(
     one, hook, two = lines["SCHED-ONE/1"], lines["SCHED-ONE/2"], lines["SCHED-TWO/1"]
     errors: list[str] = []
 
-    # Marco opens the grid first and leaves it open.
+    # Marco opens the grid first and starts typing in the cell Paula is about to save.
     marco = open_page()
     sign_in(marco, *MARCO)
     marco.goto(GRID)
     expect(cell(marco, one, "low_risk_qty")).to_be_visible()
+    type_in(marco, cell(marco, one, "low_risk_qty"), "9")
 
     paula = open_page()
     paula.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -148,9 +150,9 @@ def test_planners_project_lines_in_the_grid_and_never_overwrite_each_other(
     expect(total_row(paula, "ordered_value")).to_have_text("$119.50")
     assert_accessible(paula)
 
-    # Marco's grid still shows version 0 of the line: his save is refused and he is told who
-    # changed it; the cell shows Paula's value.
-    type_in(marco, cell(marco, one, "low_risk_qty"), "9")
+    # Marco typed from version 0 of the line: his save is refused and he is told who changed
+    # it; the cell shows Paula's value.
+    expect(cell(marco, one, "low_risk_qty").locator("input")).to_have_value("9")
     marco.keyboard.press("Enter")
     expect(marco.locator("#toast")).to_contain_text(f"{PAULA[0]} changed")
     expect(cell(marco, one, "low_risk_qty")).to_have_text("6")

@@ -45,6 +45,8 @@ TOPICS: dict[str, str] = {
     "JournalPosted": "journal",
     "AuditRecorded": "audit",
     "DowntimeRecorded": "downtime",
+    # A planner saved a projection cell: open scheduling grids fetch the lines saved since.
+    "ScheduleProjectionChanged": "schedule",
 }
 
 

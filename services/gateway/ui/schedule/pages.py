@@ -7,6 +7,11 @@ schedule-grid.js, served under /schedule/assets/ as the CSP allows no inline scr
 lines and saves each projection cell through the gateway's JSON API (`/api/mrp/v1/schedule...`,
 as the signed-in user, with the session's CSRF token), so the mrp service checks the role and
 the input and keeps the history. Only roles that may edit projections get editable cells.
+
+Filters the mrp service refuses (a due range ending before it starts, a month that is none) are
+told beside their fields, as every form does: the page asks the service once with them before
+drawing the grid. Another planner's save reaches an open grid through the live stream's
+`schedule` topic (ui/live.py); the script fetches the lines saved since and updates those rows.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from services.gateway.ui import upstream
+from services.gateway.ui.forms import refusal, split_errors
 from services.gateway.ui.frame import Feature, NavLink, Page, page_user, render
 from shared.auth.permissions import Action, allowed
 from shared.i18n import Text, _, language_scope
@@ -116,11 +122,31 @@ async def _customers(request: Request, page: Page) -> list[tuple[str, str]]:
     return [(str(each["code"]), str(each["name"])) for each in found.get("items", [])]
 
 
+async def refused_filters(
+    request: Request, page: Page, filters: dict[str, str]
+) -> tuple[int, dict[str, str], str | None]:
+    """The status, the messages by filter field and the rest as one message, when the mrp
+    service refuses the filters; (200, {}, None) when it takes them, or when it cannot be
+    asked (the grid's script then shows why the lines could not be read)."""
+    if not filters:
+        return 200, {}, None
+    try:
+        await upstream.get_json(request, page.user, "mrp", "schedule", {**filters, "limit": 1})
+    except upstream.UpstreamProblem as problem:
+        if not refusal(problem):
+            return 200, {}, None
+        errors, general = split_errors(problem, set(FILTERS))
+        return problem.status, errors, general
+    return 200, {}, None
+
+
 @router.get("/schedule")
 async def schedule(request: Request) -> Response:
-    """The grid of open sales-order lines with the filters of the query string."""
+    """The grid of open sales-order lines with the filters of the query string; filters the
+    service refuses are marked on their fields, and no lines are read with them."""
     page = await page_user(request, Action.MRP_READ)
     filters = _filters(request)
+    status, errors, general = await refused_filters(request, page, filters)
     with language_scope(page.language):
         texts = {key: text.render() for key, text in GRID_TEXTS.items()}
     customers = await _customers(request, page)
@@ -134,7 +160,11 @@ async def schedule(request: Request) -> Response:
             "query": urlencode(filters),
             "grid_texts": json.dumps(texts),
             "can_edit": allowed(page.user.roles, Action.SCHEDULE_WRITE),
+            "errors": errors,
+            "error": general,
+            "refused": status != 200,
         },
+        status_code=status,
     )
 
 

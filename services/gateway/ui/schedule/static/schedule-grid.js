@@ -9,6 +9,10 @@
 // puts the row back as the server has it now and says who changed it; any other refusal puts
 // the old value back with the server's reason. Money is worked out exactly (BigInt
 // ten-thousandths), the way the server does: quantity x price, to the cent, half up.
+//
+// Other planners' saves appear by themselves: the page's live stream (/ui/live) says
+// "schedule" when any planner saves a cell, and the grid asks the API for the lines saved since
+// the newest save it has seen, then updates those rows (see "other planners' saves" below).
 "use strict";
 
 (function () {
@@ -17,6 +21,7 @@
   const texts = JSON.parse(box.dataset.texts || "{}");
   const query = box.dataset.query || "";
   const canEdit = box.dataset.canEdit === "true";
+  const refused = box.dataset.refused === "true"; // the filters were refused: no lines to read
   const zone = box.dataset.timezone || "UTC";
   const nonce = (document.querySelector('meta[name="csp-nonce"]') || {}).content;
   const language = document.documentElement.lang || "en";
@@ -202,8 +207,19 @@
 
   // --- saving a cell ----------------------------------------------------------------------------
   const queues = new Map(); // row id -> the promise of its last save
+  const saving = new Map(); // row id -> how many of its saves are queued or under way
   function enqueue(id, work) {
-    const next = (queues.get(id) || Promise.resolve()).then(work, work);
+    saving.set(id, (saving.get(id) || 0) + 1);
+    const done = () => {
+      const left = saving.get(id) - 1;
+      if (left > 0) {
+        saving.set(id, left);
+      } else {
+        saving.delete(id);
+        release(String(id));
+      }
+    };
+    const next = (queues.get(id) || Promise.resolve()).then(work, work).finally(done);
     queues.set(id, next);
     return next;
   }
@@ -259,6 +275,93 @@
     grid.refreshCells({ rowNodes: [node], force: true });
     updateTotals();
   }
+
+  // --- other planners' saves --------------------------------------------------------------------
+  // On the live stream's "schedule" the grid asks for the lines saved since the newest save it
+  // has seen (less a minute: a save stamped earlier may commit later), the grid's own filters
+  // applied, and takes each row whose version is newer than the one it shows: the two
+  // quantities, their values, who and when, the version (so this planner's next save of the
+  // row is not refused as stale), and the total row. A row this planner is saving waits until
+  // her saves are done. A row she is typing in is updated around her editor, unless the other
+  // planner changed the very cell she is typing in: then her typing stays and the row waits;
+  // her save names the version she started from and is refused as stale with who changed it
+  // (the row is then shown as it is now), or, if she leaves the cell unchanged, the row is
+  // updated as she leaves it.
+  const LOOK_BACK_MS = 60 * 1000;
+  let newestSave = 0; // ms since 1970 of the newest updated_at read from the server
+  let loaded = false;
+  let editing = null; // { id, field } of the cell being typed in
+  const waiting = new Map(); // row id -> the newer row from the server, held for the planner
+  const LIVE_FIELDS = [...PROJECTIONS, "version", "updated_by", "updated_at"];
+
+  function noteSaves(rows) {
+    for (const row of rows) {
+      const at = row.updated_at ? Date.parse(row.updated_at) : NaN;
+      if (!Number.isNaN(at) && at > newestSave) newestSave = at;
+    }
+  }
+  const sameQuantity = (a, b) => units(a) === units(b);
+
+  function takeRow(node, fresh) {
+    const data = { ...node.data };
+    for (const field of LIVE_FIELDS) data[field] = fresh[field] ?? null;
+    const changed = PROJECTIONS.filter((field) => !sameQuantity(node.data[field], data[field]));
+    node.setData(data); // an open editor in the row keeps what is typed in it
+    refreshRow(node);
+    if (changed.length) {
+      const values = changed.map((field) => field.replace("_qty", "_value"));
+      grid.flashCells({ rowNodes: [node], columns: [...changed, ...values] });
+    }
+  }
+
+  function offer(fresh) {
+    const id = String(fresh.so_line_id);
+    const node = grid.getRowNode(id);
+    if (!node || !node.data || fresh.version <= node.data.version) return;
+    const typingInIt = editing && editing.id === id
+      && !sameQuantity(fresh[editing.field], node.data[editing.field]);
+    if (saving.has(fresh.so_line_id) || typingInIt) {
+      const held = waiting.get(id);
+      if (!held || held.version < fresh.version) waiting.set(id, fresh);
+      return;
+    }
+    waiting.delete(id);
+    takeRow(node, fresh);
+  }
+
+  // The row is free again (her edit ended, her saves are done): the row held for her, if newer.
+  function release(id) {
+    const held = waiting.get(id);
+    if (!held || (editing && editing.id === id) || saving.has(held.so_line_id)) return;
+    waiting.delete(id);
+    offer(held);
+  }
+
+  let fetching = false;
+  let fetchAgain = false;
+  async function fetchSaved() {
+    if (!loaded || refused) return;
+    if (fetching) {
+      fetchAgain = true;
+      return;
+    }
+    fetching = true;
+    try {
+      do {
+        fetchAgain = false;
+        const since = new Date(Math.max(newestSave - LOOK_BACK_MS, 0)).toISOString();
+        const rows = await readLines(`updated_since=${encodeURIComponent(since)}`);
+        if (!rows) break; // not now: the next save tells again
+        noteSaves(rows);
+        rows.forEach(offer);
+      } while (fetchAgain);
+    } finally {
+      fetching = false;
+    }
+  }
+  box.addEventListener("sse:schedule", fetchSaved);
+  // Saves made while the stream was down (a network blip): read them when it is back.
+  document.body.addEventListener("htmx:sseOpen", fetchSaved);
 
   // --- the history panel ------------------------------------------------------------------------
   const panel = document.getElementById("schedule-history");
@@ -374,6 +477,14 @@
     overlayNoRowsTemplate: `<span>${texts.no_rows || ""}</span>`,
     onFilterChanged: updateTotals,
     onRowDataUpdated: updateTotals,
+    onCellEditingStarted: (event) => {
+      if (!event.node.rowPinned) editing = { id: event.node.id, field: event.colDef.field };
+    },
+    onCellEditingStopped: (event) => {
+      // Her value, if changed, is already on its way (cellValueChanged comes first).
+      editing = null;
+      if (!event.node.rowPinned) release(event.node.id);
+    },
     onCellValueChanged: (event) => {
       if (event.source !== "edit" || event.node.rowPinned) return;
       if ((event.newValue ?? null) === (event.oldValue ?? null)) return;
@@ -384,35 +495,55 @@
     },
   });
 
-  async function load() {
-    const error = document.getElementById("schedule-error");
+  // Every page of the lines of the page's filters (and `extra`); null when the API refused or
+  // could not be reached (`onRefusal` is told why). `onFirst` gets the first page's answer.
+  async function readLines(extra, onFirst, onRefusal) {
     const rows = [];
-    let first = null;
-    grid.setGridOption("loading", true);
     for (let offset = 0; ; ) {
-      const page = `${query ? `${query}&` : ""}limit=1000&offset=${offset}`;
-      const answer = await fetch(`${API}?${page}`, {
-        credentials: "same-origin", headers: { Accept: "application/json" },
-      });
+      const page = [query, extra, `limit=1000&offset=${offset}`].filter(Boolean).join("&");
+      let answer;
+      try {
+        answer = await fetch(`${API}?${page}`, {
+          credentials: "same-origin", headers: { Accept: "application/json" },
+        });
+      } catch (_) {
+        if (onRefusal) onRefusal(0, { detail: document.body.dataset.offline || "offline" });
+        return null;
+      }
       if (!answer.ok) {
-        const problem = await reason(answer);
-        error.textContent = problem.detail || problem.title || String(answer.status);
-        error.hidden = false;
-        break;
+        if (onRefusal) onRefusal(answer.status, await reason(answer));
+        return null;
       }
       const found = await answer.json();
-      first = first || found;
+      if (offset === 0 && onFirst) onFirst(found);
       rows.push(...found.items);
       offset += found.items.length;
-      if (!found.items.length || offset >= found.total) break;
+      if (!found.items.length || offset >= found.total) return rows;
     }
+  }
+
+  async function load() {
+    if (refused) {
+      grid.setGridOption("rowData", []); // the page says why, beside the refused filters
+      return;
+    }
+    const error = document.getElementById("schedule-error");
+    let first = null;
+    grid.setGridOption("loading", true);
+    const rows = await readLines("", (found) => { first = found; }, (status, problem) => {
+      error.textContent = problem.detail || problem.title || String(status);
+      error.hidden = false;
+    });
     grid.setGridOption("loading", false);
-    grid.setGridOption("rowData", rows);
+    grid.setGridOption("rowData", rows || []);
+    noteSaves(rows || []);
+    loaded = rows !== null;
     if (first) {
       renderCards(first.cards);
       document.getElementById("schedule-count").textContent =
         say("lines_shown", { count: first.total });
     }
+    if (loaded) fetchSaved(); // a save made while the lines were being read
   }
 
   load();
