@@ -443,7 +443,8 @@ class MaterialReturned(EventPayload):
 
 
 class StockAdjusted(EventPayload):
-    """A manual or count adjustment. accounting: the location's inventory account vs 5500."""
+    """A manual or count adjustment. accounting: the location's inventory account vs 5500, or
+    vs 3900 (opening balance equity) for reason `opening_balance`."""
 
     event_type: ClassVar[str] = "StockAdjusted"
 
