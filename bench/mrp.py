@@ -28,7 +28,9 @@ level covers some of what the level above leaves, exploded through the BOMs), so
 the same mix of statuses: ready, partial ship, pending QC, in production, full and partial
 production, awaiting customer material or a purchase order, critical shortage; open purchase
 orders (submitted, partly received; drafts and received ones are not counted) bring more of a
-third of the bought parts. Line capacity scales with the lines too.
+third of the bought parts, due from five days overdue to six weeks ahead (a third of them in two
+deliveries with two dates, one line in ten without a date; `--undated-pos`: none has a date, the
+plant of the figures before material dates). Line capacity scales with the lines too.
 
 Loading: straight into mrp's tables (`bulk_load`: one executemany per table, the rows its event
 handlers would leave; customers and sales orders are mrp's own), then the snapshot the planner
@@ -216,7 +218,7 @@ class StockSpec:
 class PoSpec:
     number: str
     status: str  # draft, submitted, partial, received
-    lines: tuple[tuple[str, Decimal, Decimal], ...]  # (sku, ordered, received)
+    lines: tuple[tuple[str, Decimal, Decimal, date | None], ...]  # (sku, ordered, received, due)
 
 
 @dataclass(frozen=True)
@@ -297,8 +299,9 @@ def _pick(source: Any, count: int, taken: set[str]) -> list[str]:
     return picked
 
 
-def build_plant(n_lines: int, seed: int = 9) -> Plant:
-    """The plant described in the module docstring, for `n_lines` open order lines."""
+def build_plant(n_lines: int, seed: int = 9, *, po_dates: bool = True) -> Plant:
+    """The plant described in the module docstring, for `n_lines` open order lines; purchase
+    order lines without due dates unless `po_dates`."""
     rng = random.Random(seed)
     scale = D(n_lines) / D(REFERENCE_LINES)
     items, boms = _items_and_boms(rng)
@@ -313,7 +316,32 @@ def build_plant(n_lines: int, seed: int = 9) -> Plant:
     plant.jobs = _jobs(rng, plant)
     plant.lines = _lines(rng, finished, scale)
     plant.stock, plant.purchase_orders = _stock_and_pos(rng, plant)
+    if po_dates:
+        plant.purchase_orders = _dated(random.Random(seed + 1), plant.purchase_orders)
     return plant
+
+
+def _dated(rng: random.Random, pos: list[PoSpec]) -> list[PoSpec]:
+    """The same orders, the same quantities, with due dates: from five days overdue to six weeks
+    ahead; a third of the lines in two deliveries of two dates, one in ten with no date. A
+    random source of its own, so the rest of the plant is the one without dates."""
+    dated = []
+    for po in pos:
+        lines: list[tuple[str, Decimal, Decimal, date | None]] = []
+        for sku, ordered, received, _ in po.lines:
+            roll = rng.random()
+            if roll < 0.1:
+                lines.append((sku, ordered, received, None))
+                continue
+            due = PLAN_DATE + timedelta(days=rng.randint(-5, 42))
+            first = (ordered * D("0.5")).to_integral_value()
+            if roll < 0.43 and received == 0 and ZERO < first < ordered:
+                later = due + timedelta(days=rng.randint(7, 21))
+                lines += [(sku, first, ZERO, due), (sku, ordered - first, ZERO, later)]
+            else:
+                lines.append((sku, ordered, received, due))
+        dated.append(PoSpec(po.number, po.status, tuple(lines)))
+    return dated
 
 
 def _items_and_boms(rng: random.Random) -> tuple[list[ItemSpec], dict[str, BomSpec]]:
@@ -603,7 +631,7 @@ def _stock_and_pos(rng: random.Random, plant: Plant) -> tuple[list[StockSpec], l
                 qty += received  # so what is still to come is the planned quantity
             elif status == "received":
                 received = qty
-            lines.append((sku, qty, received))
+            lines.append((sku, qty, received, None))
         pos.append(PoSpec(f"PUR-{len(pos) + 1:05d}", status, tuple(lines)))
     return [stock[i.sku] for i in plant.items if i.sku in stock], pos
 
@@ -654,19 +682,27 @@ def expected_input(plant: Plant) -> PlanInput:
         if line.qty_ordered > line.qty_shipped
     ]
     on_order: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    by_due: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for po in plant.purchase_orders:
         if po.status in ("submitted", "partial"):
-            for sku, ordered, received in po.lines:
+            for sku, ordered, received, due in po.lines:
                 if ordered > received:
                     on_order[sku] += ordered - received
+                    if due is not None:
+                        by_due[sku][due] += ordered - received
+
+    def lots(sku: str) -> tuple[tuple[date, Decimal], ...]:
+        return tuple(sorted(by_due[sku].items())) if sku in by_due else ()
+
     stock = {
-        s.sku: Stock(s.available, s.pending_qc, on_order.pop(s.sku, ZERO)) for s in plant.stock
+        s.sku: Stock(s.available, s.pending_qc, on_order.pop(s.sku, ZERO), lots(s.sku))
+        for s in plant.stock
     }
-    stock |= {sku: Stock(on_order=qty) for sku, qty in on_order.items()}
+    stock |= {sku: Stock(on_order=qty, on_order_lots=lots(sku)) for sku, qty in on_order.items()}
     for sku, qty in held.items():
         if qty > 0 and sku in stock:
             free = stock[sku]
-            stock[sku] = Stock(max(free.available - qty, ZERO), free.pending_qc, free.on_order)
+            stock[sku] = replace(free, available=max(free.available - qty, ZERO))
     return PlanInput(
         plan_date=PLAN_DATE,
         orders=orders,
@@ -798,11 +834,11 @@ def bulk_load(runtime: ServiceRuntime, plant: Plant) -> None:
                 "line_no": n,
                 "sku": sku,
                 "qty_open": ordered - received,
-                "due_date": None,
+                "due_date": due,
             }
             for po in plant.purchase_orders
             if po.status in OPEN_PO_STATUSES
-            for n, (sku, ordered, received) in enumerate(po.lines, start=1)
+            for n, (sku, ordered, received, due) in enumerate(po.lines, start=1)
             if ordered > received
         ]
         if open_po_lines:
@@ -996,9 +1032,14 @@ def event_load(runtime: ServiceRuntime, plant: Plant) -> int:
                     order_date=PLAN_DATE - timedelta(days=7),
                     lines=tuple(
                         PurchaseOrderLine(
-                            line_no=n, sku=sku, qty_ordered=q, qty_received=r, unit_cost=D(1)
+                            line_no=n,
+                            sku=sku,
+                            qty_ordered=q,
+                            qty_received=r,
+                            unit_cost=D(1),
+                            due_date=due,
                         )
-                        for n, (sku, q, r) in enumerate(po.lines, start=1)
+                        for n, (sku, q, r, due) in enumerate(po.lines, start=1)
                     ),
                 ),
                 po.number,
@@ -1198,6 +1239,8 @@ def engine_figures(plant: Plant, reps: int, profile: bool) -> dict[str, Any]:
         "engine": engine,
         "ceiling_lookup_walk": walk | {"lookups": lookups},
         "statuses": dict(statuses.most_common()),
+        "material_dates": sum(line.material_date is not None for line in result.lines),
+        "material_undated": sum(line.material_undated for line in result.lines),
         "takes": len(result.takes),
         "component_rows": sum(len(line.components) for line in result.lines),
         "lines_planned": len(result.lines),
@@ -1232,7 +1275,8 @@ RAW_READS = (
     "SELECT so.number, l.line_no, l.qty_allocated FROM sales_order_lines l "
     "JOIN sales_orders so ON so.id = l.so_id "
     "WHERE so.status IN ({so_statuses}) AND l.qty_allocated > 0",
-    "SELECT sku, sum(qty_open) FROM open_purchase_lines GROUP BY sku",
+    "SELECT sku, due_date, sum(qty_open) FROM open_purchase_lines GROUP BY sku, due_date "
+    "ORDER BY sku, due_date",
     "SELECT sku, available, pending_qc FROM stock_levels",
     "SELECT sku, uom, make_or_buy, customer_supplied, family FROM known_items",
     "SELECT sku, output_qty FROM planned_boms",
@@ -1658,7 +1702,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     with tempfile.TemporaryDirectory(prefix="bench-mrp-") as var:
         if args.event_check:
-            plant = build_plant(args.lines[0])
+            plant = build_plant(args.lines[0], po_dates=args.po_dates)
             found = event_check(plant, Path(var))
             results["event_check"] = found
             say(
@@ -1666,7 +1710,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{found['seconds']:.1f} s) give the planner the same inputs as the bulk load"
             )
         for n in args.lines:
-            plant = build_plant(n)
+            plant = build_plant(n, po_dates=args.po_dates)
             # A served process has frozen what it holds for good (shared/runtime.py); the
             # plant is the bench's own and would not be there: out of the collector's way too.
             gc.collect()
@@ -1696,7 +1740,11 @@ def fmt(f: dict[str, float]) -> str:
 
 def report_engine(n: int, e: dict[str, Any]) -> None:
     say(f"\n{n:,} open lines: " + ", ".join(f"{k} {v}" for k, v in e["statuses"].items()))
-    say(f"  {e['component_rows']:,} component rows, {e['takes']:,} takes")
+    say(
+        f"  {e['component_rows']:,} component rows, {e['takes']:,} takes; "
+        f"{e['material_dates']:,} lines wait for a PO's due date, "
+        f"{e['material_undated']:,} take PO quantity without one"
+    )
     say(f"  engine alone (plan, in memory)        {fmt(e['engine'])}")
     w = e["ceiling_lookup_walk"]
     say(f"  ceiling: a dict lookup per component  {fmt(w)}  ({w['lookups']:,} lookups)")
@@ -1789,6 +1837,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the engine and one run near 5,000 lines"
+    )
+    parser.add_argument(
+        "--undated-pos",
+        dest="po_dates",
+        action="store_false",
+        help="purchase-order lines without due dates (the plant before material dates)",
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
