@@ -62,8 +62,10 @@ def take_order(api: PortalApi) -> tuple[int, int]:
     return by_line[1], by_line[2]
 
 
-def projections(api: PortalApi, so_line_id: int) -> tuple[Decimal | None, Decimal | None]:
-    rows = api.call("GET", "/api/mrp/v1/schedule", params={"q": "LIVEGRID"})["items"]
+def projections(
+    api: PortalApi, so_line_id: int, q: str = "LIVEGRID"
+) -> tuple[Decimal | None, Decimal | None]:
+    rows = api.call("GET", "/api/mrp/v1/schedule", params={"q": q})["items"]
     row = next(row for row in rows if row["so_line_id"] == so_line_id)
     low, high = row["low_risk_qty"], row["high_risk_qty"]
     return (None if low is None else Decimal(low), None if high is None else Decimal(high))
@@ -183,3 +185,67 @@ def test_a_planners_save_appears_in_the_other_planners_open_grid(
     assert_accessible(ben)
     screenshot(ben, "schedule-filter-refused")
     assert not errors, errors
+
+
+def test_a_save_queued_behind_one_refused_as_stale_is_not_sent_over_the_other_planners_figure(
+    open_page: Callable[..., Any], api: PortalApi, live_portal: LivePortal
+) -> None:
+    """Cleo types Low Risk and then High Risk of one row before the first save is answered (its
+    answer is held here; her live stream is cut, so the other save has not reached her grid).
+    Meanwhile High Risk was saved by someone else. Her first save is refused as stale; the
+    second, queued behind it, was typed over the figure the other planner changed, so it is not
+    sent (sent with the row's new version it would overwrite that figure unseen): she is told,
+    and the row shows the figures as they are now."""
+    cleo = ("queue-cleo", "queue-cleo-pass-1")
+    live_portal.add_user(*cleo, ["planner"])
+    api.call("POST", "/api/mrp/v1/customers", expect=201, json={"code": "LIVEQ-1", "name": "Q"})
+    order = api.call(
+        "POST",
+        "/api/mrp/v1/sales-orders",
+        expect=201,
+        json={
+            "customer_code": "LIVEQ-1",
+            "due_date": "2031-04-15",
+            "lines": [{"sku": "BRKT-100", "qty": "10", "unit_price": "6.50"}],
+        },
+    )
+    [row] = api.call("GET", "/api/mrp/v1/schedule", params={"q": order["so_number"]})["items"]
+    line = row["so_line_id"]
+
+    page = open_page()
+    page.route("**/ui/live**", lambda route: route.abort())
+    held: list[Any] = []
+    sent: list[str] = []
+
+    def hold_the_first_save(route: Any) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        sent.append(route.request.url)
+        if not held:
+            held.append(route)  # answered below, once the second save is queued behind it
+        else:
+            route.continue_()
+
+    page.route("**/api/mrp/v1/schedule/lines/**", hold_the_first_save)
+    sign_in(page, *cleo)
+    page.goto("/schedule?q=LIVEQ")
+    expect(page.locator("#schedule-count")).to_contain_text("1")
+
+    api.call(
+        "PUT",
+        f"/api/mrp/v1/schedule/lines/{line}/high_risk_qty",
+        json={"value": "5", "version": row["version"]},
+    )
+    elsewhere = cell(page, line, "sku")
+    type_and_leave(page, cell(page, line, "low_risk_qty"), "4", elsewhere)
+    type_and_leave(page, cell(page, line, "high_risk_qty"), "7", elsewhere)
+    assert len(held) == 1 and len(sent) == 1
+    held[0].continue_()
+
+    expect(page.locator("#toast")).to_contain_text("Not saved", timeout=LIVE_MS)
+    expect(cell(page, line, "high_risk_qty")).to_have_text("5")
+    expect(cell(page, line, "high_risk_value")).to_have_text("$32.50")
+    expect(cell(page, line, "low_risk_qty")).to_have_text("")
+    assert projections(api, line, "LIVEQ") == (None, Decimal(5))
+    assert len(sent) == 1, sent

@@ -73,6 +73,10 @@ GRID_TEXTS: dict[str, Text] = {
     "close": _("Close"),
     "total": _("Total ({count} lines)"),
     "saved": _("Saved {so_number} line {line_no}."),
+    "not_sent": _(
+        "Not saved: {so_number} line {line_no} changed while you typed. It shows the figures "
+        "as they are now; type yours again if they still hold."
+    ),
     "loading": _("Loading…"),
     "no_rows": _("No open sales-order lines match the filters."),
     "lines_shown": _("{count} open lines match the filters."),

@@ -6,8 +6,10 @@
 // The two projection cells are typed in place. A cell is saved when the planner leaves it (PUT
 // /api/mrp/v1/schedule/lines/{id}/{field} with the row's version); the saves of one row go one
 // after another, so the second names the version the first produced. A 409 concurrent_change
-// puts the row back as the server has it now and says who changed it; any other refusal puts
-// the old value back with the server's reason. Money is worked out exactly (BigInt
+// puts the row back as the server has it now and says who changed it, and the saves of that row
+// already queued behind it are not sent: they were typed over the figures the other planner
+// changed, and sent with the new version they would overwrite them unseen. Any other refusal
+// puts the old value back with the server's reason. Money is worked out exactly (BigInt
 // ten-thousandths), the way the server does: quantity x price, to the cent, half up.
 //
 // Other planners' saves appear by themselves: the page's live stream (/ui/live) says
@@ -208,6 +210,7 @@
   // --- saving a cell ----------------------------------------------------------------------------
   const queues = new Map(); // row id -> the promise of its last save
   const saving = new Map(); // row id -> how many of its saves are queued or under way
+  const overtaken = new Set(); // rows whose save was refused as stale, until their queue drains
   function enqueue(id, work) {
     saving.set(id, (saving.get(id) || 0) + 1);
     const done = () => {
@@ -216,6 +219,7 @@
         saving.set(id, left);
       } else {
         saving.delete(id);
+        overtaken.delete(id);
         release(String(id));
       }
     };
@@ -244,6 +248,11 @@
 
   async function save(node, field, value, oldValue) {
     const id = node.data.so_line_id;
+    if (overtaken.has(id)) {
+      window.portal.toast(say("not_sent", { so_number: node.data.so_number, line_no: node.data.line_no }));
+      refreshRow(node);
+      return;
+    }
     let answer;
     try {
       answer = await window.portal.send("PUT", `${API}/lines/${id}/${field}`, {
@@ -260,6 +269,7 @@
     } else {
       const problem = await reason(answer);
       if (answer.status === 409 && problem.code === "concurrent_change" && problem.current) {
+        overtaken.add(id);
         applySaved(node, problem.current, PROJECTIONS);
         grid.flashCells({ rowNodes: [node], columns: PROJECTIONS });
         window.portal.toast(problem.detail);
