@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.mrp import api
+from services.mrp.erp import api as erp_api
 from services.mrp.handlers import HANDLERS
 from services.mrp.models import messaging, metadata
 from services.mrp.runs import api as runs_api
@@ -19,7 +20,13 @@ def definition() -> ServiceDefinition:
         metadata=metadata,
         tables=messaging,
         migrations=Path(__file__).parent / "migrations",
-        routers=[api.router, sales_api.router, schedule_api.router, runs_api.router],
+        routers=[
+            api.router,
+            sales_api.router,
+            schedule_api.router,
+            runs_api.router,
+            erp_api.router,
+        ],
         handlers=HANDLERS,
         seed=None,
     )

@@ -1,23 +1,25 @@
 """The log of ERP imports (erp_import_runs in mrp's database): one row per run, dry or not.
 
 A run is written when it starts ("running") and again when it ends ("done" or "failed", with
-the summary per entity and the error), each in its own short transaction, so a run that dies
-half-way is still on record. An applying run refuses to start while another applying run
-started less than `STALE_AFTER` ago is still "running": two imports at once would both create
-what the ERP has and the portal lacks.
+the summary per entity and the error, and its steps that were not unchanged), each in its own
+short transaction, so a run that dies half-way is still on record. An applying run refuses to
+start while another applying run started less than `STALE_AFTER` ago is still "running": two
+imports at once would both create what the ERP has and the portal lacks. A run started from the
+admin's page (`alone=True`) refuses to start while any run, dry or not, is still running.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from services.mrp.erp.models import ErpImportRun
+from services.mrp.erp.models import ErpImportRun, ErpImportStep
+from services.mrp.erp.plan import Step, Verdict
 from shared.events.envelope import utc_now
 from shared.i18n import Text, _
 from shared.uow import UnitOfWork
@@ -29,9 +31,10 @@ UowFactory = Callable[[], UnitOfWork]
 
 
 class AnotherImportRunning(Exception):
-    def __init__(self, message: Text) -> None:
+    def __init__(self, message: Text, run_id: int) -> None:
         super().__init__(str(message))
         self.message = message
+        self.run_id = run_id
 
 
 @dataclass(frozen=True)
@@ -45,19 +48,36 @@ class RunRecord:
     summary: Mapping[str, Any]
     error: str | None
 
+    @property
+    def abandoned(self) -> bool:
+        """Still "running" long after any run ends: its process died without saying so."""
+        return self.status == "running" and self.started_at <= utc_now() - STALE_AFTER
 
-def start_run(uow_factory: UowFactory, *, dry_run: bool, requested_by: str) -> int:
+
+@dataclass(frozen=True)
+class StepRecord:
+    entity: str
+    key: str
+    verdict: str
+    details: str
+    failure: str | None
+    done: bool
+    named: str | None
+
+
+def start_run(
+    uow_factory: UowFactory, *, dry_run: bool, requested_by: str, alone: bool = False
+) -> int:
     with uow_factory() as uow:
-        if not dry_run:
+        if alone or not dry_run:
+            wanted = [
+                ErpImportRun.status == "running",
+                ErpImportRun.started_at > utc_now() - STALE_AFTER,
+            ]
+            if not alone:
+                wanted.append(ErpImportRun.dry_run.is_(False))
             running = uow.session.scalar(
-                select(ErpImportRun)
-                .where(
-                    ErpImportRun.status == "running",
-                    ErpImportRun.dry_run.is_(False),
-                    ErpImportRun.started_at > utc_now() - STALE_AFTER,
-                )
-                .order_by(ErpImportRun.id.desc())
-                .limit(1)
+                select(ErpImportRun).where(*wanted).order_by(ErpImportRun.id.desc()).limit(1)
             )
             if running is not None:
                 raise AnotherImportRunning(
@@ -67,7 +87,8 @@ def start_run(uow_factory: UowFactory, *, dry_run: bool, requested_by: str) -> i
                         run=running.id,
                         user=running.requested_by,
                         started=running.started_at.isoformat(timespec="seconds"),
-                    )
+                    ),
+                    running.id,
                 )
         run = ErpImportRun(
             started_at=utc_now(),
@@ -92,7 +113,9 @@ def finish_run(
     status: str,
     summary: Mapping[str, Any],
     error: str | None = None,
+    steps: Sequence[Step] = (),
 ) -> None:
+    """End the run; its steps are kept but for the unchanged ones (counted in the summary)."""
     with uow_factory() as uow:
         run = uow.session.get(ErpImportRun, run_id)
         if run is None:  # pragma: no cover - the row was written by start_run
@@ -101,24 +124,71 @@ def finish_run(
         run.finished_at = utc_now()
         run.summary = json.dumps(summary, default=str)
         run.error = error
+        uow.session.add_all(
+            ErpImportStep(
+                run_id=run_id,
+                position=position,
+                entity=step.entity,
+                key=step.key[:255],
+                verdict=step.verdict.value,
+                details="; ".join(str(detail) for detail in step.details),
+                failure=step.failure,
+                done=step.done,
+                named=step.named[:64] if step.named else None,
+            )
+            for position, step in enumerate(steps)
+            if step.verdict is not Verdict.UNCHANGED
+        )
         uow.commit()
 
 
-def recent_runs(uow_factory: UowFactory, limit: int = 20) -> list[RunRecord]:
+def recent_runs(uow_factory: UowFactory, limit: int = 20, offset: int = 0) -> list[RunRecord]:
+    """The runs, newest first."""
     with uow_factory() as uow:
         rows = uow.session.scalars(
-            select(ErpImportRun).order_by(ErpImportRun.id.desc()).limit(limit)
+            select(ErpImportRun).order_by(ErpImportRun.id.desc()).limit(limit).offset(offset)
         ).all()
-        return [
-            RunRecord(
-                run.id,
-                run.started_at,
-                run.finished_at,
-                run.dry_run,
-                run.requested_by,
-                run.status,
-                json.loads(run.summary or "{}"),
-                run.error,
+        return [_record(run) for run in rows]
+
+
+def count_runs(uow_factory: UowFactory) -> int:
+    with uow_factory() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(ErpImportRun)) or 0)
+
+
+def get_run(uow_factory: UowFactory, run_id: int) -> tuple[RunRecord, list[StepRecord]] | None:
+    """One run and its kept steps in the order they were planned; None if there is none."""
+    with uow_factory() as uow:
+        run = uow.session.get(ErpImportRun, run_id)
+        if run is None:
+            return None
+        steps = uow.session.scalars(
+            select(ErpImportStep)
+            .where(ErpImportStep.run_id == run_id)
+            .order_by(ErpImportStep.position)
+        ).all()
+        return _record(run), [
+            StepRecord(
+                step.entity,
+                step.key,
+                step.verdict,
+                step.details,
+                step.failure,
+                step.done,
+                step.named,
             )
-            for run in rows
+            for step in steps
         ]
+
+
+def _record(run: ErpImportRun) -> RunRecord:
+    return RunRecord(
+        run.id,
+        run.started_at,
+        run.finished_at,
+        run.dry_run,
+        run.requested_by,
+        run.status,
+        json.loads(run.summary or "{}"),
+        run.error,
+    )

@@ -90,7 +90,7 @@ class ImportResult:
 async def import_from_erp(
     context: ErpImportContext, *, dry_run: bool, requested_by: str = IMPORT_USER
 ) -> ImportResult:
-    settings, out = context.settings, context.out
+    out = context.out
     try:
         run_id = await asyncio.to_thread(
             runs.start_run, context.mrp_uow, dry_run=dry_run, requested_by=requested_by
@@ -98,6 +98,15 @@ async def import_from_erp(
     except runs.AnotherImportRunning as exc:
         print(exc.message, file=out)
         return ImportResult(None, dry_run, ok=False, error=str(exc.message))
+    return await run_started_import(context, run_id, dry_run=dry_run, requested_by=requested_by)
+
+
+async def run_started_import(
+    context: ErpImportContext, run_id: int, *, dry_run: bool, requested_by: str
+) -> ImportResult:
+    """Steps 1 to 5 for a run already logged as "running" (`runs.start_run`): the API logs
+    it before answering, so the admin gets its number at once."""
+    settings, out = context.settings, context.out
     folder = settings.erp_mappings or SHIPPED_MAPPINGS
     heading = _("ERP import {run}: a dry run, nothing is changed", run=run_id)
     print(heading if dry_run else _("ERP import {run}", run=run_id), file=out)
@@ -248,7 +257,13 @@ async def _finish(
 ) -> None:
     summary = report.summary(steps, not dry_run, driver=driver, mappings=str(folder), absent=absent)
     await asyncio.to_thread(
-        runs.finish_run, context.mrp_uow, run_id, status=status, summary=summary, error=error
+        runs.finish_run,
+        context.mrp_uow,
+        run_id,
+        status=status,
+        summary=summary,
+        error=error,
+        steps=steps,
     )
 
 
