@@ -34,12 +34,13 @@ import pytest_asyncio
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from sqlalchemy import MetaData, select
 
 from services.embedded import EmbeddedPortal
 from services.gateway import domain as gateway_domain
 from services.gateway.models import User
+from services.mrp.erp.api import background_imports
 from shared.auth.permissions import Action, allowed
 from shared.auth.tokens import Role, issue_service_token
 from shared.events.envelope import utc_now
@@ -139,6 +140,7 @@ SHIPPABLE_SO = ""  # set by set_up_production_and_sales
 WEBHOOK_SUBSCRIPTION = 0  # set by set_up_books
 # Values of required query parameters where "1" would name nothing real.
 QUERY_VALUES = {"account_code": "1200"}
+IMPORTS = "/api/v1/erp/imports"
 STOPS_FROM = datetime(2026, 1, 5, tzinfo=UTC)
 BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
     "ItemCreate": lambda n: {"sku": f"PM-ITEM-{n}", "name": f"Matrix item {n}"},
@@ -240,6 +242,9 @@ BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
         "date_from": "2026-01-01",
         "date_to": "2026-12-31",
     },
+    # A dry run of the ERP import set_up_erp_import configures (it fails at once, changing
+    # nothing but the run log).
+    "ImportStart": lambda n: {"dry_run": True},
 }
 
 
@@ -358,6 +363,7 @@ async def set_up_data(plant: Plant) -> None:
     await set_up_vendor_items(plant)
     await set_up_books(plant)
     await set_up_downtime(plant)
+    await set_up_erp_import(plant)
     await plant.portal.wait_idle()
     entries = ok(await accounting.get("/api/v1/journal-entries"))["items"]
     assert entries, "the receipt was not posted to the journal"
@@ -370,6 +376,18 @@ async def set_up_data(plant: Plant) -> None:
             ("accounting", "number"): entries[0]["number"],
         }
     )
+
+
+async def set_up_erp_import(plant: Plant) -> None:
+    """An ERP connection string for mrp (to a driver that is not there: a run ends at once, as
+    failed, and changes nothing but its own log), and one run to read."""
+    mrp = plant.portal.runtimes["mrp"]
+    mrp.settings = mrp.settings.model_copy(
+        update={"erp_odbc": SecretStr("Database=matrix.sqlite"), "erp_odbc_drivers": ["None"]}
+    )
+    run = ok(await plant.clients[("mrp", Role.ADMIN)].post(IMPORTS, json={"dry_run": True}), 202)
+    await background_imports(mrp.app).wait()
+    plant.path_values[("mrp", "run_id")] = str(run["id"])
 
 
 async def set_up_vendor_items(plant: Plant) -> None:
@@ -614,6 +632,8 @@ async def test_the_discovery_finds_the_endpoints_known_today(plant: Plant) -> No
         ),
         ("purchasing", "POST", "/api/v1/vendors", frozenset({Action.VENDORS_WRITE})),
         ("accounting", "GET", "/api/v1/trial-balance", frozenset({Action.BOOKS_READ})),
+        ("mrp", "POST", "/api/v1/erp/imports", frozenset({Action.ERP_IMPORT})),
+        ("mrp", "GET", "/api/v1/erp/imports/{run_id}", frozenset({Action.ERP_IMPORT})),
     } <= found
 
 
