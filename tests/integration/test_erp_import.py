@@ -175,6 +175,11 @@ async def test_a_dry_run_then_the_import_then_again_and_then_one_row_changed_in_
     assert "S0990" not in printed  # closed in the ERP
     after = plant.row_counts()
     assert after["mrp"].pop("erp_import_runs") == before["mrp"].pop("erp_import_runs") + 1
+    # The run log keeps the records it would create or change (erp_import_steps).
+    listed = [step for step in dry.steps if step.verdict.value != "unchanged"]
+    assert after["mrp"].pop("erp_import_steps") == before["mrp"].pop("erp_import_steps") + len(
+        listed
+    )
     assert after == before
     [run] = runs.recent_runs(plant.portal.runtimes["mrp"].uow)
     assert (run.dry_run, run.status) == (True, "done")
