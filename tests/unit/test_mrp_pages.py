@@ -107,6 +107,26 @@ async def test_a_planner_runs_filters_reads_a_tooltip_and_acts_on_rows(
         assert "PLA: 5 not placed" in cell
 
 
+async def test_a_job_quantity_no_field_can_hold_is_refused_beside_it_not_dropped(
+    portal: EmbeddedPortal, so: str
+) -> None:
+    """A quantity too long for the field, or with a NUL in it, was read as none and the job was
+    created for the line's own quantity; it is refused beside the field and nothing is made."""
+    async with signed_in(portal, "paula") as browser:
+        await browser.post_form("/mrp/run", {"customer": "ACME"})
+        await browser.get("/mrp")
+        for key, typed in (("long", "9" * 41), ("nul", "1\x00")):
+            refused = await htmx_post(browser, f"/mrp/lines/{so}/1/job", {"key": key, "qty": typed})
+            assert "created for" not in refused, typed
+            assert re.search(
+                r'<p class="field-error" id="l1-qty-error" role="alert">[^<]+', refused
+            )
+            assert 'aria-invalid="true" aria-describedby="l1-qty-error"' in refused
+        # The line can still be made, at what is typed.
+        made = await htmx_post(browser, f"/mrp/lines/{so}/1/job", {"key": "ok", "qty": "30"})
+        assert re.search(r"Job PRD-\d{4}-\d{5} created for 30\.", made), made
+
+
 async def test_a_viewer_reads_without_buttons_and_a_spanish_planner_reads_in_spanish(
     portal: EmbeddedPortal, so: str
 ) -> None:

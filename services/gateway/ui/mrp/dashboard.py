@@ -202,6 +202,13 @@ async def create_job(so_number: str, line_no: int, request: Request) -> Response
     form = await request.form()
     qty = text(form, "qty", 40)
     values: dict[str, Any] = {}
+    typed = form.get("qty")
+    if not qty and isinstance(typed, str) and typed.strip():
+        # Too long for any quantity, or holding a NUL: refused here rather than read as none,
+        # which made the job for the line's own quantity instead of what was typed.
+        values["qty_error"] = _("Enter a number.").render(page.language)
+        values["typed_qty"] = typed.strip().replace("\x00", "")[:40]
+        return await _line_cell(request, page, so_number, line_no, values)
     try:
         answer = await upstream.call(
             request,
