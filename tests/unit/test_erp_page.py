@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from services.embedded import EmbeddedPortal
+from services.gateway.ui.erp.pages import PAGE_SIZE
 from services.mrp.erp import runs
 from services.mrp.erp.api import background_imports
 from services.mrp.erp.plan import Step, Verdict
@@ -156,6 +157,41 @@ async def test_a_running_import_is_asked_for_again_until_it_ends_and_shows_held_
     assert fragment.text.index("LAMP-1") < fragment.text.index("BRKT-100")
     assert fragment.text.index("BRKT-100") < fragment.text.index("RESIN-GRY@RAW")
     assert POLLING not in ended_list.text
+
+
+async def test_the_pages_asking_again_keep_the_focus_and_do_not_keep_the_session_alive(
+    erp_portal: EmbeddedPortal,
+) -> None:
+    """While a run is going the list and the run are swapped in every 2 s. htmx puts the focus
+    back only on an element with an id: without one a keyboard user on a link of the list was
+    thrown back to the top of the page every 2 s. And a page asking by itself is not someone at
+    the screen: it says so (X-Portal-Background), or an unattended admin's session never ends."""
+    mrp = erp_portal.runtimes["mrp"]
+    for _ in range(PAGE_SIZE + 1):  # a second page, for the pager's links
+        runs.finish_run(
+            mrp.uow,
+            runs.start_run(mrp.uow, dry_run=True, requested_by="luis"),
+            status="done",
+            summary={"entities": {}},
+            error=None,
+            steps=[],
+        )
+    run_id = runs.start_run(mrp.uow, dry_run=False, requested_by="luis")
+    async with signed_in(erp_portal, "admin", ADMIN_PASSWORD) as admin:
+        listed = await admin.get("/erp", headers={"HX-Request": "true"})
+        one = await admin.get(f"/erp/imports/{run_id}", headers={"HX-Request": "true"})
+
+    background = """hx-headers='{"X-Portal-Background": "1"}'"""
+    for fragment in (listed.text, one.text):
+        assert POLLING in fragment
+        assert background in fragment.split(">", 1)[0], fragment[:300]
+    focusable = re.findall(
+        r"<(?:a|button|input|select|textarea)\b[^>]*>|<[^>]*tabindex=[^>]*>", listed.text
+    )
+    assert len(focusable) > PAGE_SIZE, focusable
+    ids = [re.search(r'\bid="([^"]+)"', tag) for tag in focusable]
+    assert all(ids), [tag for tag, found in zip(focusable, ids, strict=True) if not found]
+    assert len({found.group(1) for found in ids if found}) == len(ids)
 
 
 async def test_a_planner_has_no_erp_page_and_a_spanish_admin_reads_it_in_spanish(
