@@ -235,3 +235,5 @@ async def test_without_the_erps_connection_string_the_page_says_what_is_missing(
     assert swapped.status_code == 200
     assert swapped.text.lstrip().startswith("<section")
     assert 'id="erp-start"' in swapped.text and "PORTAL_ERP_ODBC" in swapped.text
+    # The button pressed is found again by its id: htmx gives it the focus back after the swap.
+    assert 'id="erp-import"' in swapped.text and 'id="erp-preview"' in swapped.text
