@@ -9,7 +9,11 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from shared.types import PRECISION, SCALE
 from shared.values import FOUR_PLACES
+
+# What a stock value can be: below 10^14, as the balances' NUMERIC(18, 4) holds.
+VALUE_LIMIT = Decimal(10) ** (PRECISION - SCALE)
 
 # Locations whose stock moves only by their own process, never by a store transfer or a count:
 # WIP belongs to production orders (issue, relief, return), SCRAP to scrap decisions, and the
@@ -91,9 +95,23 @@ def check_valuation(reason: AdjustmentReason, delta: Decimal, unit_cost: Decimal
         raise CostOnLoss
 
 
-def found_value(delta: Decimal, average_cost: Decimal, unit_cost: Decimal | None = None) -> Decimal:
+class ValueTooLarge(Exception):
+    """Found stock worth more than a balance can hold."""
+
+
+def found_value(
+    delta: Decimal,
+    average_cost: Decimal,
+    unit_cost: Decimal | None = None,
+    held: Decimal = Decimal(0),
+) -> Decimal:
     """What stock found by a count is worth: the unit cost stated for it, else the item's
     moving-average cost. (Stock lost is worth what the balance it leaves holds per unit; the
-    stock primitive takes it at that.)"""
+    stock primitive takes it at that.) ValueTooLarge when it, or the balance's value `held`
+    with it, is beyond what a stock value can be."""
     cost = unit_cost if unit_cost is not None else average_cost
-    return (delta * cost).quantize(FOUR_PLACES, ROUND_HALF_UP)
+    value = delta * cost
+    # Checked before rounding: 10^14 x 10^14 has more digits than the decimal context keeps.
+    if abs(value) >= VALUE_LIMIT or abs(held + value) >= VALUE_LIMIT:
+        raise ValueTooLarge
+    return value.quantize(FOUR_PLACES, ROUND_HALF_UP)

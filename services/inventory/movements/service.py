@@ -165,6 +165,7 @@ def adjust_stock(uow: UnitOfWork, body: AdjustmentCreate) -> MovementOut:
     held_value = row.value if row is not None else Decimal(0)
     delta = _delta(body, held_qty)
     _check_valuation(body, delta)
+    found = _found_value(body, delta, item.average_cost, held_value) if delta > 0 else None
     adjustment_id = _new_id("ADJ")
     moved = stock.move(
         book,
@@ -178,9 +179,7 @@ def adjust_stock(uow: UnitOfWork, body: AdjustmentCreate) -> MovementOut:
             destination=place if delta > 0 else None,
             # Found stock comes in at its stated cost or the average (the stock primitive moves
             # the average with it); lost stock leaves at its balance's unit cost.
-            value=(
-                domain.found_value(delta, item.average_cost, body.unit_cost) if delta > 0 else None
-            ),
+            value=found,
             reason_code=body.reason_code,
             notes=body.notes,
         ),
@@ -313,6 +312,25 @@ def _delta(body: AdjustmentCreate, held: Decimal) -> Decimal:
             field=field,
             code="insufficient_stock",
             extensions={"qty_held": str(held)},
+        ) from None
+
+
+def _found_value(
+    body: AdjustmentCreate, delta: Decimal, average_cost: Decimal, held_value: Decimal
+) -> Decimal:
+    try:
+        return domain.found_value(delta, average_cost, body.unit_cost, held_value)
+    except domain.ValueTooLarge:
+        raise InvalidInput(
+            _(
+                "{qty} at {cost} each is worth more than a stock balance can hold.",
+                qty=delta,
+                cost=body.unit_cost if body.unit_cost is not None else average_cost,
+            ),
+            field="unit_cost"
+            if body.unit_cost is not None
+            else ("qty_counted" if body.qty_counted is not None else "qty_delta"),
+            code="value_too_large",
         ) from None
 
 

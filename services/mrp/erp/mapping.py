@@ -524,7 +524,7 @@ def mapping_files(folder: Path) -> tuple[list[MappingFile], list[str]]:
         if not path.is_file():
             absent.append(entity.file_name)
             continue
-        sql = query_of(path.read_text(encoding="utf-8"))
+        sql = query_of(_read_mapping(path))
         if not sql:
             raise MappingProblem(_("{file} holds no query.", file=path))
         found.append(MappingFile(entity, path, sql))
@@ -534,6 +534,24 @@ def mapping_files(folder: Path) -> tuple[list[MappingFile], list[str]]:
             _("{folder} holds none of the mapping files ({names}).", folder=folder, names=names)
         )
     return found, absent
+
+
+def _read_mapping(path: Path) -> str:
+    """A mapping file's text; one that is not UTF-8, or cannot be read, is a MappingProblem."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise MappingProblem(
+            _(
+                "{file} is not UTF-8 text (byte {position}): save it as UTF-8.",
+                file=path,
+                position=exc.start,
+            )
+        ) from exc
+    except OSError as exc:
+        raise MappingProblem(
+            _("{file} cannot be read: {reason}", file=path, reason=exc.strerror or exc)
+        ) from exc
 
 
 def query_of(text: str) -> str:

@@ -7,7 +7,7 @@ projection cell saved, a line's cell history, and the grid as a workbook.
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import MINYEAR, UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -80,8 +80,19 @@ def schedule_filters(
         due_to=due_to,
         sku=sku or None,
         search=q or None,
-        updated_since=updated_since,
+        updated_since=_in_utc(updated_since) if updated_since is not None else None,
     )
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """The instant in UTC. One with no UTC date (early on 1 January of the year 1 east of
+    Greenwich, late on 31 December 9999 west of it) is before, or after, every save."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        if moment.year == MINYEAR:
+            return datetime.min.replace(tzinfo=UTC)
+        return datetime.max.replace(tzinfo=UTC)
 
 
 Filters = Annotated[ScheduleFilters, Depends(schedule_filters)]
