@@ -33,20 +33,29 @@ FACILITY = "FLOOR-T"
 ZONE = ZoneInfo("America/Chicago")
 
 
+_anchor: list[int] = []
+
+
+def first_hour() -> int:
+    """The hour shift A starts: three hours before the first test that sets up a plant, on the
+    Chicago clock (worked out then, not when the module is collected, which may be long before).
+    The production day (the date its shift started) then holds every stop these tests enter,
+    whatever the time of day: with A fixed at 06:00, a stop entered 50 minutes back at 06:10
+    belonged to yesterday and was rightly left out of the tablet's list of today."""
+    if not _anchor:
+        _anchor.append((datetime.now(ZONE).hour - 3) % 24)
+    return _anchor[0]
+
+
 def anchored_shifts() -> list[tuple[str, str, str]]:
-    """Shifts A, B and C of 8 hours, A starting three hours before this run on the Chicago
-    clock. The production day (the date its shift started) then holds every stop these tests
-    enter, whatever the time of day: with A fixed at 06:00, a stop entered 50 minutes back at
-    06:10 belonged to yesterday and was rightly left out of the tablet's list of today."""
-    first = (datetime.now(ZONE).hour - 3) % 24
+    """Shifts A, B and C of 8 hours each, from first_hour(): every moment has a shift."""
+    first = first_hour()
     return [
         (code, f"{(first + 8 * i) % 24:02d}:00", f"{(first + 8 * i + 8) % 24:02d}:00")
         for i, code in enumerate("ABC")
     ]
 
 
-SHIFTS = anchored_shifts()
-FIRST_HOUR = int(SHIFTS[0][1][:2])
 # code, parent, name, colour
 REASONS = [
     ("FT-MECH", None, "Mechanical", "#d62728"),
@@ -97,7 +106,7 @@ def plant(api: PortalApi) -> None:
 
 
 def add_shifts(api: PortalApi, facility: str) -> None:
-    for code, start, end in SHIFTS:
+    for code, start, end in anchored_shifts():
         api.call(
             "POST",
             f"/api/downtime/v1/facilities/{facility}/shifts",
@@ -128,14 +137,16 @@ def entries_of(api: PortalApi, line: str) -> list[dict[str, Any]]:
 
 
 def shift_by_hand(started_at: str) -> str:
-    """A, B and C follow each other from FIRST_HOUR on the Chicago clock."""
+    """A, B and C follow each other from first_hour() on the Chicago clock."""
     hour = datetime.fromisoformat(started_at).astimezone(ZONE).hour
-    return "ABC"[(hour - FIRST_HOUR) % 24 // 8]
+    return "ABC"[(hour - first_hour()) % 24 // 8]
 
 
 def day_by_hand(moment: datetime) -> str:
-    """The production day: the Chicago date shift A of `moment`'s day started."""
-    return (moment.astimezone(ZONE) - timedelta(hours=FIRST_HOUR)).date().isoformat()
+    """The production day of a moment in shift A (every stop these tests enter is: A starts three
+    hours before the first test and lasts eight): the date A started, first_hour() hours
+    earlier. (For B or C after midnight it would be wrong: their day is the date they started.)"""
+    return (moment.astimezone(ZONE) - timedelta(hours=first_hour())).date().isoformat()
 
 
 def wall(moment: datetime) -> str:
