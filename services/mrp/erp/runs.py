@@ -123,23 +123,30 @@ def finish_run(
         run.status = status
         run.finished_at = utc_now()
         run.summary = json.dumps(summary, default=str)
-        run.error = error
+        run.error = _storable(error) if error is not None else None
         uow.session.add_all(
             ErpImportStep(
                 run_id=run_id,
                 position=position,
                 entity=step.entity,
-                key=step.key[:255],
+                key=_storable(step.key)[:255],
                 verdict=step.verdict.value,
-                details="; ".join(str(detail) for detail in step.details),
-                failure=step.failure,
+                details=_storable("; ".join(str(detail) for detail in step.details)),
+                failure=_storable(step.failure) if step.failure is not None else None,
                 done=step.done,
-                named=step.named[:64] if step.named else None,
+                named=_storable(step.named)[:64] or None if step.named else None,
             )
             for position, step in enumerate(steps)
             if step.verdict is not Verdict.UNCHANGED
         )
         uow.commit()
+
+
+def _storable(text: str) -> str:
+    """The text without NUL characters, which PostgreSQL refuses in text: an ERP's values (in a
+    step's key and details, or a service's refusal quoting them) may hold some, and the run's
+    end must be kept whatever its records say."""
+    return text.replace("\x00", "")
 
 
 def recent_runs(uow_factory: UowFactory, limit: int = 20, offset: int = 0) -> list[RunRecord]:

@@ -256,15 +256,29 @@ async def _finish(
     error: str | None,
 ) -> None:
     summary = report.summary(steps, not dry_run, driver=driver, mappings=str(folder), absent=absent)
-    await asyncio.to_thread(
-        runs.finish_run,
-        context.mrp_uow,
-        run_id,
-        status=status,
-        summary=summary,
-        error=error,
-        steps=steps,
-    )
+    try:
+        await asyncio.to_thread(
+            runs.finish_run,
+            context.mrp_uow,
+            run_id,
+            status=status,
+            summary=summary,
+            error=error,
+            steps=steps,
+        )
+    except Exception as exc:
+        # Its steps could not be kept: the run still ends (else it shows "running", and keeps
+        # every other import out, for an hour), with its counts and why its list is missing.
+        log.exception("erp.import_steps_not_kept", run=run_id)
+        unlogged = str(_("Its records could not be logged: {error}", error=repr(exc)))
+        await asyncio.to_thread(
+            runs.finish_run,
+            context.mrp_uow,
+            run_id,
+            status=status,
+            summary=summary,
+            error=f"{error}; {unlogged}" if error else unlogged,
+        )
 
 
 async def import_every(
