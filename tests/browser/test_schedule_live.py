@@ -182,6 +182,7 @@ def test_a_planners_save_appears_in_the_other_planners_open_grid(
     expect(ben.locator("#e-due_to")).to_have_text("The last day comes before the first day.")
     expect(ben.locator("#f-due_from")).not_to_have_attribute("aria-invalid", "true")
     expect(ben.locator(".ag-grid-scrolling-container .ag-row")).to_have_count(0)
+    expect(ben.get_by_text("until the filters marked above are corrected")).to_be_visible()
     assert_accessible(ben)
     screenshot(ben, "schedule-filter-refused")
     assert not errors, errors

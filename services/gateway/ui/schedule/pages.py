@@ -79,6 +79,7 @@ GRID_TEXTS: dict[str, Text] = {
     ),
     "loading": _("Loading…"),
     "no_rows": _("No open sales-order lines match the filters."),
+    "filters_refused": _("No lines are shown until the filters marked above are corrected."),
     "lines_shown": _("{count} open lines match the filters."),
     "card_total": _("FG on hand"),
     "card_current": _("For lines due by {cutoff}"),

@@ -484,7 +484,7 @@
     // figure, and a few thousand lines stay quick.
     suppressColumnVirtualisation: true,
     getRowId: (params) => String(params.data.so_line_id),
-    overlayNoRowsTemplate: `<span>${texts.no_rows || ""}</span>`,
+    overlayNoRowsTemplate: `<span>${(refused ? texts.filters_refused : texts.no_rows) || ""}</span>`,
     onFilterChanged: updateTotals,
     onRowDataUpdated: updateTotals,
     onCellEditingStarted: (event) => {
