@@ -5,9 +5,12 @@ details, and PostgreSQL refuses NUL in text. The run must still end as logged, n
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from services.mrp.erp import runs
 from services.mrp.erp.plan import Step, Verdict
@@ -53,5 +56,31 @@ def test_a_run_whose_records_hold_a_nul_still_ends_with_its_steps(
         ]
         # The next import may start.
         assert runs.start_run(runtime.uow, dry_run=False, requested_by="ana") > run_id
+    finally:
+        runtime.db.engine.dispose()
+
+
+def test_a_run_starts_only_once_it_holds_the_log_lock_so_two_starts_never_both_pass(
+    postgres: servers.PostgresDatabases, tmp_path: Path
+) -> None:
+    """While another start holds the log's lock (here: this test, by hand), a start waits; once
+    it is let go the start goes on, and a second applying start is refused naming the first.
+    Without the lock both could read "nothing running" and both insert."""
+    runtime = _runtime(tmp_path, postgres.create("erplock"))
+    runtime.migrate()
+    try:
+        with runtime.db.engine.connect() as holder:
+            holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": runs.START_LOCK})
+            with ThreadPoolExecutor(1) as pool:
+                started = pool.submit(
+                    runs.start_run, runtime.uow, dry_run=False, requested_by="ana"
+                )
+                time.sleep(0.5)
+                assert not started.done()  # waiting for the lock
+                holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": runs.START_LOCK})
+                first = started.result(timeout=10)
+        with pytest.raises(runs.AnotherImportRunning) as refused:
+            runs.start_run(runtime.uow, dry_run=False, requested_by="bob")
+        assert refused.value.run_id == first
     finally:
         runtime.db.engine.dispose()

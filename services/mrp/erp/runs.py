@@ -6,17 +6,21 @@ short transaction, so a run that dies half-way is still on record. An applying r
 start while another applying run started less than `STALE_AFTER` ago is still "running": two
 imports at once would both create what the ERP has and the portal lacks. A run started from the
 admin's page (`alone=True`) refuses to start while any run, dry or not, is still running.
+The check and the new row are one transaction that first takes a lock of the whole log (SQLite's
+write lock, a transaction advisory lock on PostgreSQL), so the CLI, a schedule and the page,
+or two replicas, starting at the same instant, cannot both pass the check.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from services.mrp.erp.models import ErpImportRun, ErpImportStep
 from services.mrp.erp.plan import Step, Verdict
@@ -26,6 +30,8 @@ from shared.uow import UnitOfWork
 
 # A run still "running" after this long died without saying so (killed, machine restarted).
 STALE_AFTER = timedelta(hours=1)
+# The transaction advisory lock that makes starting a run one at a time on PostgreSQL.
+START_LOCK = zlib.crc32(b"portal.mrp.erp_import.start")
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -69,6 +75,8 @@ def start_run(
     uow_factory: UowFactory, *, dry_run: bool, requested_by: str, alone: bool = False
 ) -> int:
     with uow_factory() as uow:
+        if uow.session.get_bind().dialect.name == "postgresql":
+            uow.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": START_LOCK})
         if alone or not dry_run:
             wanted = [
                 ErpImportRun.status == "running",
