@@ -94,6 +94,32 @@ def test_a_line_needing_purchased_material_is_not_made_before_it_arrives() -> No
     assert line.earliest_date >= line.material_date
 
 
+def test_a_later_line_whose_material_is_in_is_made_in_the_days_an_earlier_one_waits() -> None:
+    # SO-1's 200 kits (2 shifts) wait for brackets due Thursday 26th: Thu 26 and Fri 27, and the
+    # press would stand idle Mon 23 to Wed 25. SO-2's 100 trays (1 shift; a tray is a box, on
+    # the shelf) go into the idle Monday, and SO-1 does not move. SO-3's 400 trays (4 shifts)
+    # fit in no idle stretch (Tue and Wed are left): after SO-1, Mon 30 to Thu 3 December.
+    stocks = {"BRKT": on_order((day(3), "400")), "BOX": stock("2000")}
+    orders = [
+        order("SO-1", "KIT", "200"),
+        order("SO-2", "TRAY", "100"),
+        order("SO-3", "TRAY", "400"),
+    ]
+
+    first, second, third = run(
+        orders,
+        stocks=stocks,
+        boms={**KIT, "TRAY": bom(("BOX", "1"))},
+        items=[Item("KIT", make_or_buy="make"), Item("TRAY", make_or_buy="make")],
+        lines=[Line("PRESS-1")],
+        capacities=[Capacity("PRESS-1", D(100), date(2026, 1, 1))],
+    ).lines
+
+    assert (first.material_date, first.earliest_date) == (day(3), date(2026, 11, 27))
+    assert (second.material_date, second.earliest_date) == (None, PLAN_DATE)
+    assert (third.material_date, third.earliest_date) == (None, date(2026, 12, 3))
+
+
 def test_a_line_booked_after_one_waiting_for_its_material_waits_too() -> None:
     # SO-1 waits for brackets due Wednesday 25th: its 2 shifts are Wed 25 and Thu 26 (Mon and
     # Tue stand idle). SO-2's material is on the shelf, but the line's cursor is after SO-1:
@@ -155,14 +181,15 @@ def test_a_line_spanning_two_lots_waits_for_the_later() -> None:
 def test_quantity_without_a_due_date_is_taken_last_and_holds_nothing_back() -> None:
     # 100 brackets due on day 10, and 100 on a PO line with no due date. SO-1 (50 kits) takes
     # the dated lot; SO-2 (50 kits) the undated quantity: no material date, but it is marked,
-    # and its shifts are not held back: its half shift follows SO-1's, the same Thursday.
+    # and its shifts are not held back: its half shift goes into the line's idle days before
+    # SO-1's material comes, today.
     stocks = {"BRKT": on_order((day(10), "100"), undated="100"), "BOX": stock("100")}
 
     first, second = on_the_press(kits_needing("50", "50"), stocks).lines
 
     assert (first.material_date, first.material_undated) == (day(10), False)
     assert (second.material_date, second.material_undated) == (None, True)
-    assert (first.earliest_date, second.earliest_date) == (date(2026, 12, 3), date(2026, 12, 3))
+    assert (first.earliest_date, second.earliest_date) == (date(2026, 12, 3), PLAN_DATE)
 
 
 def test_a_bought_finished_good_tells_when_its_purchase_order_is_due() -> None:
@@ -336,7 +363,8 @@ async def a_run_keeps_each_lines_material_date(plan: MrpPlan) -> None:
     assert kept == {
         "SO-1": (day(3), False, day(3)),  # Thursday 26th
         "SO-2": (day(10), False, day(10)),  # Thursday 3 December
-        "SO-3": (None, True, day(10)),  # after SO-2 on the line, the same day
+        # Holds nothing back: made in the idle Monday before SO-1's resin comes.
+        "SO-3": (None, True, day(0)),
     }
 
 

@@ -399,8 +399,16 @@ def test_the_production_line_is_booked_in_priority_order(plan_input: PlanInput) 
         assert line.order.sku in plan_input.boms and line.qty_needed > 0
         shifts = (line.qty_needed / rate).quantize(D("0.01"), rounding=ROUND_CEILING)
         assert line.shifts_required == shifts
+    # With no line waiting for material the line has no idle stretch to fill, and bookings
+    # follow priority. (A line that waits leaves idle days that later lines may use; that they
+    # never move an earlier line's booking is the property above, of the lines after it.)
+    waits = any(
+        line.material_date is not None and line.material_date > plan_input.plan_date
+        for line in booked
+    )
     dates = [line.earliest_date or date.max for line in booked]
-    assert dates == sorted(dates)
+    if not waits:
+        assert dates == sorted(dates)
     if plan_input.lines:
         made = [line for line in result.lines if line.order.sku in plan_input.boms]
         assert [line for line in made if line.qty_needed > 0] == booked

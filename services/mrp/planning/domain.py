@@ -813,6 +813,11 @@ class CapacityBook:
         self.plan_date = plan_input.plan_date
         self.lines = {line.code: line for line in plan_input.lines}
         self.booked = {line.code: line.booked_shifts for line in plan_input.lines}
+        # Per line, the idle stretches [start, end) left before its cursor by bookings that
+        # waited for their material, earliest first: later lines may be booked into them.
+        self.gaps: dict[str, list[tuple[Decimal, Decimal]]] = {
+            line.code: [] for line in plan_input.lines
+        }
         self.rates: dict[tuple[str, str | None], list[tuple[str, Decimal]]] = {}
         self.capacities = plan_input.capacities
         for job in plan_input.open_jobs:
@@ -867,28 +872,52 @@ class CapacityBook:
         """Book `qty` of the item on the able line that finishes it first: (line, shifts, the
         day the last shift is worked, None beyond the horizon), or None when no line can.
 
-        Each line keeps one cursor, the shifts booked from the plan date on. The production
-        starts at the cursor, or, when its material is due later (`not_before`), at the first
-        shift worked on or after that day; the line stands idle in between, and the cursor
-        moves to the end of the booking, so later lines on that line are booked after it. A
-        simple cursor: the idle shifts are not filled by later lines whose material is in."""
+        Each line keeps a cursor, the shifts booked from the plan date on. The production starts
+        at the cursor, or, when its material is due later (`not_before`), at the first shift
+        worked on or after that day; the line stands idle in between, and that idle stretch is
+        kept as a gap. A later line whose material is in is booked into the first gap it fits
+        (at or after its own material), before the cursor: lines earlier in priority are booked
+        already and never move, so filling a gap delays no one."""
         choices = []
         for code, rate in self.rates_for(sku, family):
             if rate <= 0:
                 continue
             shifts = (qty / rate).quantize(TWO_PLACES, rounding=ROUND_CEILING)
-            start = self.booked[code]
-            if not_before is not None:
-                ready = self._shifts_before(code, not_before)
-                if ready > start:
-                    start = ready
+            ready = ZERO if not_before is None else self._shifts_before(code, not_before)
+            start = self._first_fit(code, shifts, ready)
             finish = self._day_worked(code, start + shifts)
             choices.append((finish or date.max, code, shifts, finish, start))
         if not choices:
             return None
         _, code, shifts, finish, start = min(choices)
-        self.booked[code] = start + shifts
+        self._take(code, start, shifts)
         return code, shifts, finish
+
+    def _first_fit(self, code: str, shifts: Decimal, ready: Decimal) -> Decimal:
+        """Where on the line `shifts` start, not before shift `ready`: the first gap that holds
+        them, else the cursor (or `ready`, when that is later)."""
+        for gap_start, gap_end in self.gaps[code]:
+            start = max(gap_start, ready)
+            if start + shifts <= gap_end:
+                return start
+        return max(self.booked[code], ready)
+
+    def _take(self, code: str, start: Decimal, shifts: Decimal) -> None:
+        end = start + shifts
+        cursor = self.booked[code]
+        if start >= cursor:
+            if start > cursor:
+                self.gaps[code].append((cursor, start))
+            self.booked[code] = end
+            return
+        gaps = self.gaps[code]
+        for n, (gap_start, gap_end) in enumerate(gaps):
+            if gap_start <= start and end <= gap_end:
+                left = [(gap_start, start)] if start > gap_start else []
+                right = [(end, gap_end)] if gap_end > end else []
+                gaps[n : n + 1] = left + right
+                return
+        raise AssertionError(f"no gap holds shifts {start}..{end} on {code}")
 
     def _shifts_before(self, code: str, day: date) -> Decimal:
         """The shifts the line works from the plan date up to the day before `day`."""
