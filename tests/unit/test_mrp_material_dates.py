@@ -123,7 +123,7 @@ def test_a_later_line_whose_material_is_in_is_made_in_the_days_an_earlier_one_wa
 def test_a_line_booked_after_one_waiting_for_its_material_waits_too() -> None:
     # SO-1 waits for brackets due Wednesday 25th: its 2 shifts are Wed 25 and Thu 26 (Mon and
     # Tue stand idle). SO-2's material is on the shelf, but the line's cursor is after SO-1:
-    # Friday 27th. The idle Monday and Tuesday are not filled (a simple cursor).
+    # Friday 27th. The idle Monday and Tuesday stay idle: SO-2 waits for the same lot.
     stocks = {"BRKT": on_order((day(2), "400"), available="200"), "BOX": stock("1000")}
 
     first, second = on_the_press(kits_needing("200", "100"), stocks).lines

@@ -234,6 +234,8 @@ async def real_values(sweep: Sweep) -> dict[str, list[str]]:
         # The MRP (demo data has open sales orders and a run).
         "so_number": [sales_orders[0]["so_number"], "SO-1999-00001"],
         "line_no": ["1", "0", "99999999999999999999"],
+        # The ERP import's runs (none in the demo: a run page that is not there).
+        "run_id": ["1", "0", "99999999999999999999"],
     }
 
 
