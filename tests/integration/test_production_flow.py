@@ -140,6 +140,9 @@ async def test_twenty_concurrent_starts_for_material_enough_for_five(
     refused = next(a.json() for a in answers if a.status_code == 409)
     assert refused["code"] == "insufficient_stock"
     assert refused["shortages"][0]["sku"] == resin
+    # No waiting: these hold in every committed state, the asynchronous issues to WIP under way
+    # included (each moves RAW to WIP and closes its reservation in one transaction), and the
+    # stock figures are read from one snapshot (inventory's item_stock).
     figures = await pf.stock(api, resin)
     assert Decimal(figures["available"]) == 0
     assert Decimal(figures["allocated"]) + Decimal(figures["wip"]) == 5
