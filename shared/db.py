@@ -5,7 +5,11 @@ may write opened with BEGIN IMMEDIATE, so two writers queue for the lock instead
 half-way with "database is locked" when a read transaction tries to upgrade. Read-only work
 (API reads, the readiness ping, the relay's reads of its outbox) goes through `Database.reader`
 instead: a plain deferred BEGIN, which under WAL reads a snapshot without waiting for a writer.
-On PostgreSQL both are the same pool and the same BEGIN.
+On PostgreSQL both are the same pool; a reader's transaction is REPEATABLE READ, so every
+statement of one read sees the same snapshot, as on SQLite: a page and its total, or an item's
+balances and its reservations, never straddle a commit made between two statements (READ
+COMMITTED gives each statement its own). A read-only transaction at that level never fails
+with a serialization error.
 """
 
 from __future__ import annotations
@@ -96,8 +100,12 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalise_url(url)
         self.engine = create_db_engine(self.url, pool_size=pool_size)
-        # The same pool; on SQLite its transactions begin DEFERRED (see the module docstring).
-        self.reader_engine = self.engine.execution_options(**{READ_ONLY: True})
+        # The same pool; on SQLite its transactions begin DEFERRED, on PostgreSQL they read one
+        # snapshot (see the module docstring).
+        reading: dict[str, Any] = {READ_ONLY: True}
+        if self.engine.dialect.name == "postgresql":
+            reading["isolation_level"] = "REPEATABLE READ"
+        self.reader_engine = self.engine.execution_options(**reading)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         self.readers = sessionmaker(self.reader_engine, expire_on_commit=False, autoflush=True)
         event.listen(self.readers, "before_flush", _refuse_writes)
