@@ -28,6 +28,7 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from services.gateway.ui import upstream
+from services.gateway.ui.forms import idempotency_key, plain
 from services.gateway.ui.frame import Feature, NavLink, Page, page_user, render
 from services.gateway.ui.tables import Column, Filter, Table
 from services.gateway.ui.upstream import UpstreamProblem
@@ -200,7 +201,7 @@ async def create_order(request: Request) -> Response:
                 "POST",
                 "production-orders",
                 json=body,
-                idempotency_key=_idempotency_key(form),
+                idempotency_key=idempotency_key(form),
             )
         )
     except UpstreamProblem as problem:
@@ -321,7 +322,7 @@ async def start_order(number: str, request: Request) -> Response:
     values = {"allow_insufficient": "on" if allow else ""}
     body = {"allow_insufficient": allow}
     return await _order_action(
-        request, page, number, "start", body, values, key=_idempotency_key(form)
+        request, page, number, "start", body, values, key=idempotency_key(form)
     )
 
 
@@ -343,7 +344,7 @@ async def complete_run(number: str, request: Request) -> Response:
         "final_run": final,
     }
     return await _order_action(
-        request, page, number, "runs", body, values, key=_idempotency_key(form)
+        request, page, number, "runs", body, values, key=idempotency_key(form)
     )
 
 
@@ -417,7 +418,7 @@ async def qc_station(request: Request) -> Response:
 async def record_qc(number: str, request: Request) -> Response:
     page = await page_user(request, Action.QC_WRITE)
     form = await request.form()
-    key = _idempotency_key(form)
+    key = idempotency_key(form)
     values = {name: _text(form, name) for name in QC_FIELDS}
     reprint = _text(form, "reprint") in ("on", "true", "1")
     values["reprint"] = "on" if reprint else ""
@@ -516,7 +517,7 @@ async def _qc_response(
     context.setdefault("values", {})
     if "awaiting" in context and not context["values"]:
         context["values"] = {
-            "qty_passed": _plain(context["awaiting"]),
+            "qty_passed": plain(context["awaiting"]),
             "qty_failed": "0",
             "reprint": "on",
         }
@@ -576,7 +577,7 @@ async def bom_page(sku: str, request: Request) -> Response:
             raise
         bom = None  # a raw material has no BOM of its own, but is used in others
     typed = (request.query_params.get("qty") or "").strip()[:40]
-    qty = typed or (_plain(bom.get("output_qty") or 1) if bom else "1")
+    qty = typed or (plain(bom.get("output_qty") or 1) if bom else "1")
     context: dict[str, Any] = {
         "sku": sku,
         "bom": bom,
@@ -758,23 +759,6 @@ def _parents(answer: Any) -> list[dict[str, Any]] | None:
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
-
-
-def _idempotency_key(form: FormData) -> str:
-    """The form's own key (a uuid drawn with the form), or a new one for a hand-made post."""
-    try:
-        return str(uuid.UUID(_text(form, "idempotency_key")))
-    except ValueError:
-        return str(uuid.uuid4())
-
-
-def _plain(value: Any) -> str:
-    """'8.0000' -> '8', '2.5000' -> '2.5': what a person types."""
-    try:
-        number = Decimal(str(value)).normalize()
-    except InvalidOperation:
-        return str(value)
-    return format(number, "f")
 
 
 def _utc_moment(typed: str, timezone: str) -> str | None:

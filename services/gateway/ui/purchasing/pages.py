@@ -24,6 +24,7 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from services.gateway.ui import upstream
+from services.gateway.ui.forms import idempotency_key, plain
 from services.gateway.ui.frame import Feature, NavLink, Page, page_user, render
 from services.gateway.ui.purchasing import vendor_items
 from services.gateway.ui.tables import Column, Filter, Table
@@ -317,7 +318,7 @@ async def receiving(request: Request) -> Response:
 async def receive(number: str, request: Request) -> Response:
     page = await page_user(request, Action.RECEIPTS_WRITE)
     form = await request.form()
-    key = _idempotency_key(form)
+    key = idempotency_key(form)
     rows = _rows(form, ("line_no", "qty", "lot", "to_status"))
     sent = [index for index, row in enumerate(rows) if not _skipped(row["qty"])]
     context: dict[str, Any] = {"number": number, "key": key, "typed": rows}
@@ -429,7 +430,7 @@ def _receiving_rows(context: Mapping[str, Any]) -> list[dict[str, Any]]:
             {
                 "line": line,
                 "index": index,
-                "qty": given["qty"] if given else _plain(line["qty_open"]),
+                "qty": given["qty"] if given else plain(line["qty_open"]),
                 "lot": given["lot"] if given else "",
                 "to_status": given["to_status"] if given else "approved",
             }
@@ -462,16 +463,6 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _idempotency_key(form: FormData) -> str:
-    """The form's own key (a uuid drawn with the form), or a new one for a hand-made post: the
-    key travels in a header, which holds no other text."""
-    sent = _text(form, "idempotency_key")
-    try:
-        return str(uuid.UUID(sent))
-    except ValueError:
-        return str(uuid.uuid4())
-
-
 def _rows(form: FormData, names: Sequence[str]) -> list[dict[str, str]]:
     """Rows of repeated inputs (`sku`, `qty`, … once per row), in the order of the form."""
     columns = {
@@ -493,12 +484,6 @@ def _skipped(qty: str) -> bool:
         return Decimal(qty) == 0
     except InvalidOperation:
         return False
-
-
-def _plain(value: Any) -> str:
-    """'8.0000' -> '8', '2.5000' -> '2.5': what a person types."""
-    number = Decimal(str(value)).normalize()
-    return format(number, "f")
 
 
 def _split_errors(

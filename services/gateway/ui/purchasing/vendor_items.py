@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +20,7 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from services.gateway.ui import upstream
+from services.gateway.ui.forms import plain
 from services.gateway.ui.frame import Page, page_user, render
 from services.gateway.ui.tables import Column, Table
 from services.gateway.ui.upstream import UpstreamProblem
@@ -206,7 +206,7 @@ async def add_vendor_item(code: str, request: Request) -> Response:
 async def edit_vendor_item(code: str, sku: str, request: Request) -> Response:
     page = await page_user(request, Action.VENDORS_WRITE)
     item = await upstream.get_json(request, page.user, SERVICE, _item_path(code, sku))
-    values = {name: _plain(item[name]) for name in TERMS}
+    values = {name: plain(item[name]) for name in TERMS}
     return _edit_page(request, page, code, item, values, {}, None)
 
 
@@ -346,13 +346,3 @@ def _split(problem: UpstreamProblem, fields: set[str]) -> tuple[dict[str, str], 
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
-
-
-def _plain(value: Any) -> str:
-    """'25.0000' -> '25', None -> '': what a person types."""
-    if value is None:
-        return ""
-    try:
-        return format(Decimal(str(value)).normalize(), "f")
-    except InvalidOperation:
-        return str(value)
